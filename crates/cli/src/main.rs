@@ -1,0 +1,55 @@
+//! `switchboard`: the command-line front of the support bot.
+
+mod commands;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Switchboard answers CSP customers' billing and product questions from guidance files,
+/// or hands the conversation to the right human support queue.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about)]
+struct Cli {
+    /// Data directory for derived data (indexes, tickets).
+    #[arg(long, global = true, env = "SWITCHBOARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Knowledge root(s) holding guidance files; repeatable. Default: the bundled knowledge/.
+    #[arg(
+        long = "knowledge",
+        global = true,
+        env = "SWITCHBOARD_KNOWLEDGE",
+        value_delimiter = ','
+    )]
+    knowledge: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest the knowledge roots and (re)build the search index.
+    Index(commands::index::IndexArgs),
+    /// Search the knowledge base and print ranked sections.
+    Search(commands::search::SearchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let env = commands::Env::new(cli.data_dir, cli.knowledge)?;
+    match cli.command {
+        Command::Index(args) => commands::index::run(&env, &args),
+        Command::Search(args) => commands::search::run(&env, &args),
+    }
+}

@@ -1,0 +1,721 @@
+//! The tantivy index of sections and the search over it.
+
+use crate::analysis::{Analyzer, CompoundDictionary};
+use crate::model::{Language, Product, Section};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{Index, IndexReader, IndexWriter, Searcher, TantivyDocument, Term};
+
+/// Boost of a term found in the document title.
+const TITLE_BOOST: f32 = 2.0;
+/// Boost of a term found in a section heading.
+const HEADING_BOOST: f32 = 1.5;
+/// Weight of a compound part next to the whole word.
+const COMPOUND_PART_WEIGHT: f32 = 0.6;
+/// Weight of a typo correction next to a word spelt right.
+const CORRECTION_WEIGHT: f32 = 0.8;
+/// Words shorter than this are never corrected: too many neighbours.
+const MIN_CORRECTABLE_CHARS: usize = 4;
+/// Words this long may be corrected by two edits.
+const TWO_EDITS_FROM_CHARS: usize = 8;
+/// Snippet length in characters.
+const SNIPPET_CHARS: usize = 220;
+/// Writer memory budget.
+const WRITER_HEAP_BYTES: usize = 100_000_000;
+/// Name of the compound dictionary file in an index directory.
+pub const COMPOUNDS_FILE: &str = "compounds.txt";
+
+/// Errors of the knowledge base.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KnowledgeError {
+    /// tantivy failed.
+    #[error("index error: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The stored index is unusable.
+    #[error("stored index at {path} is unusable: {reason}")]
+    Corrupt {
+        /// Where.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, KnowledgeError>;
+
+#[derive(Clone, Copy)]
+struct LangFields {
+    title: Field,
+    heading: Field,
+    body: Field,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    path: Field,
+    anchor: Field,
+    heading_text: Field,
+    lang: Field,
+    products: Field,
+    audience: Field,
+    roles: Field,
+    date: Field,
+    links: Field,
+    line: Field,
+    de: LangFields,
+    en: LangFields,
+}
+
+impl Fields {
+    fn of(&self, lang: Language) -> LangFields {
+        match lang {
+            Language::De => self.de,
+            Language::En => self.en,
+        }
+    }
+}
+
+fn tokenizer_name(lang: Language) -> &'static str {
+    match lang {
+        Language::De => "switchboard_de",
+        Language::En => "switchboard_en",
+    }
+}
+
+fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |lang: Language, stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(tokenizer_name(lang))
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let options = TextOptions::default().set_indexing_options(indexing);
+        if stored {
+            options.set_stored()
+        } else {
+            options
+        }
+    };
+    let path = b.add_text_field("path", STRING | STORED);
+    let anchor = b.add_text_field("anchor", STORED);
+    let heading_text = b.add_text_field("heading", STORED);
+    let lang = b.add_text_field("lang", STRING | STORED);
+    let products = b.add_text_field("products", STRING | STORED);
+    let audience = b.add_text_field("audience", STORED);
+    let roles = b.add_text_field("roles", STORED);
+    let date = b.add_text_field("date", STORED);
+    let links = b.add_text_field("links", STORED);
+    let line = b.add_u64_field("line", STORED | FAST);
+    let mut lang_fields = |l: Language| LangFields {
+        title: b.add_text_field(&format!("title_{l}"), text(l, true)),
+        heading: b.add_text_field(&format!("headings_{l}"), text(l, false)),
+        body: b.add_text_field(&format!("body_{l}"), text(l, true)),
+    };
+    let de = lang_fields(Language::De);
+    let en = lang_fields(Language::En);
+    let fields = Fields {
+        path,
+        anchor,
+        heading_text,
+        lang,
+        products,
+        audience,
+        roles,
+        date,
+        links,
+        line,
+        de,
+        en,
+    };
+    (b.build(), fields)
+}
+
+/// Counts of what an index holds.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct IndexStats {
+    /// Sections indexed.
+    pub sections: usize,
+    /// Distinct documents.
+    pub documents: usize,
+    /// Sections per language code.
+    pub sections_by_language: std::collections::BTreeMap<String, usize>,
+    /// Words in the German compound dictionary.
+    pub compound_words: usize,
+}
+
+/// What to search for.
+#[derive(Debug, Clone)]
+pub struct SearchRequest<'a> {
+    /// The question or keywords, as the user wrote them.
+    pub text: &'a str,
+    /// Search only this language; `None` searches both.
+    pub language: Option<Language>,
+    /// How many sections to return.
+    pub limit: usize,
+    /// Compute highlighted snippets (costs a little per hit).
+    pub snippets: bool,
+    /// Extra text to search for, with a weight (query expansion by the caller).
+    pub expansions: Vec<(String, f32)>,
+}
+
+impl<'a> SearchRequest<'a> {
+    /// A request for `limit` sections with snippets, in any language.
+    pub fn new(text: &'a str, limit: usize) -> Self {
+        SearchRequest {
+            text,
+            language: None,
+            limit,
+            snippets: true,
+            expansions: Vec::new(),
+        }
+    }
+}
+
+/// One ranked section.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchHit {
+    /// `path#anchor`.
+    pub citation: String,
+    /// Document path relative to its knowledge root.
+    pub doc_path: String,
+    /// Section anchor (empty for an introduction).
+    pub anchor: String,
+    /// Document title.
+    pub title: String,
+    /// Section heading.
+    pub heading: String,
+    /// A short excerpt, matched words between `**`.
+    pub snippet: String,
+    /// The ranking score (not a probability).
+    pub score: f32,
+    /// Language of the section.
+    pub language: Language,
+    /// Products of the document.
+    pub products: Vec<Product>,
+    /// Audiences of the document.
+    pub audience: Vec<String>,
+    /// Roles of the document.
+    pub roles: Vec<String>,
+    /// Link targets in the section.
+    pub links: Vec<String>,
+    /// First line of the section in its file.
+    pub line: u64,
+    /// The section's full text (not serialised).
+    #[serde(skip)]
+    pub body: String,
+}
+
+/// How one word of the question became query terms.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueryTerm {
+    /// The language whose analyzer produced it.
+    pub language: Language,
+    /// The indexed term searched for.
+    pub term: String,
+    /// The misspelt term this one corrects, if it is a correction.
+    pub corrected_from: Option<String>,
+    /// True for a part of a compound word.
+    pub compound_part: bool,
+    /// The weight given to the term.
+    pub weight: f32,
+    /// Sections containing the term in the body.
+    pub doc_freq: u64,
+}
+
+/// The result of a search.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SearchOutcome {
+    /// Ranked sections, best first.
+    pub hits: Vec<SearchHit>,
+    /// The terms searched for.
+    pub terms: Vec<QueryTerm>,
+    /// Share of the question's words (after stop words) that matched the index.
+    pub term_coverage: f32,
+}
+
+/// An opened knowledge base.
+pub struct KnowledgeBase {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    de: Analyzer,
+    en: Analyzer,
+    compounds: Arc<CompoundDictionary>,
+}
+
+impl std::fmt::Debug for KnowledgeBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeBase").finish_non_exhaustive()
+    }
+}
+
+/// Learns the German compound dictionary from the German sections' own words.
+pub fn learn_compounds(sections: &[Section]) -> CompoundDictionary {
+    let probe = Analyzer::new(Language::De, Arc::default());
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for s in sections.iter().filter(|s| s.language == Language::De) {
+        for text in [&s.doc_title, &s.heading, &s.body] {
+            for (word, _, _) in probe.words(text) {
+                *counts.entry(word).or_default() += 1;
+            }
+        }
+    }
+    CompoundDictionary::from_counts(&counts)
+}
+
+impl KnowledgeBase {
+    fn with_index(index: Index, fields: Fields, compounds: Arc<CompoundDictionary>) -> Result<Self> {
+        let de = Analyzer::new(Language::De, compounds.clone());
+        let en = Analyzer::new(Language::En, compounds.clone());
+        index
+            .tokenizers()
+            .register(tokenizer_name(Language::De), de.clone());
+        index
+            .tokenizers()
+            .register(tokenizer_name(Language::En), en.clone());
+        let reader = index.reader()?;
+        Ok(KnowledgeBase {
+            index,
+            reader,
+            fields,
+            de,
+            en,
+            compounds,
+        })
+    }
+
+    /// Builds an index in memory (tests, small knowledge sets).
+    pub fn build_in_ram(sections: &[Section]) -> Result<Self> {
+        let (schema, fields) = build_schema();
+        let compounds = Arc::new(learn_compounds(sections));
+        let kb = Self::with_index(Index::create_in_ram(schema), fields, compounds)?;
+        kb.write_all(sections)?;
+        Ok(kb)
+    }
+
+    /// Builds an index in `dir` (which must be empty or absent).
+    pub fn build_in_dir(dir: &Path, sections: &[Section]) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| KnowledgeError::Io {
+            path: dir.into(),
+            source,
+        })?;
+        let (schema, fields) = build_schema();
+        let compounds = Arc::new(learn_compounds(sections));
+        let words = compounds.sorted_words().join("\n");
+        let dict_path = dir.join(COMPOUNDS_FILE);
+        std::fs::write(&dict_path, words).map_err(|source| KnowledgeError::Io {
+            path: dict_path,
+            source,
+        })?;
+        let index = Index::create_in_dir(dir, schema)?;
+        let kb = Self::with_index(index, fields, compounds)?;
+        kb.write_all(sections)?;
+        Ok(kb)
+    }
+
+    /// Opens an index built by [`KnowledgeBase::build_in_dir`].
+    pub fn open(dir: &Path) -> Result<Self> {
+        let dict_path = dir.join(COMPOUNDS_FILE);
+        let words = std::fs::read_to_string(&dict_path).map_err(|source| KnowledgeError::Io {
+            path: dict_path,
+            source,
+        })?;
+        let compounds = Arc::new(CompoundDictionary::from_words(words.lines().map(str::to_string)));
+        let index = Index::open_in_dir(dir)?;
+        let (expected, fields) = build_schema();
+        if index.schema() != expected {
+            return Err(KnowledgeError::Corrupt {
+                path: dir.into(),
+                reason: "schema differs from this version".into(),
+            });
+        }
+        Self::with_index(index, fields, compounds)
+    }
+
+    fn write_all(&self, sections: &[Section]) -> Result<()> {
+        let mut writer: IndexWriter = self.index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+        let f = self.fields;
+        for s in sections {
+            let lf = f.of(s.language);
+            let mut doc = TantivyDocument::default();
+            doc.add_text(f.path, &s.doc_path);
+            doc.add_text(f.anchor, &s.anchor);
+            doc.add_text(f.heading_text, &s.heading);
+            doc.add_text(f.lang, s.language.code());
+            for p in &s.products {
+                doc.add_text(f.products, p.tag());
+            }
+            doc.add_text(f.audience, s.audience.join("\n"));
+            doc.add_text(f.roles, s.roles.join("\n"));
+            doc.add_text(f.date, s.date.as_deref().unwrap_or(""));
+            doc.add_text(f.links, s.links.join("\n"));
+            doc.add_u64(f.line, s.line as u64);
+            doc.add_text(lf.title, &s.doc_title);
+            let mut headings = s.parent_headings.join("\n");
+            headings.push('\n');
+            headings.push_str(&s.heading);
+            doc.add_text(lf.heading, headings);
+            doc.add_text(lf.body, &s.body);
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        // One segment keeps typo correction to one term dictionary and search fast.
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            writer.merge(&ids).wait()?;
+        }
+        writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The analyzer of a language.
+    pub fn analyzer(&self, lang: Language) -> &Analyzer {
+        match lang {
+            Language::De => &self.de,
+            Language::En => &self.en,
+        }
+    }
+
+    /// Counts of what the index holds.
+    pub fn stats(&self) -> Result<IndexStats> {
+        let searcher = self.reader.searcher();
+        let mut stats = IndexStats {
+            compound_words: self.compounds.len(),
+            ..IndexStats::default()
+        };
+        let mut docs = HashSet::new();
+        for segment in searcher.segment_readers() {
+            let store = segment.get_store_reader(1).map_err(|source| KnowledgeError::Io {
+                path: "segment store".into(),
+                source,
+            })?;
+            for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                let doc = doc?;
+                stats.sections += 1;
+                let lang = first_text(&doc, self.fields.lang);
+                *stats.sections_by_language.entry(lang).or_default() += 1;
+                docs.insert(first_text(&doc, self.fields.path));
+            }
+        }
+        stats.documents = docs.len();
+        Ok(stats)
+    }
+
+    /// Whether an indexed term exists in a language's body or title.
+    fn doc_freq(&self, searcher: &Searcher, lang: Language, term: &str) -> u64 {
+        let lf = self.fields.of(lang);
+        [lf.body, lf.title, lf.heading]
+            .into_iter()
+            .map(|field| {
+                searcher
+                    .doc_freq(&Term::from_field_text(field, term))
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The closest indexed terms to a misspelt one, most frequent first.
+    fn corrections(&self, searcher: &Searcher, lang: Language, term: &str) -> Vec<(String, u64)> {
+        let chars = term.chars().count();
+        if chars < MIN_CORRECTABLE_CHARS || term.chars().any(|c| c.is_ascii_digit()) {
+            return Vec::new();
+        }
+        let body = self.fields.of(lang).body;
+        let mut best: Vec<(String, u64, u8)> = Vec::new();
+        for distance in 1..=2u8 {
+            if distance == 2 && chars < TWO_EDITS_FROM_CHARS {
+                break;
+            }
+            let Ok(automaton) =
+                FuzzyTermQuery::new(Term::from_field_text(body, term), distance, true).automaton()
+            else {
+                break;
+            };
+            for segment in searcher.segment_readers() {
+                let Ok(inverted) = segment.inverted_index(body) else {
+                    continue;
+                };
+                let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else {
+                    continue;
+                };
+                while stream.advance() {
+                    let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    let df = u64::from(stream.value().doc_freq);
+                    best.push((candidate.to_string(), df, distance));
+                }
+            }
+            if !best.is_empty() {
+                break;
+            }
+        }
+        best.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        best.dedup_by(|a, b| a.0 == b.0);
+        best.into_iter().take(2).map(|(t, df, _)| (t, df)).collect()
+    }
+
+    /// Turns text into weighted terms for one language, correcting typos against the index.
+    fn query_terms(
+        &self,
+        searcher: &Searcher,
+        lang: Language,
+        text: &str,
+        weight: f32,
+        out: &mut Vec<QueryTerm>,
+    ) -> (usize, usize) {
+        let analyzer = self.analyzer(lang);
+        let mut words = 0;
+        let mut matched = 0;
+        for t in analyzer.analyze(text) {
+            if out.iter().any(|q| {
+                q.language == lang && (q.term == t.term || q.corrected_from.as_deref() == Some(&t.term))
+            }) {
+                continue;
+            }
+            let part_weight = if t.is_compound_part {
+                COMPOUND_PART_WEIGHT
+            } else {
+                1.0
+            };
+            if !t.is_compound_part {
+                words += 1;
+            }
+            let df = self.doc_freq(searcher, lang, &t.term);
+            if df > 0 {
+                if !t.is_compound_part {
+                    matched += 1;
+                }
+                out.push(QueryTerm {
+                    language: lang,
+                    term: t.term,
+                    corrected_from: None,
+                    compound_part: t.is_compound_part,
+                    weight: weight * part_weight,
+                    doc_freq: df,
+                });
+                continue;
+            }
+            let corrections = self.corrections(searcher, lang, &t.term);
+            if !corrections.is_empty() && !t.is_compound_part {
+                matched += 1;
+            }
+            for (term, df) in corrections {
+                if out.iter().any(|q| q.language == lang && q.term == term) {
+                    continue;
+                }
+                out.push(QueryTerm {
+                    language: lang,
+                    term,
+                    corrected_from: Some(t.term.clone()),
+                    compound_part: t.is_compound_part,
+                    weight: weight * part_weight * CORRECTION_WEIGHT,
+                    doc_freq: df,
+                });
+            }
+        }
+        (words, matched)
+    }
+
+    fn build_query(&self, terms: &[QueryTerm]) -> BooleanQuery {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
+        for q in terms {
+            let lf = self.fields.of(q.language);
+            for (field, boost) in [
+                (lf.title, TITLE_BOOST),
+                (lf.heading, HEADING_BOOST),
+                (lf.body, 1.0),
+            ] {
+                let tq = TermQuery::new(
+                    Term::from_field_text(field, &q.term),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(tq), boost * q.weight)),
+                ));
+            }
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Searches the knowledge base.
+    pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchOutcome> {
+        let searcher = self.reader.searcher();
+        let langs: Vec<Language> = request
+            .language
+            .map_or_else(|| Language::ALL.to_vec(), |l| vec![l]);
+        let mut terms = Vec::new();
+        let mut best_coverage = 0.0f32;
+        for &lang in &langs {
+            let (words, matched) = self.query_terms(&searcher, lang, request.text, 1.0, &mut terms);
+            if words > 0 {
+                best_coverage = best_coverage.max(matched as f32 / words as f32);
+            }
+            for (text, weight) in &request.expansions {
+                self.query_terms(&searcher, lang, text, *weight, &mut terms);
+            }
+        }
+        if terms.is_empty() || request.limit == 0 {
+            return Ok(SearchOutcome {
+                hits: Vec::new(),
+                terms,
+                term_coverage: best_coverage,
+            });
+        }
+        let query = self.build_query(&terms);
+        let top = searcher.search(&query, &TopDocs::with_limit(request.limit).order_by_score())?;
+        let hits = self.hits(&searcher, &query, top, request.snippets)?;
+        Ok(SearchOutcome {
+            hits,
+            terms,
+            term_coverage: best_coverage,
+        })
+    }
+
+    /// The baseline: tantivy's own `QueryParser` over the same fields and boosts, lenient
+    /// parsing, no typo correction. Used by benchmarks and evaluations for comparison.
+    pub fn baseline_search(
+        &self,
+        text: &str,
+        language: Option<Language>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let searcher = self.reader.searcher();
+        let langs: Vec<Language> = language.map_or_else(|| Language::ALL.to_vec(), |l| vec![l]);
+        let mut fields = Vec::new();
+        let mut boosts = Vec::new();
+        for lang in langs {
+            let lf = self.fields.of(lang);
+            fields.extend([lf.title, lf.heading, lf.body]);
+            boosts.extend([(lf.title, TITLE_BOOST), (lf.heading, HEADING_BOOST)]);
+        }
+        let mut parser = QueryParser::for_index(&self.index, fields);
+        for (field, boost) in boosts {
+            parser.set_field_boost(field, boost);
+        }
+        let (query, _errors) = parser.parse_query_lenient(text);
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        self.hits(&searcher, &query, top, false)
+    }
+
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        top: Vec<(f32, tantivy::DocAddress)>,
+        snippets: bool,
+    ) -> Result<Vec<SearchHit>> {
+        let f = self.fields;
+        let mut generators: HashMap<Language, SnippetGenerator> = HashMap::new();
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let language = first_text(&doc, f.lang).parse().unwrap_or(Language::En);
+            let lf = f.of(language);
+            let body = first_text(&doc, lf.body);
+            let snippet = if snippets {
+                let generator = match generators.entry(language) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let mut g = SnippetGenerator::create(searcher, query, lf.body)?;
+                        g.set_max_num_chars(SNIPPET_CHARS);
+                        v.insert(g)
+                    }
+                };
+                render_snippet(&generator.snippet(&body), &body)
+            } else {
+                String::new()
+            };
+            let path = first_text(&doc, f.path);
+            let anchor = first_text(&doc, f.anchor);
+            hits.push(SearchHit {
+                citation: crate::model::citation(&path, &anchor),
+                doc_path: path,
+                anchor,
+                title: first_text(&doc, lf.title),
+                heading: first_text(&doc, f.heading_text),
+                snippet,
+                score,
+                language,
+                products: doc
+                    .get_all(f.products)
+                    .filter_map(|v| v.as_str())
+                    .filter_map(Product::from_tag)
+                    .collect(),
+                audience: lines(&first_text(&doc, f.audience)),
+                roles: lines(&first_text(&doc, f.roles)),
+                links: lines(&first_text(&doc, f.links)),
+                line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+                body,
+            });
+        }
+        Ok(hits)
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn first_text(doc: &TantivyDocument, field: Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Renders a snippet with `**` around matched words; falls back to the text's start.
+fn render_snippet(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
+    let fragment = snippet.fragment();
+    if fragment.is_empty() {
+        let mut start: String = body.chars().take(SNIPPET_CHARS).collect();
+        if start.len() < body.len() {
+            start.push('…');
+        }
+        return start.replace('\n', " ");
+    }
+    // A compound and its parts highlight the same word: merge overlapping ranges.
+    let mut ranges: Vec<std::ops::Range<usize>> = snippet.highlighted().to_vec();
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let mut out = String::with_capacity(fragment.len() + 16);
+    let mut last = 0;
+    for range in &merged {
+        out.push_str(&fragment[last..range.start]);
+        out.push_str("**");
+        out.push_str(&fragment[range.clone()]);
+        out.push_str("**");
+        last = range.end;
+    }
+    out.push_str(&fragment[last..]);
+    out.replace('\n', " ")
+}

@@ -1,0 +1,18 @@
+//! The knowledge base: guidance files in, ranked sections out.
+//!
+//! Ingestion reads Markdown and FAQ files into [`Section`]s; the index stores them in
+//! tantivy with German and English analysis; search builds queries from the analyzers'
+//! tokens. This crate knows nothing about chat, routing or tickets.
+#![deny(missing_docs)]
+
+pub mod analysis;
+pub mod index;
+pub mod ingest;
+mod model;
+pub mod store;
+
+pub use index::{
+    IndexStats, KnowledgeBase, KnowledgeError, QueryTerm, SearchHit, SearchOutcome, SearchRequest,
+};
+pub use model::{citation, FrontMatter, Language, Product, Section};
+pub use store::{BuildReport, IndexStore};

@@ -1,0 +1,322 @@
+//! Ingestion, index and search on our own fixtures (tests/fixtures/knowledge), hostile
+//! files included.
+
+use std::path::{Path, PathBuf};
+use switchboard_knowledge::ingest::{ingest_roots, Ingested};
+use switchboard_knowledge::{IndexStore, KnowledgeBase, Language, Product, SearchRequest, Section};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/knowledge")
+}
+
+fn ingest() -> Ingested {
+    ingest_roots(&[fixtures()])
+}
+
+fn section<'a>(ingested: &'a Ingested, citation: &str) -> &'a Section {
+    ingested
+        .sections
+        .iter()
+        .find(|s| s.citation() == citation)
+        .unwrap_or_else(|| {
+            let all: Vec<String> = ingested.sections.iter().map(Section::citation).collect();
+            panic!("no section {citation}; have {all:#?}")
+        })
+}
+
+#[test]
+fn front_matter_anchors_roles_and_audience() {
+    let ing = ingest();
+    let intro = section(&ing, "de-de/abrechnung-support.md#billing-support-intro");
+    assert_eq!(intro.doc_title, "Abrechnungssupport für Kunden");
+    assert_eq!(intro.language, Language::De);
+    assert_eq!(intro.date.as_deref(), Some("03/01/2026"));
+    assert_eq!(
+        intro.roles,
+        ["Globaler Administrator", "Abrechnungsadministrator"]
+    );
+    assert_eq!(
+        intro.audience,
+        [
+            "Partner Center",
+            "Partner Center für Microsoft Cloud for US Government"
+        ]
+    );
+    assert!(intro.products.contains(&Product::PartnerCenter));
+    assert!(
+        !intro.body.contains("Geeignete Rollen"),
+        "role lines are metadata, not text"
+    );
+    let nonpayment = section(&ing, "de-de/abrechnung-support.md#nichtzahlung");
+    assert_eq!(nonpayment.heading, "Zugriff bei Nichtzahlung");
+    assert!(nonpayment.body.contains("Portal des Produkts"), "alert text kept");
+    assert!(!nonpayment.body.contains("[!Note]") && !nonpayment.body.contains(":::"));
+    assert!(!nonpayment.body.contains("Ein Bild"), "image directive dropped");
+}
+
+#[test]
+fn slugs_tables_monikers_code_and_merging() {
+    let ing = ingest();
+    let files = section(
+        &ing,
+        "de-de/abrechnung-support.md#rechnungsdatei-und-abstimmungsdatei-herunterladen",
+    );
+    assert!(
+        files.body.contains("Abstimmungsdatei | Positionen"),
+        "table text kept: {}",
+        files.body
+    );
+    assert!(files.body.contains("eigene Stichtage"), "moniker content kept");
+    assert!(!files.body.contains("moniker"), "moniker fences dropped");
+    // The short H3 "Kurz" merges into its parent, with its code fence.
+    assert!(files.body.contains("Kurz") && files.body.contains("Rechnung-Nr: 12345"));
+    assert!(!ing.sections.iter().any(|s| s.anchor == "kurz"));
+}
+
+#[test]
+fn files_without_front_matter_and_heading_ids() {
+    let ing = ingest();
+    let intro = section(&ing, "en-us/billing-cycle.md");
+    assert_eq!(
+        intro.language,
+        Language::En,
+        "language from the en-us path segment"
+    );
+    assert_eq!(intro.doc_title, "Billing cycles for licence subscriptions");
+    assert_eq!(intro.roles, ["Billing admin", "Global admin", "Sales agent"]);
+    assert!(intro.links.contains(&"https://example.com/invoices".to_string()));
+    assert!(intro.body.contains("the invoice guide"), "link text kept");
+    let mid = section(&ing, "en-us/billing-cycle.md#mid-month");
+    assert!(
+        mid.body.contains("does not create a credit"),
+        "alert inside a list kept: {}",
+        mid.body
+    );
+    assert!(!mid.body.contains("[!IMPORTANT]"));
+    let window = section(&ing, "en-us/billing-cycle.md#cancellation-window");
+    assert!(
+        window.body.contains("answers billing questions on weekdays"),
+        "include resolved"
+    );
+}
+
+#[test]
+fn missing_include_is_a_warning_with_file_and_line() {
+    let ing = ingest();
+    let w = ing
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("does-not-exist.md"))
+        .expect("warning for the missing include");
+    assert!(w.path.ends_with("en-us/billing-cycle.md"));
+    assert_eq!(w.line, Some(21));
+}
+
+#[test]
+fn bom_crlf_and_invisible_spaces() {
+    let ing = ingest();
+    let s = section(&ing, "de-de/gutschriften-crlf-bom.md#gutschrift-beantragen");
+    assert_eq!(
+        s.doc_title, "Gutschriften",
+        "front matter read despite BOM and CRLF"
+    );
+    assert_eq!(s.heading, "Gutschrift beantragen");
+    assert!(
+        s.body.contains("Eine Gutschrift wird"),
+        "zero-width space removed: {}",
+        s.body
+    );
+    assert!(!s.body.contains('\r') && !s.body.contains('\u{a0}'));
+}
+
+#[test]
+fn faq_questions_become_sections() {
+    let ing = ingest();
+    let q = section(
+        &ing,
+        "en-us/support-faq.yml#can-i-open-a-ticket-with-microsoft-directly",
+    );
+    assert_eq!(q.heading, "Can I open a ticket with Microsoft directly?");
+    assert_eq!(q.parent_headings, ["Contact"]);
+    assert_eq!(q.doc_title, "Frequently asked questions about support");
+    assert_eq!(q.roles, ["Helpdesk agent", "Global admin"]);
+    assert!(q.body.contains("escalates to Microsoft"));
+    assert!(ing
+        .warnings
+        .iter()
+        .any(|w| w.path.ends_with("support-faq.yml") && w.message.contains("question")));
+}
+
+#[test]
+fn hostile_files_are_skipped_with_reasons_and_the_rest_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures(), dir.path());
+    // A 50 MB file is made here rather than committed.
+    let big = dir.path().join("hostile/huge.md");
+    std::fs::write(&big, "# Huge\n".to_string() + &"a".repeat(50 * 1024 * 1024)).unwrap();
+    let ing = ingest_roots(&[dir.path().to_path_buf()]);
+    let reason = |name: &str| {
+        ing.skipped
+            .iter()
+            .find(|s| s.path.ends_with(name))
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{name} not skipped: {:#?}", ing.skipped))
+    };
+    assert!(reason("hostile/empty.md").contains("empty"));
+    assert!(reason("hostile/binary.md").contains("binary"));
+    assert!(reason("hostile/invalid-utf8.md").contains("invalid UTF-8 at line 4"));
+    assert!(reason("hostile/huge.md").contains("too large"));
+    assert!(reason("hostile/toc.yml").contains("not a FAQ"));
+    let broken = ing
+        .warnings
+        .iter()
+        .find(|w| w.path.ends_with("broken-front-matter.md"))
+        .expect("warning");
+    assert!(
+        broken.message.contains("invalid YAML") && broken.line.is_some(),
+        "{broken}"
+    );
+    assert!(
+        ing.sections.iter().any(|s| s.body.contains("Zebrafinanzierung")),
+        "broken front matter, body indexed"
+    );
+    // Five articles and one include snippet.
+    assert_eq!(ing.files, 6);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn kb() -> KnowledgeBase {
+    KnowledgeBase::build_in_ram(&ingest().sections).unwrap()
+}
+
+/// Searches and returns the citations, best first.
+fn check(kb: &KnowledgeBase, query: &str, lang: Option<Language>) -> Vec<String> {
+    let mut request = SearchRequest::new(query, 5);
+    request.language = lang;
+    kb.search(&request)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.citation)
+        .collect()
+}
+
+#[test]
+fn german_compounds_meet_their_parts() {
+    let kb = kb();
+    let top = check(&kb, "abrechnungs support", Some(Language::De));
+    assert_eq!(
+        top[0], "de-de/abrechnung-support.md#billing-support-intro",
+        "{top:?}"
+    );
+    let top = check(&kb, "Abrechnung Beziehung", Some(Language::De));
+    assert!(top[0].starts_with("de-de/abrechnung-support.md"), "{top:?}");
+    let top = check(&kb, "rechnungsdatei", Some(Language::De));
+    assert_eq!(
+        top[0],
+        "de-de/abrechnung-support.md#rechnungsdatei-und-abstimmungsdatei-herunterladen"
+    );
+}
+
+#[test]
+fn umlaut_spellings_and_typos_still_find_the_section() {
+    let kb = kb();
+    let exact = check(&kb, "Gebühren Lizenzen", Some(Language::De));
+    assert_eq!(check(&kb, "gebuehren lizenzen", Some(Language::De)), exact);
+    let top = check(&kb, "nichtzahlnug sperren", Some(Language::De));
+    assert_eq!(top[0], "de-de/abrechnung-support.md#nichtzahlung", "{top:?}");
+    let top = check(&kb, "cancelation windw", Some(Language::En));
+    assert_eq!(top[0], "en-us/billing-cycle.md#cancellation-window", "{top:?}");
+}
+
+#[test]
+fn typo_correction_does_not_drown_exact_matches() {
+    let kb = kb();
+    let outcome = kb
+        .search(&SearchRequest {
+            language: Some(Language::En),
+            ..SearchRequest::new("prorated licences", 5)
+        })
+        .unwrap();
+    assert!(
+        outcome.terms.iter().all(|t| t.corrected_from.is_none()),
+        "{:?}",
+        outcome.terms
+    );
+    assert_eq!(outcome.hits[0].citation, "en-us/billing-cycle.md#mid-month");
+}
+
+#[test]
+fn chat_punctuation_is_not_query_syntax() {
+    let kb = kb();
+    for q in [
+        "ticket: (microsoft \"directly\"",
+        "AND OR NOT",
+        "*?~^:",
+        "",
+        "\u{0}\u{1b}[31m",
+    ] {
+        let _ = check(&kb, q, None);
+    }
+    let top = check(
+        &kb,
+        "can i open a \"ticket\" (with microsoft)?",
+        Some(Language::En),
+    );
+    assert_eq!(
+        top[0],
+        "en-us/support-faq.yml#can-i-open-a-ticket-with-microsoft-directly"
+    );
+}
+
+#[test]
+fn snippets_highlight_matched_words() {
+    let kb = kb();
+    let outcome = kb
+        .search(&SearchRequest {
+            language: Some(Language::En),
+            ..SearchRequest::new("prorated", 1)
+        })
+        .unwrap();
+    assert!(
+        outcome.hits[0].snippet.contains("**prorated**"),
+        "{}",
+        outcome.hits[0].snippet
+    );
+}
+
+#[test]
+fn stored_index_is_rebuilt_when_guidance_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let knowledge = tempfile::tempdir().unwrap();
+    std::fs::write(knowledge.path().join("a.md"), "# Alpha\n\nQuokka guidance.\n").unwrap();
+    let store = IndexStore::new(data.path());
+    let roots = vec![knowledge.path().to_path_buf()];
+    let (_, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_some(), "first open builds");
+    let (_, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_none(), "unchanged guidance reuses the index");
+    std::fs::write(knowledge.path().join("b.md"), "# Beta\n\nWombat guidance.\n").unwrap();
+    let (kb, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_some(), "changed guidance rebuilds");
+    assert_eq!(kb.search(&SearchRequest::new("wombat", 3)).unwrap().hits.len(), 1);
+    std::fs::remove_dir_all(data.path().join("indexes")).unwrap();
+    let (kb, _) = store.open_or_build(&roots).unwrap();
+    assert_eq!(
+        kb.search(&SearchRequest::new("quokka", 3)).unwrap().hits.len(),
+        1,
+        "deleting the index loses nothing"
+    );
+}
