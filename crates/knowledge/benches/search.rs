@@ -1,0 +1,119 @@
+//! Knowledge-base benchmark on ../shared/corpus and ../shared/corpus-products: index build
+//! time, index size, peak memory, and search latency p50/p99 over chat-style questions
+//! (the questions of ../shared/eval/dev.toml), beside a plain tantivy `QueryParser` search of
+//! the same index run in the same process as the baseline.
+//!
+//! Run: `cargo bench -p switchboard-knowledge --bench search`
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use switchboard_knowledge::{IndexStore, KnowledgeBase, Language, SearchRequest};
+
+const ROUNDS: usize = 5;
+
+fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    dir.join("corpus").is_dir().then_some(dir)
+}
+
+fn questions(shared: &Path) -> Vec<(String, Option<Language>)> {
+    let text = std::fs::read_to_string(shared.join("eval/dev.toml")).expect("dev.toml");
+    let value: toml::Table = toml::from_str(&text).expect("valid TOML");
+    value["case"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            let q = c["question"].as_str().unwrap_or("").to_string();
+            let lang = c.get("lang").and_then(|l| l.as_str()).and_then(|l| l.parse().ok());
+            (q, lang)
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let m = e.metadata().unwrap();
+                    if m.is_dir() { dir_size(&e.path()) } else { m.len() }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn measure(label: &str, qs: &[(String, Option<Language>)], mut run: impl FnMut(&str, Option<Language>)) -> (Duration, Duration) {
+    for (q, lang) in qs {
+        run(q, *lang); // warm-up
+    }
+    let mut times = Vec::with_capacity(qs.len() * ROUNDS);
+    for _ in 0..ROUNDS {
+        for (q, lang) in qs {
+            let start = Instant::now();
+            run(q, *lang);
+            times.push(start.elapsed());
+        }
+    }
+    times.sort();
+    let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+    println!("{label:<44} p50 {:>8.1} µs   p99 {:>8.1} µs   ({} searches)", p50.as_secs_f64() * 1e6, p99.as_secs_f64() * 1e6, times.len());
+    (p50, p99)
+}
+
+fn main() {
+    // `cargo test --benches` passes --bench-less args; only run when asked to bench.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let Some(shared) = shared() else {
+        println!("skipped: ../shared/corpus not found beside the repository");
+        return;
+    };
+    let roots = vec![shared.join("corpus"), shared.join("corpus-products")];
+    let data = tempfile::tempdir().expect("temp dir");
+    let store = IndexStore::new(data.path());
+    let start = Instant::now();
+    let (kb, report) = store.build(&roots, |_, _| {}).expect("index builds");
+    let build = start.elapsed();
+    let size = dir_size(&report.index_dir);
+    println!("corpus: {} files, {} sections ({:?})", report.files, report.stats.sections, report.stats.sections_by_language);
+    println!("index build (ingest + index + merge): {:.2} s", build.as_secs_f64());
+    println!("index size on disk: {:.1} MB", size as f64 / 1_048_576.0);
+    println!("peak memory after build (VmHWM): {:.0} MB", peak_rss_mb());
+    let qs = questions(&shared);
+    let kb: &KnowledgeBase = &kb;
+    let (base50, base99) = measure("baseline: tantivy QueryParser", &qs, |q, lang| {
+        std::hint::black_box(kb.baseline_search(q, lang, 10).expect("search"));
+    });
+    let (ours50, ours99) = measure("switchboard search, no snippets", &qs, |q, lang| {
+        let mut r = SearchRequest::new(q, 10);
+        r.language = lang;
+        r.snippets = false;
+        std::hint::black_box(kb.search(&r).expect("search"));
+    });
+    let (snip50, snip99) = measure("switchboard search, top 3 with snippets", &qs, |q, lang| {
+        let mut r = SearchRequest::new(q, 3);
+        r.language = lang;
+        std::hint::black_box(kb.search(&r).expect("search"));
+    });
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!("ratio to baseline (no snippets): p50 {:.2}x  p99 {:.2}x", ratio(ours50, base50), ratio(ours99, base99));
+    println!("ratio to baseline (snippets):    p50 {:.2}x  p99 {:.2}x", ratio(snip50, base50), ratio(snip99, base99));
+    println!("peak memory at end (VmHWM): {:.0} MB", peak_rss_mb());
+}
