@@ -23,6 +23,9 @@ struct Cli {
         value_delimiter = ','
     )]
     knowledge: Vec<PathBuf>,
+    /// Plugin folder (one sub-folder per plugin). Default: the bundled plugins/.
+    #[arg(long, global = true, env = "SWITCHBOARD_PLUGINS")]
+    plugins: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,6 +36,10 @@ enum Command {
     Index(commands::index::IndexArgs),
     /// Search the knowledge base and print ranked sections.
     Search(commands::search::SearchArgs),
+    /// Run the whole pipeline once for a question and print the decision.
+    Ask(commands::ask::AskArgs),
+    /// Validate guidance files and plugins; exits non-zero on errors.
+    Check(commands::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,9 +54,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let env = commands::Env::new(cli.data_dir, cli.knowledge)?;
+    let env = commands::Env::new(cli.data_dir, cli.knowledge, cli.plugins)?;
     match cli.command {
         Command::Index(args) => commands::index::run(&env, &args),
         Command::Search(args) => commands::search::run(&env, &args),
+        Command::Ask(args) => commands::ask::run(&env, &args),
+        Command::Check(args) => commands::check::run(&env, &args),
     }
 }

@@ -111,7 +111,12 @@ fn currency_code(symbol: &str) -> Option<&'static str> {
 pub fn parse_number(text: &str, language: Language) -> Option<Decimal> {
     let cleaned: String = text.chars().filter(|c| *c != ' ' && *c != '\'').collect();
     let digits = cleaned.chars().filter(char::is_ascii_digit).count();
-    if digits == 0 || digits > MAX_AMOUNT_DIGITS || !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if digits == 0
+        || digits > MAX_AMOUNT_DIGITS
+        || !cleaned
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return None;
     }
     let last_dot = cleaned.rfind('.');
@@ -132,7 +137,8 @@ pub fn parse_number(text: &str, language: Language) -> Option<Decimal> {
     // Thousands groups must be well formed: "1.234.567" yes, "12.34.5" no.
     let thousands: Vec<&str> = int_part.split(['.', ',']).collect();
     if thousands.len() > 1 {
-        let sep_kinds: std::collections::HashSet<char> = int_part.chars().filter(|c| !c.is_ascii_digit()).collect();
+        let sep_kinds: std::collections::HashSet<char> =
+            int_part.chars().filter(|c| !c.is_ascii_digit()).collect();
         if sep_kinds.len() > 1
             || thousands[0].is_empty()
             || thousands[0].len() > 3
@@ -180,10 +186,15 @@ pub fn find_amounts(text: &str, language: Language) -> Vec<Money> {
     let mut out = Vec::new();
     for caps in AMOUNT.captures_iter(text) {
         let symbol = caps.name("pre").or_else(|| caps.name("post"));
-        let Some(currency) = symbol.and_then(|s| currency_code(s.as_str())) else { continue };
+        let Some(currency) = symbol.and_then(|s| currency_code(s.as_str())) else {
+            continue;
+        };
         let num = caps.name("num").expect("group").as_str().trim();
         if let Some(amount) = parse_number(num, language) {
-            out.push(Money { amount, currency: currency.to_string() });
+            out.push(Money {
+                amount,
+                currency: currency.to_string(),
+            });
         }
     }
     out
@@ -191,11 +202,19 @@ pub fn find_amounts(text: &str, language: Language) -> Vec<Money> {
 
 /// Extracts every entity kind; `product_names` come from the plugins.
 pub fn extract(text: &str, language: Language, product_names: &[String]) -> Entities {
-    let mut entities = Entities { amounts: find_amounts(text, language), ..Entities::default() };
+    let mut entities = Entities {
+        amounts: find_amounts(text, language),
+        ..Entities::default()
+    };
     let lower = text.to_lowercase();
     for m in GUID.find_iter(text) {
-        let before = &lower[lower[..m.start()].char_indices().rev().nth(30).map_or(0, |(i, _)| i)..m.start()];
-        let kind = if before.contains("tenant") || before.contains("mandant") || before.contains("directory") {
+        let before = &lower[lower[..m.start()]
+            .char_indices()
+            .rev()
+            .nth(30)
+            .map_or(0, |(i, _)| i)..m.start()];
+        let kind = if before.contains("tenant") || before.contains("mandant") || before.contains("directory")
+        {
             GuidKind::Tenant
         } else if before.contains("subscription") || before.contains("abo") {
             GuidKind::Subscription
@@ -281,13 +300,20 @@ mod tests {
     fn hostile_numbers_are_rejected_not_mangled() {
         let huge = format!("{} €", "9".repeat(10_000));
         assert!(find_amounts(&huge, Language::De).is_empty());
-        assert_eq!(parse_number("1,234.567,89", Language::En), None, "mixed separators");
+        assert_eq!(
+            parse_number("1,234.567,89", Language::En),
+            None,
+            "mixed separators"
+        );
         assert_eq!(parse_number("12.34.5", Language::De), None);
         assert_eq!(parse_number("1..2", Language::De), None);
         // Fullwidth and Arabic-Indic digits look like numbers but are not ASCII digits.
         assert!(find_amounts("１２３ €", Language::De).is_empty());
         assert!(find_amounts("٣٦ $", Language::En).is_empty());
-        assert!(find_amounts("36", Language::En).is_empty(), "no currency, no amount");
+        assert!(
+            find_amounts("36", Language::En).is_empty(),
+            "no currency, no amount"
+        );
     }
 
     #[test]

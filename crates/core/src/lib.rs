@@ -2,5 +2,15 @@
 //! and say why.
 #![deny(missing_docs)]
 
+pub mod decision;
 pub mod entities;
+pub mod language;
+pub mod plugins;
+pub mod router;
 pub mod support;
+
+pub use decision::{Citation, Decision, Handoff, Outcome, Trace};
+pub use entities::{Entities, Money};
+pub use plugins::{load_plugins, load_support_model, PluginError, PluginSet};
+pub use router::{ConversationContext, Layers, Message, Router, RouterConfig};
+pub use support::{StaffRole, SupportModel};

@@ -289,8 +289,10 @@ fn parse_days(text: &str) -> Option<Vec<Weekday>> {
 impl SupportModel {
     /// Parses and validates `support.toml` text.
     pub fn from_toml(text: &str) -> Result<Self, SupportModelError> {
-        let model: SupportModel =
-            toml::from_str(text).map_err(|e| SupportModelError { key: "support.toml".into(), reason: e.to_string() })?;
+        let model: SupportModel = toml::from_str(text).map_err(|e| SupportModelError {
+            key: "support.toml".into(),
+            reason: e.to_string(),
+        })?;
         model.validate()?;
         Ok(model)
     }
@@ -299,25 +301,43 @@ impl SupportModel {
     pub fn validate(&self) -> Result<(), SupportModelError> {
         let err = |key: String, reason: String| Err(SupportModelError { key, reason });
         if self.queue(&self.default_queue).is_none() {
-            return err("default_queue".into(), format!("unknown queue `{}`", self.default_queue));
+            return err(
+                "default_queue".into(),
+                format!("unknown queue `{}`", self.default_queue),
+            );
         }
         for (i, q) in self.queues.iter().enumerate() {
             if self.queues[..i].iter().any(|o| o.id == q.id) {
-                return err(format!("queues[{i}].id"), format!("queue `{}` declared twice", q.id));
+                return err(
+                    format!("queues[{i}].id"),
+                    format!("queue `{}` declared twice", q.id),
+                );
             }
             if TimeZone::get(&q.time_zone).is_err() {
-                return err(format!("queues[{i}].time_zone"), format!("unknown time zone `{}`", q.time_zone));
+                return err(
+                    format!("queues[{i}].time_zone"),
+                    format!("unknown time zone `{}`", q.time_zone),
+                );
             }
             if q.roles.is_empty() {
-                return err(format!("queues[{i}].roles"), "at least one staff role must work the queue".into());
+                return err(
+                    format!("queues[{i}].roles"),
+                    "at least one staff role must work the queue".into(),
+                );
             }
             for (j, h) in q.hours.iter().enumerate() {
                 if parse_days(&h.days).is_none() {
-                    return err(format!("queues[{i}].hours[{j}].days"), format!("cannot read `{}` (use mon-fri or mon,wed)", h.days));
+                    return err(
+                        format!("queues[{i}].hours[{j}].days"),
+                        format!("cannot read `{}` (use mon-fri or mon,wed)", h.days),
+                    );
                 }
                 for (key, t) in [("open", &h.open), ("close", &h.close)] {
                     if parse_time(t).is_none() {
-                        return err(format!("queues[{i}].hours[{j}].{key}"), format!("cannot read time `{t}` (use HH:MM)"));
+                        return err(
+                            format!("queues[{i}].hours[{j}].{key}"),
+                            format!("cannot read time `{t}` (use HH:MM)"),
+                        );
                     }
                 }
             }
@@ -360,14 +380,24 @@ impl Queue {
         let tz = now.time_zone().clone();
         let mut windows = Vec::new();
         for offset in -1..=days_ahead {
-            let Ok(date) = now.date().checked_add(jiff::Span::new().days(offset)) else { continue };
+            let Ok(date) = now.date().checked_add(jiff::Span::new().days(offset)) else {
+                continue;
+            };
             for (days, open, close) in self.intervals() {
                 if !days.contains(&date.weekday()) {
                     continue;
                 }
-                let Ok(start) = date.to_datetime(open).to_zoned(tz.clone()) else { continue };
-                let end_date = if close <= open { date.tomorrow().unwrap_or(date) } else { date };
-                let Ok(end) = end_date.to_datetime(close).to_zoned(tz.clone()) else { continue };
+                let Ok(start) = date.to_datetime(open).to_zoned(tz.clone()) else {
+                    continue;
+                };
+                let end_date = if close <= open {
+                    date.tomorrow().unwrap_or(date)
+                } else {
+                    date
+                };
+                let Ok(end) = end_date.to_datetime(close).to_zoned(tz.clone()) else {
+                    continue;
+                };
                 windows.push((start, end));
             }
         }
@@ -378,21 +408,39 @@ impl Queue {
     /// The queue's status at `now`.
     pub fn status_at(&self, now: Timestamp) -> QueueStatus {
         let Ok(tz) = TimeZone::get(&self.time_zone) else {
-            return QueueStatus { open: false, next_open: None, respond_by: None };
+            return QueueStatus {
+                open: false,
+                next_open: None,
+                respond_by: None,
+            };
         };
         let now = now.to_zoned(tz);
         let windows = self.windows_near(&now, 8);
-        let open = windows.iter().any(|(s, e)| s <= &now && &now < e);
-        let next_open = if open { None } else { windows.iter().find(|(s, _)| s > &now).map(|(s, _)| s.clone()) };
+        let open = windows.iter().any(|(s, e)| *s <= now && now < *e);
+        let next_open = if open {
+            None
+        } else {
+            windows.iter().find(|(s, _)| *s > now).map(|(s, _)| s.clone())
+        };
         let from = next_open.clone().unwrap_or_else(|| now.clone());
-        let respond_by = from.checked_add(jiff::Span::new().hours(i64::from(self.response_hours))).ok();
+        let respond_by = from
+            .checked_add(jiff::Span::new().hours(i64::from(self.response_hours)))
+            .ok();
         let fmt = |z: &Zoned| z.strftime("%a %Y-%m-%d %H:%M %Z").to_string();
-        QueueStatus { open, next_open: next_open.as_ref().map(fmt), respond_by: respond_by.as_ref().map(fmt) }
+        QueueStatus {
+            open,
+            next_open: next_open.as_ref().map(fmt),
+            respond_by: respond_by.as_ref().map(fmt),
+        }
     }
 
     /// The hours in words, e.g. `mon-fri 08:00-18:00 (Europe/Berlin)`.
     pub fn hours_text(&self) -> String {
-        let parts: Vec<String> = self.hours.iter().map(|h| format!("{} {}-{}", h.days, h.open, h.close)).collect();
+        let parts: Vec<String> = self
+            .hours
+            .iter()
+            .map(|h| format!("{} {}-{}", h.days, h.open, h.close))
+            .collect();
         format!("{} ({})", parts.join(", "), self.time_zone)
     }
 }
@@ -428,10 +476,20 @@ mod tests {
     fn queue(days: &str, open: &str, close: &str, tz: &str) -> Queue {
         Queue {
             id: "q".into(),
-            name: Localized { de: "Q".into(), en: "Q".into() },
+            name: Localized {
+                de: "Q".into(),
+                en: "Q".into(),
+            },
             time_zone: tz.into(),
-            hours: vec![OpeningHours { days: days.into(), open: open.into(), close: close.into() }],
-            contact: Localized { de: "c".into(), en: "c".into() },
+            hours: vec![OpeningHours {
+                days: days.into(),
+                open: open.into(),
+                close: close.into(),
+            }],
+            contact: Localized {
+                de: "c".into(),
+                en: "c".into(),
+            },
             price: None,
             response_hours: 4,
             roles: vec![StaffRole::HelpdeskAgent],
@@ -446,7 +504,10 @@ mod tests {
         let status = q.status_at(at(now));
         assert_eq!(status.open, open, "{now}: {status:?}");
         match next {
-            Some(n) => assert!(status.next_open.as_deref().is_some_and(|s| s.contains(n)), "{now}: {status:?}"),
+            Some(n) => assert!(
+                status.next_open.as_deref().is_some_and(|s| s.contains(n)),
+                "{now}: {status:?}"
+            ),
             None => assert!(status.next_open.is_none()),
         }
     }
@@ -485,11 +546,18 @@ mod tests {
 
     #[test]
     fn prices_are_decimals_in_both_formats() {
-        let p = Price { amount: Decimal::from_str_exact("95.5").unwrap(), currency: "EUR".into(), per: PriceUnit::Hour };
+        let p = Price {
+            amount: Decimal::from_str_exact("95.5").unwrap(),
+            currency: "EUR".into(),
+            per: PriceUnit::Hour,
+        };
         assert_eq!(price_text(&p, Language::En), "95.50 EUR per hour");
         assert_eq!(price_text(&p, Language::De), "95,50 EUR pro Stunde");
         let err = toml::from_str::<Price>("amount = 95.5\ncurrency = \"EUR\"\nper = \"hour\"").unwrap_err();
-        assert!(err.to_string().contains("amount"), "a float amount is refused: {err}");
+        assert!(
+            err.to_string().contains("amount"),
+            "a float amount is refused: {err}"
+        );
     }
 
     #[test]
@@ -500,10 +568,20 @@ mod tests {
             audience: Audience::PartnerCenter,
             default_queue: "q".into(),
             queues: vec![q],
-            microsoft: MicrosoftEscalation { commercial: true, technical: TechnicalEntitlement::None },
-            direct_customer_portals: DirectCustomerPortals { azure: "a".into(), microsoft_365: "m".into(), dynamics_365: "d".into() },
+            microsoft: MicrosoftEscalation {
+                commercial: true,
+                technical: TechnicalEntitlement::None,
+            },
+            direct_customer_portals: DirectCustomerPortals {
+                azure: "a".into(),
+                microsoft_365: "m".into(),
+                dynamics_365: "d".into(),
+            },
         };
-        assert_eq!(model(q.clone()).validate().unwrap_err().key, "queues[0].hours[0].open");
+        assert_eq!(
+            model(q.clone()).validate().unwrap_err().key,
+            "queues[0].hours[0].open"
+        );
         q.hours[0].open = "08:00".into();
         q.time_zone = "Mars/Olympus".into();
         assert_eq!(model(q).validate().unwrap_err().key, "queues[0].time_zone");

@@ -25,7 +25,10 @@ fn questions(shared: &Path) -> Vec<(String, Option<Language>)> {
         .iter()
         .map(|c| {
             let q = c["question"].as_str().unwrap_or("").to_string();
-            let lang = c.get("lang").and_then(|l| l.as_str()).and_then(|l| l.parse().ok());
+            let lang = c
+                .get("lang")
+                .and_then(|l| l.as_str())
+                .and_then(|l| l.parse().ok());
             (q, lang)
         })
         .collect()
@@ -51,14 +54,22 @@ fn dir_size(dir: &Path) -> u64 {
                 .flatten()
                 .map(|e| {
                     let m = e.metadata().unwrap();
-                    if m.is_dir() { dir_size(&e.path()) } else { m.len() }
+                    if m.is_dir() {
+                        dir_size(&e.path())
+                    } else {
+                        m.len()
+                    }
                 })
                 .sum()
         })
         .unwrap_or(0)
 }
 
-fn measure(label: &str, qs: &[(String, Option<Language>)], mut run: impl FnMut(&str, Option<Language>)) -> (Duration, Duration) {
+fn measure(
+    label: &str,
+    qs: &[(String, Option<Language>)],
+    mut run: impl FnMut(&str, Option<Language>),
+) -> (Duration, Duration) {
     for (q, lang) in qs {
         run(q, *lang); // warm-up
     }
@@ -72,7 +83,12 @@ fn measure(label: &str, qs: &[(String, Option<Language>)], mut run: impl FnMut(&
     }
     times.sort();
     let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
-    println!("{label:<44} p50 {:>8.1} µs   p99 {:>8.1} µs   ({} searches)", p50.as_secs_f64() * 1e6, p99.as_secs_f64() * 1e6, times.len());
+    println!(
+        "{label:<44} p50 {:>8.1} µs   p99 {:>8.1} µs   ({} searches)",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6,
+        times.len()
+    );
     (p50, p99)
 }
 
@@ -92,8 +108,14 @@ fn main() {
     let (kb, report) = store.build(&roots, |_, _| {}).expect("index builds");
     let build = start.elapsed();
     let size = dir_size(&report.index_dir);
-    println!("corpus: {} files, {} sections ({:?})", report.files, report.stats.sections, report.stats.sections_by_language);
-    println!("index build (ingest + index + merge): {:.2} s", build.as_secs_f64());
+    println!(
+        "corpus: {} files, {} sections ({:?})",
+        report.files, report.stats.sections, report.stats.sections_by_language
+    );
+    println!(
+        "index build (ingest + index + merge): {:.2} s",
+        build.as_secs_f64()
+    );
     println!("index size on disk: {:.1} MB", size as f64 / 1_048_576.0);
     println!("peak memory after build (VmHWM): {:.0} MB", peak_rss_mb());
     let qs = questions(&shared);
@@ -113,7 +135,15 @@ fn main() {
         std::hint::black_box(kb.search(&r).expect("search"));
     });
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-    println!("ratio to baseline (no snippets): p50 {:.2}x  p99 {:.2}x", ratio(ours50, base50), ratio(ours99, base99));
-    println!("ratio to baseline (snippets):    p50 {:.2}x  p99 {:.2}x", ratio(snip50, base50), ratio(snip99, base99));
+    println!(
+        "ratio to baseline (no snippets): p50 {:.2}x  p99 {:.2}x",
+        ratio(ours50, base50),
+        ratio(ours99, base99)
+    );
+    println!(
+        "ratio to baseline (snippets):    p50 {:.2}x  p99 {:.2}x",
+        ratio(snip50, base50),
+        ratio(snip99, base99)
+    );
     println!("peak memory at end (VmHWM): {:.0} MB", peak_rss_mb());
 }

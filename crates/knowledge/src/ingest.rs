@@ -29,6 +29,9 @@ pub struct IngestWarning {
     pub line: Option<usize>,
     /// What is wrong.
     pub message: String,
+    /// True when the file is broken (bad YAML), not merely incomplete (a missing include):
+    /// `switchboard check` fails on these.
+    pub is_error: bool,
 }
 
 impl std::fmt::Display for IngestWarning {
@@ -47,6 +50,8 @@ pub struct SkippedFile {
     pub path: PathBuf,
     /// Why it was skipped.
     pub reason: String,
+    /// True when the file is broken; false when it is simply not guidance (a TOC, an empty file).
+    pub is_error: bool,
 }
 
 /// Everything read from the knowledge roots.
@@ -82,6 +87,7 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<GuidanceFile>, Vec<SkippedFile>) {
             skipped.push(SkippedFile {
                 path: root.clone(),
                 reason: "knowledge root is not a directory".into(),
+                is_error: true,
             });
             continue;
         }
@@ -93,6 +99,7 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<GuidanceFile>, Vec<SkippedFile>) {
                     skipped.push(SkippedFile {
                         path: e.path().map_or_else(|| root.clone(), Path::to_path_buf),
                         reason: format!("cannot read: {e}"),
+                        is_error: true,
                     });
                     continue;
                 }
@@ -163,6 +170,7 @@ pub fn ingest_roots_with_progress(roots: &[PathBuf], mut progress: impl FnMut(us
                     out.skipped.push(SkippedFile {
                         path: file.path.clone(),
                         reason: "no text to index".into(),
+                        is_error: false,
                     });
                 } else {
                     out.files += 1;
@@ -190,6 +198,7 @@ pub fn ingest_file(file: &GuidanceFile) -> Result<ParsedFile, SkippedFile> {
     let skip = |reason: String| SkippedFile {
         path: file.path.clone(),
         reason,
+        is_error: true,
     };
     let size = std::fs::metadata(&file.path)
         .map_err(|e| skip(format!("cannot read: {e}")))?
@@ -204,7 +213,10 @@ pub fn ingest_file(file: &GuidanceFile) -> Result<ParsedFile, SkippedFile> {
     let bytes = std::fs::read(&file.path).map_err(|e| skip(format!("cannot read: {e}")))?;
     let text = decode(&bytes).map_err(skip)?;
     if text.trim().is_empty() {
-        return Err(skip("empty file".into()));
+        return Err(SkippedFile {
+            is_error: false,
+            ..skip("empty file".into())
+        });
     }
     let is_yaml = matches!(
         file.path
@@ -416,6 +428,7 @@ fn resolve_includes(
                 path: file.to_path_buf(),
                 line: Some(line),
                 message: format!("include nested too deeply (cycle?): {}", &caps[1]),
+                is_error: true,
             });
             continue;
         }
@@ -439,6 +452,7 @@ fn resolve_includes(
                 path: file.to_path_buf(),
                 line: Some(line),
                 message: format!("include `{}` not found or unreadable ({e}); left out", &caps[1]),
+                is_error: false,
             }),
         }
     }
@@ -754,6 +768,7 @@ fn parse_markdown_file(file: &GuidanceFile, text: &str) -> ParsedFile {
                 // The YAML starts on line 2 of the file, after the opening `---`.
                 line: line.map(|l| l + 1),
                 message: format!("{message}; read its simple `key: value` lines only"),
+                is_error: true,
             });
             front_matter_from_lines(yaml.unwrap_or(""))
         }
@@ -944,6 +959,7 @@ fn parse_faq(file: &GuidanceFile, text: &str) -> ParsedFile {
                 path: file.path.clone(),
                 line: e.location().map(|l| l.line()),
                 message: format!("invalid FAQ YAML: {e}"),
+                is_error: true,
             });
             return ParsedFile {
                 sections: Vec::new(),
@@ -1011,6 +1027,7 @@ fn parse_faq(file: &GuidanceFile, text: &str) -> ParsedFile {
                     path: file.path.clone(),
                     line: None,
                     message: "FAQ entry without both `question` and `answer`; left out".into(),
+                    is_error: true,
                 });
                 continue;
             };

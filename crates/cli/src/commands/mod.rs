@@ -1,16 +1,20 @@
 //! One module per subcommand; `Env` is what they share.
 
+pub mod ask;
+pub mod check;
 pub mod index;
 pub mod search;
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
+use switchboard_core::{load_plugins, load_support_model, PluginError, Router, RouterConfig};
 use switchboard_knowledge::{IndexStore, KnowledgeBase};
 
 /// Resolved global settings.
 pub struct Env {
     pub data_dir: PathBuf,
     pub knowledge: Vec<PathBuf>,
+    pub plugins: PathBuf,
 }
 
 /// The bundled guidance, next to the workspace this binary was built from.
@@ -19,7 +23,7 @@ pub fn bundled_dir(name: &str) -> PathBuf {
 }
 
 impl Env {
-    pub fn new(data_dir: Option<PathBuf>, knowledge: Vec<PathBuf>) -> Result<Self> {
+    pub fn new(data_dir: Option<PathBuf>, knowledge: Vec<PathBuf>, plugins: Option<PathBuf>) -> Result<Self> {
         let data_dir = match data_dir {
             Some(d) => d,
             None => directories::ProjectDirs::from("", "", "switchboard")
@@ -31,7 +35,12 @@ impl Env {
         } else {
             knowledge
         };
-        Ok(Env { data_dir, knowledge })
+        let plugins = plugins.unwrap_or_else(|| bundled_dir("plugins"));
+        Ok(Env {
+            data_dir,
+            knowledge,
+            plugins,
+        })
     }
 
     pub fn store(&self) -> IndexStore {
@@ -53,5 +62,17 @@ impl Env {
             );
         }
         Ok(kb)
+    }
+}
+
+impl Env {
+    /// The router over the knowledge base and plugins; plugin problems are returned, not fatal.
+    pub fn router(&self, config: RouterConfig) -> Result<(Router, Vec<PluginError>)> {
+        let kb = self.knowledge_base()?;
+        let (support, support_error) = load_support_model(&self.plugins);
+        let plugins = load_plugins(&self.plugins, &support);
+        let mut problems: Vec<PluginError> = support_error.into_iter().collect();
+        problems.extend(plugins.errors.iter().cloned());
+        Ok((Router::new(kb, plugins, support, config), problems))
     }
 }

@@ -1,0 +1,106 @@
+//! `switchboard ask`: the whole pipeline once, with an optional trace.
+
+use super::Env;
+use anyhow::Result;
+use std::process::ExitCode;
+use switchboard_core::{ConversationContext, Decision, Message, RouterConfig};
+use switchboard_knowledge::Language;
+
+#[derive(Debug, clap::Args)]
+pub struct AskArgs {
+    /// The customer's question.
+    question: String,
+    /// The customer's language, if known (de or en).
+    #[arg(long)]
+    lang: Option<Language>,
+    /// Print the decision trace.
+    #[arg(long)]
+    explain: bool,
+    /// Print the decision (with its trace) as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Evaluate service hours at this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<jiff::Timestamp>,
+}
+
+pub fn run(env: &Env, args: &AskArgs) -> Result<ExitCode> {
+    let (router, problems) = env.router(RouterConfig::default())?;
+    for p in &problems {
+        eprintln!("warning: plugin problem: {p}");
+    }
+    let mut message = Message::text(args.question.clone());
+    message.language_hint = args.lang;
+    let now = args.at.unwrap_or_else(jiff::Timestamp::now);
+    let decision = router.decide(&message, &mut ConversationContext::default(), now)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&decision)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", decision.reply);
+    if let Some(h) = &decision.handoff {
+        println!();
+        println!(
+            "[handoff] queue: {} ({})",
+            h.queue,
+            if h.open_now { "open now" } else { "closed now" }
+        );
+        println!("[handoff] hours: {}; contact: {}", h.hours, h.contact);
+        if let Some(p) = &h.price {
+            println!("[handoff] price: {p}");
+        }
+        println!("[handoff] summary for staff: {}", h.summary);
+    }
+    if args.explain {
+        print_trace(&decision);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The trace, as staff and admins read it.
+pub fn print_trace(d: &Decision) {
+    let t = &d.trace;
+    println!();
+    println!("--- trace ---");
+    println!("outcome:     {:?}", d.outcome);
+    println!("language:    {} (from {:?})", t.language, t.language_source);
+    if t.fired.is_empty() {
+        println!("intents:     none fired");
+    }
+    for f in &t.fired {
+        let queue = f.queue.as_deref().map(|q| format!(" -> {q}")).unwrap_or_default();
+        println!(
+            "intent:      {}/{} {:?}{queue} (priority {}) matched `{}`",
+            f.plugin, f.intent, f.action, f.priority, f.matched
+        );
+    }
+    println!("code plugins: {}", t.code_plugins.join(", "));
+    if !t.entities.is_empty() {
+        println!(
+            "entities:    {}",
+            serde_json::to_string(&t.entities).unwrap_or_default()
+        );
+    }
+    for (from, to) in &t.expansions {
+        println!("expansion:   `{from}` -> `{to}`");
+    }
+    println!("terms:       {}", t.terms.join(" "));
+    for (i, h) in t.top.iter().take(5).enumerate() {
+        println!(
+            "top {}:       {} score {:.2} (raw {:.2})",
+            i + 1,
+            h.citation,
+            h.score,
+            h.raw_score
+        );
+    }
+    let signals: Vec<String> = t.signals.iter().map(|(k, v)| format!("{k}={v:.2}")).collect();
+    println!(
+        "confidence:  {:.2} [{}]; answer >= {:.2}, suggest >= {:.2}",
+        t.confidence,
+        signals.join(", "),
+        t.answer_threshold,
+        t.suggest_threshold
+    );
+    println!("reason:      {}", t.reason);
+}

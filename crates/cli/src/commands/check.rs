@@ -1,0 +1,57 @@
+//! `switchboard check`: validate guidance and plugins without starting anything.
+
+use super::Env;
+use anyhow::Result;
+use std::process::ExitCode;
+use switchboard_core::{load_plugins, load_support_model};
+use switchboard_knowledge::ingest::ingest_roots;
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {}
+
+pub fn run(env: &Env, _args: &CheckArgs) -> Result<ExitCode> {
+    let mut errors = 0usize;
+    let ingested = ingest_roots(&env.knowledge);
+    for s in &ingested.skipped {
+        if s.is_error {
+            errors += 1;
+            println!("error: {}: {}", s.path.display(), s.reason);
+        }
+    }
+    for w in &ingested.warnings {
+        if w.is_error {
+            errors += 1;
+            println!("error: {w}");
+        } else {
+            println!("warning: {w}");
+        }
+    }
+    println!(
+        "knowledge: {} files, {} sections",
+        ingested.files,
+        ingested.sections.len()
+    );
+    let (support, support_error) = load_support_model(&env.plugins);
+    if let Some(e) = support_error {
+        errors += 1;
+        println!("error: {e}");
+    }
+    let plugins = load_plugins(&env.plugins, &support);
+    for e in &plugins.errors {
+        errors += 1;
+        println!("error: {e}");
+    }
+    let names: Vec<&str> = plugins.plugins.iter().map(|p| p.manifest.name.as_str()).collect();
+    println!(
+        "plugins: {} loaded ({}); queues: {}",
+        names.len(),
+        names.join(", "),
+        support.queue_ids().join(", ")
+    );
+    if errors > 0 {
+        println!("{errors} error(s)");
+        return Ok(ExitCode::from(1));
+    }
+    println!("ok");
+    Ok(ExitCode::SUCCESS)
+}

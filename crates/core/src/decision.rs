@@ -1,0 +1,128 @@
+//! What the core decides for one message, and the trace that explains it.
+
+use crate::entities::Entities;
+use crate::language::LanguageSource;
+use crate::plugins::FiredIntent;
+use serde::Serialize;
+use switchboard_knowledge::Language;
+
+/// The four outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A confident answer with citations.
+    Answer,
+    /// Candidate sections and the offer of a person.
+    Suggest,
+    /// A ticket for a human queue.
+    Handoff,
+    /// Out of scope.
+    Decline,
+}
+
+/// A cited guidance section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    /// `path#anchor`.
+    pub citation: String,
+    /// Document title.
+    pub title: String,
+    /// Section heading.
+    pub heading: String,
+    /// The first link of the section, if any (for adapters that show links).
+    pub link: Option<String>,
+    /// Ranking score.
+    pub score: f32,
+}
+
+/// Everything staff and the customer need on a handoff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Handoff {
+    /// Queue id.
+    pub queue: String,
+    /// Queue name in the customer's language.
+    pub queue_name: String,
+    /// Why it was handed off.
+    pub reason: String,
+    /// One paragraph for staff.
+    pub summary: String,
+    /// Entities found.
+    pub entities: Entities,
+    /// Sections staff may want to read or send.
+    pub suggested: Vec<Citation>,
+    /// Whether the queue is open now.
+    pub open_now: bool,
+    /// The service hours.
+    pub hours: String,
+    /// When it next opens, if closed.
+    pub next_open: Option<String>,
+    /// When the customer should hear back.
+    pub respond_by: Option<String>,
+    /// Contact method.
+    pub contact: String,
+    /// Price where support is charged.
+    pub price: Option<String>,
+}
+
+/// One candidate section in a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TracedHit {
+    /// `path#anchor`.
+    pub citation: String,
+    /// Final score after priors.
+    pub score: f32,
+    /// The retrieval score before priors.
+    pub raw_score: f32,
+}
+
+/// How a decision came about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trace {
+    /// Language used.
+    pub language: Language,
+    /// How it was decided.
+    pub language_source: LanguageSource,
+    /// Intents (and money rules) that fired, best first.
+    pub fired: Vec<FiredIntent>,
+    /// Code plugins that ran.
+    pub code_plugins: Vec<&'static str>,
+    /// Entities.
+    pub entities: Entities,
+    /// Query expansions used (customer word -> guidance words).
+    pub expansions: Vec<(String, String)>,
+    /// Terms searched for.
+    pub terms: Vec<String>,
+    /// Top sections.
+    pub top: Vec<TracedHit>,
+    /// Confidence in the top answer, 0..1.
+    pub confidence: f32,
+    /// The signals that make up the confidence.
+    pub signals: Vec<(String, f32)>,
+    /// Threshold to answer.
+    pub answer_threshold: f32,
+    /// Threshold to suggest.
+    pub suggest_threshold: f32,
+    /// The reason for the outcome, in words.
+    pub reason: String,
+}
+
+/// The decision for one message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The reply to send, in the customer's language.
+    pub reply: String,
+    /// Its language.
+    pub language: Language,
+    /// Cited (answer) or suggested (suggest) sections.
+    pub citations: Vec<Citation>,
+    /// On a handoff, the details.
+    pub handoff: Option<Handoff>,
+    /// Whether the reply offers a person.
+    pub offers_human: bool,
+    /// Whether the reply asks "was this helpful?".
+    pub asks_feedback: bool,
+    /// The explanation.
+    pub trace: Trace,
+}

@@ -1,0 +1,646 @@
+//! Plugins: one folder per plugin under `plugins/`, each with a `plugin.toml` that admins
+//! write (intents with regex patterns and keywords per language, routing to queues, money
+//! rules, a thesaurus, reply templates). Code that plugins need lives behind the
+//! [`CodePlugin`] trait in one explicit registry, [`CODE_PLUGINS`].
+
+use crate::entities::{self, Entities};
+use crate::support::SupportModel;
+use regex::{Regex, RegexBuilder};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use switchboard_knowledge::{Language, Product};
+
+/// Compiled regexes larger than this are refused: a plugin must not exhaust memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Plugin manifests larger than this are refused.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// What an intent does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntentAction {
+    /// Hand off to the intent's queue.
+    Handoff,
+    /// The message is an in-scope question: answer it from the knowledge base.
+    Answer,
+    /// The message is out of scope: decline.
+    Decline,
+    /// The customer did not buy through a CSP: point to the product's portal.
+    NotCsp,
+    /// The customer says the last answer did not help.
+    NotHelpful,
+}
+
+/// Values per language.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerLanguage<T> {
+    /// German.
+    #[serde(default)]
+    pub de: T,
+    /// English.
+    #[serde(default)]
+    pub en: T,
+}
+
+impl<T> PerLanguage<T> {
+    /// The value for `lang`.
+    pub fn get(&self, lang: Language) -> &T {
+        match lang {
+            Language::De => &self.de,
+            Language::En => &self.en,
+        }
+    }
+}
+
+/// An intent as written in `plugin.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentSpec {
+    /// Name, unique within the plugin.
+    pub name: String,
+    /// What happens when it fires.
+    pub action: IntentAction,
+    /// The queue for `handoff`.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// Higher wins when several intents fire.
+    #[serde(default)]
+    pub priority: i32,
+    /// Regular expressions (case-insensitive) per language.
+    #[serde(default)]
+    pub patterns: PerLanguage<Vec<String>>,
+    /// Words or phrases per language, matched as whole words.
+    #[serde(default)]
+    pub keywords: PerLanguage<Vec<String>>,
+    /// Patterns that keep the intent from firing (e.g. a how-to question about refunds).
+    #[serde(default)]
+    pub unless: PerLanguage<Vec<String>>,
+}
+
+/// A money rule: an amount at or above a threshold routes to a queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyRuleSpec {
+    /// Name.
+    pub name: String,
+    /// Only when one of these intents fired (empty: any message with an amount).
+    #[serde(default)]
+    pub intents: Vec<String>,
+    /// The threshold, a decimal string.
+    #[serde(with = "crate::support::decimal_string")]
+    pub at_least: Decimal,
+    /// The currency the threshold is in; other currencies do not match.
+    pub currency: String,
+    /// The queue.
+    pub queue: String,
+    /// Priority of the resulting handoff.
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// Reply templates. Placeholders: `{partner}`, `{queue}`, `{hours}`, `{contact}`,
+/// `{price}`, `{respond_by}`, `{next_open}`, `{portal}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyTemplates {
+    /// Before the answer's citation.
+    pub answer_source: String,
+    /// Asked after an answer.
+    pub helpful: String,
+    /// Before suggested sections.
+    pub suggest: String,
+    /// The offer of a person.
+    pub offer_human: String,
+    /// Handoff while the queue is open.
+    pub handoff_open: String,
+    /// Handoff while the queue is closed.
+    pub handoff_closed: String,
+    /// Added to a handoff where support is charged.
+    pub handoff_price: String,
+    /// Out of scope.
+    pub decline: String,
+    /// Customer did not buy through a CSP.
+    pub not_csp: String,
+}
+
+/// Product and licence names the entity extractor recognises.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityNames {
+    /// Names such as "Business Premium" or "Azure plan".
+    #[serde(default)]
+    pub products: Vec<String>,
+}
+
+/// A ranking prior: documents whose path contains `path_contains` get their score multiplied
+/// by `weight` (below 1 for kinds that rarely answer a customer, such as API references).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentPrior {
+    /// A substring of the document path.
+    pub path_contains: String,
+    /// The multiplier, 0..=2.
+    pub weight: f32,
+}
+
+/// `plugin.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginManifest {
+    /// Name (the folder name is used in messages).
+    pub name: String,
+    /// What the plugin is for.
+    #[serde(default)]
+    pub description: String,
+    /// Products the plugin is about (`azure`, `microsoft-365`, `dynamics-365`, `partner-center`).
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Knowledge the plugin's questions favour: product tags or document path prefixes.
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// Entity names.
+    #[serde(default)]
+    pub entities: EntityNames,
+    /// Intents.
+    #[serde(default)]
+    pub intents: Vec<IntentSpec>,
+    /// Money rules.
+    #[serde(default)]
+    pub money_rules: Vec<MoneyRuleSpec>,
+    /// Customer words mapped to guidance words, per language.
+    #[serde(default)]
+    pub thesaurus: PerLanguage<BTreeMap<String, String>>,
+    /// Ranking priors for kinds of guidance, matched on the document path.
+    #[serde(default)]
+    pub priors: Vec<DocumentPrior>,
+    /// Reply templates (the support plugin provides them).
+    #[serde(default)]
+    pub replies: Option<PerLanguage<Option<ReplyTemplates>>>,
+}
+
+/// A plugin that could not be loaded, or a problem in one.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{}: {key}: {reason}", file.display())]
+pub struct PluginError {
+    /// The manifest.
+    pub file: PathBuf,
+    /// The key at fault (`intents[2].patterns.en[0]`), or the file for parse errors.
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// A compiled intent.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    /// The spec.
+    pub spec: IntentSpec,
+    patterns: Vec<Regex>,
+    unless: Vec<Regex>,
+    keywords: Vec<String>,
+}
+
+/// A loaded, validated plugin.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// The manifest.
+    pub manifest: PluginManifest,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Compiled intents.
+    pub intents: Vec<Intent>,
+    /// Products, parsed.
+    pub products: Vec<Product>,
+}
+
+/// Why an intent fired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FiredIntent {
+    /// Plugin name.
+    pub plugin: String,
+    /// Intent name.
+    pub intent: String,
+    /// Action.
+    pub action: IntentAction,
+    /// Queue for handoffs.
+    pub queue: Option<String>,
+    /// Priority.
+    pub priority: i32,
+    /// The text that matched.
+    pub matched: String,
+}
+
+fn compile(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid regex")
+                .trim()
+                .to_string()
+        })
+}
+
+/// Lower-cases and folds text the way keywords are matched.
+pub fn normalize_for_matching(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            '’' | '`' | '´' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+impl Intent {
+    /// Whether the intent fires on `normalized` text; returns what matched.
+    pub fn matches(&self, normalized: &str) -> Option<String> {
+        if self.unless.iter().any(|r| r.is_match(normalized)) {
+            return None;
+        }
+        if let Some(m) = self.patterns.iter().find_map(|r| r.find(normalized)) {
+            return Some(m.as_str().to_string());
+        }
+        self.keywords
+            .iter()
+            .find(|k| entities::contains_phrase(normalized, k))
+            .cloned()
+    }
+}
+
+fn validate(
+    manifest: PluginManifest,
+    path: &Path,
+    support: &SupportModel,
+) -> Result<Plugin, Vec<PluginError>> {
+    let mut errors = Vec::new();
+    let err = |key: String, reason: String| PluginError {
+        file: path.to_path_buf(),
+        key,
+        reason,
+    };
+    let queues = support.queue_ids();
+    let mut products = Vec::new();
+    for (i, p) in manifest.products.iter().enumerate() {
+        match switchboard_knowledge::ingest::product_from_name(p) {
+            Some(p) => products.push(p),
+            None => errors.push(err(format!("products[{i}]"), format!("unknown product `{p}`"))),
+        }
+    }
+    let mut intents = Vec::new();
+    for (i, spec) in manifest.intents.iter().enumerate() {
+        if manifest.intents[..i].iter().any(|o| o.name == spec.name) {
+            errors.push(err(
+                format!("intents[{i}].name"),
+                format!("intent `{}` declared twice", spec.name),
+            ));
+        }
+        match (&spec.action, &spec.queue) {
+            (IntentAction::Handoff, None) => {
+                errors.push(err(
+                    format!("intents[{i}].queue"),
+                    "a handoff intent needs a queue".into(),
+                ));
+            }
+            (_, Some(q)) if !queues.contains(&q.as_str()) => {
+                errors.push(err(
+                    format!("intents[{i}].queue"),
+                    format!("unknown queue `{q}` (known: {})", queues.join(", ")),
+                ));
+            }
+            _ => {}
+        }
+        let mut compiled = |list: &PerLanguage<Vec<String>>, what: &str| {
+            let mut out = Vec::new();
+            for lang in Language::ALL {
+                for (j, p) in list.get(lang).iter().enumerate() {
+                    match compile(p) {
+                        Ok(r) => out.push(r),
+                        Err(reason) => errors.push(err(
+                            format!("intents[{i}].{what}.{lang}[{j}]"),
+                            format!("bad regex `{p}`: {reason}"),
+                        )),
+                    }
+                }
+            }
+            out
+        };
+        let patterns = compiled(&spec.patterns, "patterns");
+        let unless = compiled(&spec.unless, "unless");
+        let keywords = Language::ALL
+            .iter()
+            .flat_map(|&l| spec.keywords.get(l).iter())
+            .map(|k| normalize_for_matching(k.trim()))
+            .filter(|k| !k.is_empty())
+            .collect();
+        intents.push(Intent {
+            spec: spec.clone(),
+            patterns,
+            unless,
+            keywords,
+        });
+    }
+    for (i, prior) in manifest.priors.iter().enumerate() {
+        if !(0.0..=2.0).contains(&prior.weight) {
+            errors.push(err(
+                format!("priors[{i}].weight"),
+                format!("{} is outside 0..=2", prior.weight),
+            ));
+        }
+    }
+    for (i, rule) in manifest.money_rules.iter().enumerate() {
+        if !queues.contains(&rule.queue.as_str()) {
+            errors.push(err(
+                format!("money_rules[{i}].queue"),
+                format!("unknown queue `{}`", rule.queue),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(Plugin {
+            manifest,
+            path: path.to_path_buf(),
+            intents,
+            products,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Every plugin found, and every problem.
+#[derive(Debug, Default)]
+pub struct PluginSet {
+    /// Plugins that loaded.
+    pub plugins: Vec<Plugin>,
+    /// Problems; a plugin with any problem is not loaded, the others are.
+    pub errors: Vec<PluginError>,
+}
+
+impl PluginSet {
+    /// Product names across plugins, for entity extraction.
+    pub fn product_names(&self) -> Vec<String> {
+        self.plugins
+            .iter()
+            .flat_map(|p| p.manifest.entities.products.iter().cloned())
+            .collect()
+    }
+
+    /// Reply templates for `lang`: the first plugin that provides them.
+    pub fn replies(&self, lang: Language) -> Option<&ReplyTemplates> {
+        self.plugins
+            .iter()
+            .find_map(|p| p.manifest.replies.as_ref().and_then(|r| r.get(lang).as_ref()))
+    }
+
+    /// The prior weight of a document path (the product of all matching priors).
+    pub fn prior(&self, doc_path: &str) -> f32 {
+        self.plugins
+            .iter()
+            .flat_map(|p| p.manifest.priors.iter())
+            .filter(|p| doc_path.contains(&p.path_contains))
+            .map(|p| p.weight)
+            .product()
+    }
+
+    /// Intents that fire on a message, best first.
+    pub fn fire(&self, text: &str) -> Vec<FiredIntent> {
+        let normalized = normalize_for_matching(text);
+        let mut fired: Vec<FiredIntent> = Vec::new();
+        for plugin in &self.plugins {
+            for intent in &plugin.intents {
+                if let Some(matched) = intent.matches(&normalized) {
+                    fired.push(FiredIntent {
+                        plugin: plugin.manifest.name.clone(),
+                        intent: intent.spec.name.clone(),
+                        action: intent.spec.action,
+                        queue: intent.spec.queue.clone(),
+                        priority: intent.spec.priority,
+                        matched,
+                    });
+                }
+            }
+        }
+        fired.sort_by_key(|f| std::cmp::Reverse(f.priority));
+        fired
+    }
+
+    /// Thesaurus expansions for a message: the guidance words for customer words found in it.
+    pub fn expansions(&self, text: &str, lang: Language) -> Vec<(String, String)> {
+        let normalized = normalize_for_matching(text);
+        let mut out: Vec<(String, String)> = Vec::new();
+        for plugin in &self.plugins {
+            for (from, to) in plugin.manifest.thesaurus.get(lang) {
+                let from_n = normalize_for_matching(from);
+                if entities::contains_phrase(&normalized, &from_n)
+                    && !out.iter().any(|(f, t)| f == &from_n && t == to)
+                {
+                    out.push((from_n, to.clone()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Reads and validates the plugin manifests under `dir`. A broken plugin is reported and
+/// left out; the others load.
+pub fn load_plugins(dir: &Path, support: &SupportModel) -> PluginSet {
+    let mut set = PluginSet::default();
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect(),
+        Err(e) => {
+            set.errors.push(PluginError {
+                file: dir.to_path_buf(),
+                key: "plugins".into(),
+                reason: format!("cannot read: {e}"),
+            });
+            return set;
+        }
+    };
+    entries.sort();
+    for folder in entries {
+        let path = folder.join("plugin.toml");
+        if !path.is_file() {
+            continue;
+        }
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() > MAX_MANIFEST_BYTES => {
+                set.errors.push(PluginError {
+                    file: path,
+                    key: "plugin.toml".into(),
+                    reason: "manifest larger than 1 MB".into(),
+                });
+                continue;
+            }
+            _ => {}
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                set.errors.push(PluginError {
+                    file: path,
+                    key: "plugin.toml".into(),
+                    reason: format!("cannot read: {e}"),
+                });
+                continue;
+            }
+        };
+        match parse_plugin(&text, &path, support) {
+            Ok(plugin) => set.plugins.push(plugin),
+            Err(errors) => set.errors.extend(errors),
+        }
+    }
+    set
+}
+
+/// Parses and validates one manifest's text.
+pub fn parse_plugin(text: &str, path: &Path, support: &SupportModel) -> Result<Plugin, Vec<PluginError>> {
+    let manifest: PluginManifest = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let key = line.map_or_else(|| "plugin.toml".to_string(), |l| format!("line {l}"));
+        vec![PluginError {
+            file: path.to_path_buf(),
+            key,
+            reason: e.message().to_string(),
+        }]
+    })?;
+    validate(manifest, path, support)
+}
+
+/// The outside-the-manifest work a plugin may need, in code.
+pub trait CodePlugin: Send + Sync {
+    /// Name shown in traces.
+    fn name(&self) -> &'static str;
+    /// Adds findings for one message.
+    fn inspect(&self, input: &CodePluginInput<'_>, findings: &mut Findings);
+}
+
+/// What a code plugin sees.
+pub struct CodePluginInput<'a> {
+    /// The message text.
+    pub text: &'a str,
+    /// Its language.
+    pub language: Language,
+    /// The manifest plugins.
+    pub plugins: &'a PluginSet,
+    /// Intents fired so far.
+    pub fired: &'a [FiredIntent],
+}
+
+/// What code plugins found.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Findings {
+    /// Entities in the message.
+    pub entities: Entities,
+    /// Money rules that fired (as intents, so they route like one).
+    pub money_rules: Vec<FiredIntent>,
+}
+
+/// Extracts entities with the product names of all plugins.
+pub struct EntityExtraction;
+
+impl CodePlugin for EntityExtraction {
+    fn name(&self) -> &'static str {
+        "entities"
+    }
+    fn inspect(&self, input: &CodePluginInput<'_>, findings: &mut Findings) {
+        findings.entities = entities::extract(input.text, input.language, &input.plugins.product_names());
+    }
+}
+
+/// Evaluates the manifests' money rules against the amounts found.
+pub struct MoneyRules;
+
+impl CodePlugin for MoneyRules {
+    fn name(&self) -> &'static str {
+        "money-rules"
+    }
+    fn inspect(&self, input: &CodePluginInput<'_>, findings: &mut Findings) {
+        for plugin in &input.plugins.plugins {
+            for rule in &plugin.manifest.money_rules {
+                let intent_ok =
+                    rule.intents.is_empty() || input.fired.iter().any(|f| rule.intents.contains(&f.intent));
+                let amount =
+                    findings.entities.amounts.iter().find(|m| {
+                        m.currency.eq_ignore_ascii_case(&rule.currency) && m.amount >= rule.at_least
+                    });
+                if let (true, Some(m)) = (intent_ok, amount) {
+                    findings.money_rules.push(FiredIntent {
+                        plugin: plugin.manifest.name.clone(),
+                        intent: rule.name.clone(),
+                        action: IntentAction::Handoff,
+                        queue: Some(rule.queue.clone()),
+                        priority: rule.priority,
+                        matched: format!("{m} >= {} {}", rule.at_least, rule.currency),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The registry of code plugins, run in this order.
+pub static CODE_PLUGINS: &[&dyn CodePlugin] = &[&EntityExtraction, &MoneyRules];
+
+/// The support model shipped with Switchboard, used when the configured one is missing or
+/// broken so that the bot keeps routing (the problem is still reported).
+pub const BUILTIN_SUPPORT_TOML: &str = include_str!("../../../plugins/support/support.toml");
+
+/// Finds `support.toml` in a plugin folder under `dir` and reads it. On failure, returns the
+/// built-in model and the problem.
+pub fn load_support_model(dir: &Path) -> (SupportModel, Option<PluginError>) {
+    let builtin =
+        || SupportModel::from_toml(BUILTIN_SUPPORT_TOML).expect("the built-in support model is valid");
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path().join("support.toml"))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    folders.sort();
+    let Some(path) = folders.into_iter().next() else {
+        let err = PluginError {
+            file: dir.join("*/support.toml"),
+            key: "support.toml".into(),
+            reason: "no support model found; using the built-in one".into(),
+        };
+        return (builtin(), Some(err));
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            return (
+                builtin(),
+                Some(PluginError {
+                    file: path,
+                    key: "support.toml".into(),
+                    reason: format!("cannot read: {e}"),
+                }),
+            )
+        }
+    };
+    match SupportModel::from_toml(&text) {
+        Ok(model) => (model, None),
+        Err(e) => (
+            builtin(),
+            Some(PluginError {
+                file: path,
+                key: e.key,
+                reason: format!("{}; using the built-in support model", e.reason),
+            }),
+        ),
+    }
+}

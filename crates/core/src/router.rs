@@ -1,0 +1,708 @@
+//! The router: one message in, one [`Decision`] out, with its trace.
+
+use crate::decision::{Citation, Decision, Handoff, Outcome, Trace, TracedHit};
+use crate::entities::Entities;
+use crate::language;
+use crate::plugins::{
+    CodePluginInput, Findings, FiredIntent, IntentAction, PluginSet, ReplyTemplates, CODE_PLUGINS,
+};
+use crate::support::{price_text, SupportModel};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::HashSet;
+use switchboard_knowledge::{KnowledgeBase, KnowledgeError, Language, Product, SearchHit, SearchRequest};
+
+/// Only this much of a message is analysed; the whole message is still kept by the caller.
+pub const MAX_ANALYSED_CHARS: usize = 2_000;
+/// Sections retrieved per question.
+const RETRIEVED_SECTIONS: usize = 30;
+/// Sections shown in a suggestion or handoff.
+const SUGGESTED: usize = 3;
+/// Characters of guidance quoted in an answer.
+const ANSWER_EXCERPT_CHARS: usize = 320;
+
+/// A customer message as the adapters hand it to the core.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    /// The text as written.
+    pub text: String,
+    /// Conversation id (adapter-specific).
+    pub conversation: String,
+    /// User id (adapter-specific).
+    pub user: String,
+    /// The adapter (`terminal`, `discord`, `web`).
+    pub adapter: String,
+    /// A language hint from the adapter or user.
+    pub language_hint: Option<Language>,
+}
+
+impl Message {
+    /// A message with only text (for `ask` and tests).
+    pub fn text(text: impl Into<String>) -> Self {
+        Message {
+            text: text.into(),
+            conversation: "cli".into(),
+            user: "cli".into(),
+            adapter: "cli".into(),
+            language_hint: None,
+        }
+    }
+}
+
+/// What the core remembers of a conversation between turns.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConversationContext {
+    /// Language of earlier turns.
+    pub language: Option<Language>,
+    /// Products named earlier.
+    pub products: Vec<String>,
+    /// Consecutive turns without a confident answer.
+    pub low_confidence_turns: u32,
+    /// The last reply asked "was this helpful?".
+    pub awaiting_feedback: bool,
+}
+
+/// Which layers run; each can be switched off to measure it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Layers {
+    /// Manifest intents (handoff, decline, not-CSP rules).
+    pub intents: bool,
+    /// Thesaurus query expansion.
+    pub thesaurus: bool,
+    /// Document-kind priors.
+    pub priors: bool,
+    /// Confidence thresholds; off means "always answer".
+    pub confidence: bool,
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Layers {
+            intents: true,
+            thesaurus: true,
+            priors: true,
+            confidence: true,
+        }
+    }
+}
+
+/// Router settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RouterConfig {
+    /// Confidence at or above which the bot answers.
+    pub answer_threshold: f32,
+    /// Confidence at or above which the bot suggests (below: declines or offers a person).
+    pub suggest_threshold: f32,
+    /// Weight of thesaurus expansions next to the customer's own words.
+    pub expansion_weight: f32,
+    /// Layers.
+    pub layers: Layers,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            answer_threshold: 0.55,
+            suggest_threshold: 0.30,
+            expansion_weight: 0.6,
+            layers: Layers::default(),
+        }
+    }
+}
+
+/// The routing core.
+pub struct Router {
+    kb: KnowledgeBase,
+    plugins: PluginSet,
+    support: SupportModel,
+    config: RouterConfig,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ranking of one question, documents in order.
+struct Retrieval {
+    hits: Vec<SearchHit>,
+    traced: Vec<TracedHit>,
+    terms: Vec<String>,
+    expansions: Vec<(String, String)>,
+    confidence: f32,
+    signals: Vec<(String, f32)>,
+}
+
+fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .take(MAX_ANALYSED_CHARS)
+        .collect()
+}
+
+impl Router {
+    /// A router over a knowledge base, plugins and support model.
+    pub fn new(kb: KnowledgeBase, plugins: PluginSet, support: SupportModel, config: RouterConfig) -> Self {
+        Router {
+            kb,
+            plugins,
+            support,
+            config,
+        }
+    }
+
+    /// The knowledge base.
+    pub fn knowledge(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    /// The plugins.
+    pub fn plugins(&self) -> &PluginSet {
+        &self.plugins
+    }
+
+    /// The support model.
+    pub fn support(&self) -> &SupportModel {
+        &self.support
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RouterConfig {
+        &self.config
+    }
+
+    fn retrieve(
+        &self,
+        text: &str,
+        lang: Language,
+        context_products: &[String],
+    ) -> Result<Retrieval, KnowledgeError> {
+        let mut expansions = if self.config.layers.thesaurus {
+            self.plugins.expansions(text, lang)
+        } else {
+            Vec::new()
+        };
+        let mut request = SearchRequest::new(text, RETRIEVED_SECTIONS);
+        request.language = Some(lang);
+        request.snippets = false;
+        request.expansions = expansions
+            .iter()
+            .map(|(_, to)| (to.clone(), self.config.expansion_weight))
+            .collect();
+        for product in context_products {
+            // A product named earlier in the conversation still applies, a little.
+            request.expansions.push((product.clone(), 0.3));
+            expansions.push(("(conversation)".into(), product.clone()));
+        }
+        let outcome = self.kb.search(&request)?;
+        let audience = self.support.audience;
+        let mut scored: Vec<(f32, SearchHit)> = outcome
+            .hits
+            .into_iter()
+            .filter(|h| audience.admits(&h.audience))
+            .map(|h| {
+                let prior = if self.config.layers.priors {
+                    self.plugins.prior(&h.doc_path)
+                } else {
+                    1.0
+                };
+                (h.score * prior, h)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let traced = scored
+            .iter()
+            .take(10)
+            .map(|(s, h)| TracedHit {
+                citation: h.citation.clone(),
+                score: *s,
+                raw_score: h.score,
+            })
+            .collect();
+        let (confidence, signals) = self.confidence(&scored, &outcome.terms, lang);
+        let terms = outcome
+            .terms
+            .iter()
+            .map(|t| match &t.corrected_from {
+                Some(from) => format!("{} (for {from})", t.term),
+                None => t.term.clone(),
+            })
+            .collect();
+        Ok(Retrieval {
+            hits: scored
+                .into_iter()
+                .map(|(s, mut h)| {
+                    h.score = s;
+                    h
+                })
+                .collect(),
+            traced,
+            terms,
+            expansions,
+            confidence,
+            signals,
+        })
+    }
+
+    /// Confidence in the top section: how much of the question it covers, and how clearly
+    /// it beats the best other document.
+    fn confidence(
+        &self,
+        scored: &[(f32, SearchHit)],
+        terms: &[switchboard_knowledge::QueryTerm],
+        lang: Language,
+    ) -> (f32, Vec<(String, f32)>) {
+        let Some((top_score, top)) = scored.first() else {
+            return (0.0, vec![("no-hits".into(), 0.0)]);
+        };
+        let asked: Vec<&switchboard_knowledge::QueryTerm> = terms
+            .iter()
+            .filter(|t| !t.compound_part && t.weight >= 0.79 && t.language == lang)
+            .collect();
+        let analyzer = self.kb.analyzer(lang);
+        let text = format!("{}\n{}\n{}", top.title, top.heading, top.body);
+        let present: HashSet<String> = analyzer.analyze(&text).into_iter().map(|t| t.term).collect();
+        let covered = asked.iter().filter(|t| present.contains(&t.term)).count();
+        let coverage = if asked.is_empty() {
+            0.0
+        } else {
+            covered as f32 / asked.len() as f32
+        };
+        let second_doc = scored
+            .iter()
+            .find(|(_, h)| h.doc_path != top.doc_path)
+            .map_or(0.0, |(s, _)| *s);
+        let margin = if *top_score > 0.0 {
+            (top_score - second_doc) / top_score
+        } else {
+            0.0
+        };
+        let margin_signal = (margin / 0.25).min(1.0);
+        let confidence = (0.7 * coverage + 0.3 * margin_signal).clamp(0.0, 1.0);
+        (
+            confidence,
+            vec![
+                ("coverage".into(), coverage),
+                ("margin".into(), margin),
+                ("asked-terms".into(), asked.len() as f32),
+            ],
+        )
+    }
+
+    fn replies(&self, lang: Language) -> ReplyTemplates {
+        self.plugins
+            .replies(lang)
+            .cloned()
+            .unwrap_or_else(|| default_replies(lang))
+    }
+
+    fn citation(hit: &SearchHit) -> Citation {
+        Citation {
+            citation: hit.citation.clone(),
+            title: hit.title.clone(),
+            heading: hit.heading.clone(),
+            link: hit.links.first().cloned(),
+            score: hit.score,
+        }
+    }
+
+    /// Distinct documents' best sections, in rank order.
+    fn top_sections(hits: &[SearchHit], n: usize) -> Vec<&SearchHit> {
+        let mut seen = HashSet::new();
+        hits.iter()
+            .filter(|h| seen.insert(h.doc_path.as_str()))
+            .take(n)
+            .collect()
+    }
+
+    /// Decides what to do with one message.
+    pub fn decide(
+        &self,
+        message: &Message,
+        context: &mut ConversationContext,
+        now: Timestamp,
+    ) -> Result<Decision, KnowledgeError> {
+        let text = clean(&message.text);
+        let (lang, language_source) = language::detect(&text, message.language_hint, context.language);
+        let fired_manifest = if self.config.layers.intents {
+            self.plugins.fire(&text)
+        } else {
+            Vec::new()
+        };
+        let mut findings = Findings::default();
+        let input = CodePluginInput {
+            text: &text,
+            language: lang,
+            plugins: &self.plugins,
+            fired: &fired_manifest,
+        };
+        let mut code_plugins = Vec::new();
+        for plugin in CODE_PLUGINS {
+            plugin.inspect(&input, &mut findings);
+            code_plugins.push(plugin.name());
+        }
+        let mut fired = fired_manifest;
+        if self.config.layers.intents {
+            fired.extend(findings.money_rules.iter().cloned());
+        }
+        fired.sort_by_key(|f| std::cmp::Reverse(f.priority));
+        let context_products = if findings.entities.products.is_empty() {
+            context.products.clone()
+        } else {
+            Vec::new()
+        };
+        let retrieval = self.retrieve(&text, lang, &context_products)?;
+        if !findings.entities.products.is_empty() {
+            context.products.clone_from(&findings.entities.products);
+        }
+        context.language = Some(lang);
+
+        let mut trace = Trace {
+            language: lang,
+            language_source,
+            fired: fired.clone(),
+            code_plugins,
+            entities: findings.entities.clone(),
+            expansions: retrieval.expansions.clone(),
+            terms: retrieval.terms.clone(),
+            top: retrieval.traced.clone(),
+            confidence: retrieval.confidence,
+            signals: retrieval.signals.clone(),
+            answer_threshold: self.config.answer_threshold,
+            suggest_threshold: self.config.suggest_threshold,
+            reason: String::new(),
+        };
+        let replies = self.replies(lang);
+        let confident =
+            !self.config.layers.confidence || retrieval.confidence >= self.config.answer_threshold;
+        let best = |action: IntentAction| fired.iter().find(|f| f.action == action);
+        let handoff = best(IntentAction::Handoff);
+        let answer_intent = best(IntentAction::Answer);
+        let decline = best(IntentAction::Decline);
+        let not_csp = best(IntentAction::NotCsp);
+        let not_helpful = best(IntentAction::NotHelpful).filter(|_| context.awaiting_feedback);
+
+        // An explicit handoff intent wins unless an answer intent of higher priority fired
+        // and the guidance answers confidently (a how-to question about refunds, say).
+        let answer_outranks =
+            |h: &FiredIntent| answer_intent.is_some_and(|a| a.priority > h.priority) && confident;
+        let decision = if let Some(h) = handoff.filter(|h| !answer_outranks(h)) {
+            trace.reason = format!(
+                "intent `{}` of plugin `{}` routes to queue `{}`",
+                h.intent,
+                h.plugin,
+                h.queue.as_deref().unwrap_or("?")
+            );
+            self.handoff(
+                h.queue.as_deref().unwrap_or(&self.support.default_queue),
+                &trace.reason.clone(),
+                &text,
+                lang,
+                &findings.entities,
+                &retrieval,
+                &replies,
+                trace,
+                now,
+            )
+        } else if let Some(n) = not_helpful {
+            trace.reason = format!(
+                "the customer said the last answer did not help (`{}`): offer a person",
+                n.matched
+            );
+            self.suggest(&retrieval, &replies, lang, true, trace)
+        } else if let Some(n) = not_csp {
+            trace.reason = format!(
+                "the customer did not buy through a CSP (`{}`): point to the product portal",
+                n.matched
+            );
+            let portal = self.portal_for(&retrieval, &findings.entities);
+            let reply = fill(
+                &replies.not_csp,
+                &[
+                    ("{portal}", portal),
+                    ("{partner}", self.support.partner_name.clone()),
+                ],
+            );
+            Decision {
+                outcome: Outcome::Answer,
+                reply,
+                language: lang,
+                citations: Vec::new(),
+                handoff: None,
+                offers_human: false,
+                asks_feedback: false,
+                trace,
+            }
+        } else if let Some(d) = decline.filter(|_| !confident) {
+            trace.reason = format!(
+                "out of scope: intent `{}` (`{}`) and no confident guidance",
+                d.intent, d.matched
+            );
+            self.decline(&replies, lang, trace)
+        } else if retrieval.hits.is_empty() {
+            trace.reason = "no guidance matches any word of the message".into();
+            self.decline(&replies, lang, trace)
+        } else if confident {
+            trace.reason = format!(
+                "confidence {:.2} >= answer threshold {:.2}",
+                retrieval.confidence, self.config.answer_threshold
+            );
+            self.answer(&retrieval, &replies, lang, trace)
+        } else if retrieval.confidence >= self.config.suggest_threshold || answer_intent.is_some() {
+            let offer = context.low_confidence_turns >= 1;
+            trace.reason = format!(
+                "confidence {:.2} below answer threshold {:.2}{}: suggest sections",
+                retrieval.confidence,
+                self.config.answer_threshold,
+                if offer {
+                    "; second unsure turn, offer a person"
+                } else {
+                    ""
+                }
+            );
+            self.suggest(&retrieval, &replies, lang, true, trace)
+        } else {
+            trace.reason = format!(
+                "confidence {:.2} below suggest threshold {:.2}: out of scope",
+                retrieval.confidence, self.config.suggest_threshold
+            );
+            self.decline(&replies, lang, trace)
+        };
+        context.awaiting_feedback = decision.asks_feedback;
+        context.low_confidence_turns = match decision.outcome {
+            Outcome::Suggest => context.low_confidence_turns + 1,
+            _ => 0,
+        };
+        Ok(decision)
+    }
+
+    fn portal_for(&self, retrieval: &Retrieval, entities: &Entities) -> String {
+        let portals = &self.support.direct_customer_portals;
+        let named = entities
+            .products
+            .iter()
+            .map(|p| p.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let product = if named.contains("azure") {
+            Product::Azure
+        } else if named.contains("dynamics") {
+            Product::Dynamics365
+        } else {
+            retrieval
+                .hits
+                .first()
+                .and_then(|h| h.products.iter().copied().find(|p| *p != Product::PartnerCenter))
+                .unwrap_or(Product::Microsoft365)
+        };
+        portals.for_product(product).to_string()
+    }
+
+    fn answer(
+        &self,
+        retrieval: &Retrieval,
+        replies: &ReplyTemplates,
+        lang: Language,
+        trace: Trace,
+    ) -> Decision {
+        let top = &retrieval.hits[0];
+        let mut reply = format!("{}\n\n{}", top.heading, excerpt(&top.body, ANSWER_EXCERPT_CHARS));
+        reply.push_str(&format!(
+            "\n\n{} {} › {} ({})",
+            replies.answer_source, top.title, top.heading, top.citation
+        ));
+        reply.push_str(&format!("\n\n{}", replies.helpful));
+        Decision {
+            outcome: Outcome::Answer,
+            reply,
+            language: lang,
+            citations: vec![Self::citation(top)],
+            handoff: None,
+            offers_human: false,
+            asks_feedback: true,
+            trace,
+        }
+    }
+
+    fn suggest(
+        &self,
+        retrieval: &Retrieval,
+        replies: &ReplyTemplates,
+        lang: Language,
+        offer_human: bool,
+        trace: Trace,
+    ) -> Decision {
+        let picks = Self::top_sections(&retrieval.hits, SUGGESTED);
+        let mut reply = replies.suggest.clone();
+        for hit in &picks {
+            reply.push_str(&format!("\n- {} › {} ({})", hit.title, hit.heading, hit.citation));
+        }
+        if offer_human {
+            reply.push_str(&format!(
+                "\n\n{}",
+                fill(
+                    &replies.offer_human,
+                    &[("{partner}", self.support.partner_name.clone())]
+                )
+            ));
+        }
+        Decision {
+            outcome: Outcome::Suggest,
+            reply,
+            language: lang,
+            citations: picks.into_iter().map(Self::citation).collect(),
+            handoff: None,
+            offers_human: offer_human,
+            asks_feedback: false,
+            trace,
+        }
+    }
+
+    fn decline(&self, replies: &ReplyTemplates, lang: Language, trace: Trace) -> Decision {
+        let reply = fill(
+            &replies.decline,
+            &[("{partner}", self.support.partner_name.clone())],
+        );
+        Decision {
+            outcome: Outcome::Decline,
+            reply,
+            language: lang,
+            citations: Vec::new(),
+            handoff: None,
+            offers_human: true,
+            asks_feedback: false,
+            trace,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handoff(
+        &self,
+        queue_id: &str,
+        reason: &str,
+        text: &str,
+        lang: Language,
+        entities: &Entities,
+        retrieval: &Retrieval,
+        replies: &ReplyTemplates,
+        trace: Trace,
+        now: Timestamp,
+    ) -> Decision {
+        let queue = self
+            .support
+            .queue(queue_id)
+            .or_else(|| self.support.queue(&self.support.default_queue))
+            .expect("default queue validated");
+        let status = queue.status_at(now);
+        let suggested: Vec<Citation> = Self::top_sections(&retrieval.hits, SUGGESTED)
+            .into_iter()
+            .map(Self::citation)
+            .collect();
+        let price = queue.price.as_ref().map(|p| price_text(p, lang));
+        let fields = [
+            ("{partner}", self.support.partner_name.clone()),
+            ("{queue}", queue.name.get(lang).to_string()),
+            ("{hours}", queue.hours_text()),
+            ("{contact}", queue.contact.get(lang).to_string()),
+            ("{respond_by}", status.respond_by.clone().unwrap_or_default()),
+            ("{next_open}", status.next_open.clone().unwrap_or_default()),
+            ("{price}", price.clone().unwrap_or_default()),
+        ];
+        let mut reply = fill(
+            if status.open {
+                &replies.handoff_open
+            } else {
+                &replies.handoff_closed
+            },
+            &fields,
+        );
+        if price.is_some() {
+            reply.push(' ');
+            reply.push_str(&fill(&replies.handoff_price, &fields));
+        }
+        let mut summary = format!("[{}] Customer wrote: \"{}\"", lang, excerpt(text, 280));
+        summary.push_str(&format!(" Routed to `{}`: {reason}.", queue.id));
+        if let Some(m) = entities.largest_amount() {
+            summary.push_str(&format!(" Amount: {m}."));
+        }
+        if !entities.invoice_numbers.is_empty() {
+            summary.push_str(&format!(" Invoice: {}.", entities.invoice_numbers.join(", ")));
+        }
+        if !entities.products.is_empty() {
+            summary.push_str(&format!(" Products: {}.", entities.products.join(", ")));
+        }
+        Decision {
+            outcome: Outcome::Handoff,
+            reply,
+            language: lang,
+            citations: Vec::new(),
+            handoff: Some(Handoff {
+                queue: queue.id.clone(),
+                queue_name: queue.name.get(lang).to_string(),
+                reason: reason.to_string(),
+                summary,
+                entities: entities.clone(),
+                suggested,
+                open_now: status.open,
+                hours: queue.hours_text(),
+                next_open: status.next_open,
+                respond_by: status.respond_by,
+                contact: queue.contact.get(lang).to_string(),
+                price,
+            }),
+            offers_human: false,
+            asks_feedback: false,
+            trace,
+        }
+    }
+}
+
+fn fill(template: &str, fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .fold(template.to_string(), |acc, (k, v)| acc.replace(k, v))
+}
+
+/// The first sentences of `text`, up to about `max` characters.
+fn excerpt(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max).collect();
+    match cut.rfind(". ") {
+        Some(end) if end > max / 3 => cut[..=end].to_string(),
+        _ => format!("{}…", cut.trim_end()),
+    }
+}
+
+/// Built-in replies, used when no plugin provides templates.
+pub fn default_replies(lang: Language) -> ReplyTemplates {
+    match lang {
+        Language::En => ReplyTemplates {
+            answer_source: "Source:".into(),
+            helpful: "Was this helpful? (yes / no)".into(),
+            suggest: "I am not sure this answers it, but these may help:".into(),
+            offer_human: "If not, say \"talk to a human\" and a person from {partner} takes over.".into(),
+            handoff_open: "I have passed this to our {queue}. You will hear back by {respond_by}. You can also reach us via {contact}.".into(),
+            handoff_closed: "I have passed this to our {queue}. They are available {hours}; the team opens {next_open} and you will hear back by {respond_by}. You can also reach us via {contact}.".into(),
+            handoff_price: "This support is charged at {price}.".into(),
+            decline: "I can help with billing, licences and support for Azure, Microsoft 365 and Dynamics 365 bought through {partner}. For anything else, say \"talk to a human\".".into(),
+            not_csp: "If you bought directly from Microsoft, {partner} cannot see your billing: please use {portal}.".into(),
+        },
+        Language::De => ReplyTemplates {
+            answer_source: "Quelle:".into(),
+            helpful: "War das hilfreich? (ja / nein)".into(),
+            suggest: "Ich bin nicht sicher, ob das Ihre Frage beantwortet, aber das hier könnte helfen:".into(),
+            offer_human: "Falls nicht, schreiben Sie „mit einem Menschen sprechen“, und jemand von {partner} übernimmt.".into(),
+            handoff_open: "Ich habe Ihr Anliegen an unser {queue} übergeben. Sie hören bis {respond_by} von uns. Sie erreichen uns auch über {contact}.".into(),
+            handoff_closed: "Ich habe Ihr Anliegen an unser {queue} übergeben. Servicezeiten: {hours}; das Team ist ab {next_open} wieder da, Sie hören bis {respond_by} von uns. Sie erreichen uns auch über {contact}.".into(),
+            handoff_price: "Dieser Support kostet {price}.".into(),
+            decline: "Ich helfe bei Abrechnung, Lizenzen und Support für Azure, Microsoft 365 und Dynamics 365, gekauft über {partner}. Für alles andere schreiben Sie „mit einem Menschen sprechen“.".into(),
+            not_csp: "Wenn Sie direkt bei Microsoft gekauft haben, kann {partner} Ihre Abrechnung nicht sehen: bitte nutzen Sie {portal}.".into(),
+        },
+    }
+}
