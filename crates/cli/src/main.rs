@@ -38,6 +38,8 @@ enum Command {
     Search(commands::search::SearchArgs),
     /// Run the whole pipeline once for a question and print the decision.
     Ask(commands::ask::AskArgs),
+    /// Measure answers and routing on an evaluation case file.
+    Eval(commands::eval::EvalArgs),
     /// Validate guidance files and plugins; exits non-zero on errors.
     Check(commands::check::CheckArgs),
 }
@@ -59,6 +61,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Index(args) => commands::index::run(&env, &args),
         Command::Search(args) => commands::search::run(&env, &args),
         Command::Ask(args) => commands::ask::run(&env, &args),
-        Command::Check(args) => commands::check::run(&env, &args),
+        Command::Eval(args) => commands::eval::run(&env, &args),
+        Command::Check(args) => Ok(commands::check::run(&env, &args)),
     }
 }

@@ -94,6 +94,8 @@ pub struct Trace {
     pub terms: Vec<String>,
     /// Top sections.
     pub top: Vec<TracedHit>,
+    /// Distinct documents in rank order (up to ten).
+    pub ranked_docs: Vec<String>,
     /// Confidence in the top answer, 0..1.
     pub confidence: f32,
     /// The signals that make up the confidence.

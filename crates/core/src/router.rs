@@ -10,6 +10,7 @@ use crate::support::{price_text, SupportModel};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::sync::Arc;
 use switchboard_knowledge::{KnowledgeBase, KnowledgeError, Language, Product, SearchHit, SearchRequest};
 
 /// Only this much of a message is analysed; the whole message is still kept by the caller.
@@ -110,11 +111,12 @@ impl Default for RouterConfig {
     }
 }
 
-/// The routing core.
+/// The routing core. Cheap to clone: the knowledge base, plugins and support model are shared.
+#[derive(Clone)]
 pub struct Router {
-    kb: KnowledgeBase,
-    plugins: PluginSet,
-    support: SupportModel,
+    kb: Arc<KnowledgeBase>,
+    plugins: Arc<PluginSet>,
+    support: Arc<SupportModel>,
     config: RouterConfig,
 }
 
@@ -146,12 +148,12 @@ fn clean(text: &str) -> String {
 impl Router {
     /// A router over a knowledge base, plugins and support model.
     pub fn new(kb: KnowledgeBase, plugins: PluginSet, support: SupportModel, config: RouterConfig) -> Self {
-        Router {
-            kb,
-            plugins,
-            support,
-            config,
-        }
+        Router { kb: Arc::new(kb), plugins: Arc::new(plugins), support: Arc::new(support), config }
+    }
+
+    /// The same router with other settings (to measure layers or thresholds).
+    pub fn with_config(&self, config: RouterConfig) -> Router {
+        Router { config, ..self.clone() }
     }
 
     /// The knowledge base.
@@ -369,6 +371,7 @@ impl Router {
             expansions: retrieval.expansions.clone(),
             terms: retrieval.terms.clone(),
             top: retrieval.traced.clone(),
+            ranked_docs: Self::top_sections(&retrieval.hits, 10).iter().map(|h| h.doc_path.clone()).collect(),
             confidence: retrieval.confidence,
             signals: retrieval.signals.clone(),
             answer_threshold: self.config.answer_threshold,

@@ -1,7 +1,6 @@
 //! `switchboard check`: validate guidance and plugins without starting anything.
 
 use super::Env;
-use anyhow::Result;
 use std::process::ExitCode;
 use switchboard_core::{load_plugins, load_support_model};
 use switchboard_knowledge::ingest::ingest_roots;
@@ -9,7 +8,7 @@ use switchboard_knowledge::ingest::ingest_roots;
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {}
 
-pub fn run(env: &Env, _args: &CheckArgs) -> Result<ExitCode> {
+pub fn run(env: &Env, _args: &CheckArgs) -> ExitCode {
     let mut errors = 0usize;
     let ingested = ingest_roots(&env.knowledge);
     for s in &ingested.skipped {
@@ -50,8 +49,8 @@ pub fn run(env: &Env, _args: &CheckArgs) -> Result<ExitCode> {
     );
     if errors > 0 {
         println!("{errors} error(s)");
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
     println!("ok");
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }

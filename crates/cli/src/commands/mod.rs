@@ -2,6 +2,7 @@
 
 pub mod ask;
 pub mod check;
+pub mod eval;
 pub mod index;
 pub mod search;
 

@@ -1,0 +1,112 @@
+//! `switchboard eval`: measure answers and routing on a case file.
+
+use super::Env;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+use switchboard_core::{Layers, RouterConfig};
+use switchboard_eval::{load_cases, parse_thresholds, run as run_cases, shortfalls, Metrics, Report};
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The case file (see ../shared/eval/README.md).
+    #[arg(long)]
+    cases: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Exit non-zero below these figures, e.g. `hit_at_1=0.8,decision_accuracy=0.9`.
+    #[arg(long)]
+    fail_under: Option<String>,
+    /// Switch layers off: any of intents, thesaurus, priors, confidence.
+    #[arg(long, value_delimiter = ',')]
+    without: Vec<String>,
+    /// Print the figures with each layer added in turn, from plain search upwards.
+    #[arg(long)]
+    layers: bool,
+    /// Evaluate service hours at this instant (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<jiff::Timestamp>,
+}
+
+fn layers_without(names: &[String]) -> Result<Layers> {
+    let mut layers = Layers::default();
+    for name in names {
+        match name.as_str() {
+            "intents" => layers.intents = false,
+            "thesaurus" => layers.thesaurus = false,
+            "priors" => layers.priors = false,
+            "confidence" => layers.confidence = false,
+            other => anyhow::bail!("unknown layer `{other}` (intents, thesaurus, priors, confidence)"),
+        }
+    }
+    Ok(layers)
+}
+
+fn row(label: &str, m: &Metrics) -> String {
+    format!(
+        "| {label:<34} | {:>4} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+        m.cases, m.hit_at_1, m.hit_at_3, m.mrr_at_10, m.decision_accuracy, m.answer_precision, m.answer_coverage
+    )
+}
+
+const HEADER: &str = "| run                                | cases | hit@1 | hit@3 | MRR@10 | decision acc. | answer prec. | answer cov. |\n|---|---|---|---|---|---|---|---|";
+
+fn print_report(label: &str, report: &Report) {
+    println!("{}", row(&format!("{label} (all)"), &report.overall));
+    for (lang, m) in &report.by_lang {
+        println!("{}", row(&format!("{label} ({lang})"), m));
+    }
+}
+
+pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
+    let cases = load_cases(&args.cases)?;
+    let thresholds = args.fail_under.as_deref().map(parse_thresholds).transpose().map_err(anyhow::Error::msg)?;
+    let (router, problems) = env.router(RouterConfig { layers: layers_without(&args.without)?, ..RouterConfig::default() })?;
+    for p in &problems {
+        eprintln!("warning: plugin problem: {p}");
+    }
+    let now = args.at.unwrap_or_else(jiff::Timestamp::now);
+    if args.layers {
+        println!("{HEADER}");
+        let steps: [(&str, &[&str]); 5] = [
+            ("plain search, always answer", &["intents", "thesaurus", "priors", "confidence"]),
+            ("+ document priors", &["intents", "thesaurus", "confidence"]),
+            ("+ thesaurus", &["intents", "confidence"]),
+            ("+ intents", &["confidence"]),
+            ("+ confidence (full)", &[]),
+        ];
+        for (label, off) in steps {
+            let off: Vec<String> = off.iter().map(|s| (*s).to_string()).collect();
+            let config = RouterConfig { layers: layers_without(&off)?, ..*router.config() };
+            let report = run_cases(&router.with_config(config), &cases, now)?;
+            print_report(label, &report);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = Instant::now();
+    let report = run_cases(&router, &cases, now).context("running the cases")?;
+    let elapsed = started.elapsed();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{HEADER}");
+        print_report("switchboard", &report);
+        println!();
+        println!("{} cases in {:.2}s ({:.2} ms per question)", cases.len(), elapsed.as_secs_f64(), elapsed.as_secs_f64() * 1000.0 / cases.len().max(1) as f64);
+        println!("failures ({}):", report.failures.len());
+        for f in &report.failures {
+            println!("  {}: expected {}; got {}", f.id, f.expected, f.got);
+        }
+    }
+    if let Some(thresholds) = thresholds {
+        let below = shortfalls(&report, &thresholds);
+        if !below.is_empty() {
+            eprintln!("below --fail-under: {}", below.join(", "));
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
