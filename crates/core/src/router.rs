@@ -15,6 +15,13 @@ use switchboard_knowledge::{KnowledgeBase, KnowledgeError, Language, Product, Se
 
 /// Only this much of a message is analysed; the whole message is still kept by the caller.
 pub const MAX_ANALYSED_CHARS: usize = 2_000;
+/// Confidence weights of the top section's coverage of the question, its margin over the
+/// next document, and the share of the question's words the guidance knows; they sum to 1.
+const COVERAGE_WEIGHT: f32 = 0.6;
+const MARGIN_WEIGHT: f32 = 0.25;
+const KNOWN_WEIGHT: f32 = 0.15;
+/// A margin of this share of the top score counts as fully clear.
+const MARGIN_SATURATION: f32 = 0.25;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 30;
 /// Sections shown in a suggestion or handoff.
@@ -72,6 +79,8 @@ pub struct Layers {
     pub thesaurus: bool,
     /// Document-kind priors.
     pub priors: bool,
+    /// Re-ranking sections by how much of the question they cover.
+    pub rerank: bool,
     /// Confidence thresholds; off means "always answer".
     pub confidence: bool,
 }
@@ -82,6 +91,7 @@ impl Default for Layers {
             intents: true,
             thesaurus: true,
             priors: true,
+            rerank: true,
             confidence: true,
         }
     }
@@ -190,6 +200,7 @@ impl Router {
         let mut request = SearchRequest::new(text, RETRIEVED_SECTIONS);
         request.language = Some(lang);
         request.snippets = false;
+        request.rerank = self.config.layers.rerank;
         request.expansions = expansions
             .iter()
             .map(|(_, to)| (to.clone(), self.config.expansion_weight))
@@ -224,7 +235,7 @@ impl Router {
                 raw_score: h.score,
             })
             .collect();
-        let (confidence, signals) = self.confidence(&scored, &outcome.terms, lang);
+        let (confidence, signals) = self.confidence(&scored, outcome.term_coverage);
         let terms = outcome
             .terms
             .iter()
@@ -251,46 +262,21 @@ impl Router {
 
     /// Confidence in the top section: how much of the question it covers, and how clearly
     /// it beats the best other document.
-    fn confidence(
-        &self,
-        scored: &[(f32, SearchHit)],
-        terms: &[switchboard_knowledge::QueryTerm],
-        lang: Language,
-    ) -> (f32, Vec<(String, f32)>) {
+    /// Confidence in the top section, from three signals: how much of the question (by
+    /// rarity) it covers, how clearly it beats the best other document, and how many of the
+    /// question's words the guidance knows at all.
+    fn confidence(&self, scored: &[(f32, SearchHit)], known_share: f32) -> (f32, Vec<(String, f32)>) {
         let Some((top_score, top)) = scored.first() else {
             return (0.0, vec![("no-hits".into(), 0.0)]);
         };
-        let asked: Vec<&switchboard_knowledge::QueryTerm> = terms
-            .iter()
-            .filter(|t| !t.compound_part && t.weight >= 0.79 && t.language == lang)
-            .collect();
-        let analyzer = self.kb.analyzer(lang);
-        let text = format!("{}\n{}\n{}", top.title, top.heading, top.body);
-        let present: HashSet<String> = analyzer.analyze(&text).into_iter().map(|t| t.term).collect();
-        let covered = asked.iter().filter(|t| present.contains(&t.term)).count();
-        let coverage = if asked.is_empty() {
-            0.0
-        } else {
-            covered as f32 / asked.len() as f32
-        };
-        let second_doc = scored
-            .iter()
-            .find(|(_, h)| h.doc_path != top.doc_path)
-            .map_or(0.0, |(s, _)| *s);
-        let margin = if *top_score > 0.0 {
-            (top_score - second_doc) / top_score
-        } else {
-            0.0
-        };
-        let margin_signal = (margin / 0.25).min(1.0);
-        let confidence = (0.7 * coverage + 0.3 * margin_signal).clamp(0.0, 1.0);
+        let second_doc = scored.iter().find(|(_, h)| h.doc_path != top.doc_path).map_or(0.0, |(s, _)| *s);
+        let margin = if *top_score > 0.0 { (top_score - second_doc) / top_score } else { 0.0 };
+        let margin_signal = (margin / MARGIN_SATURATION).min(1.0);
+        let confidence = (COVERAGE_WEIGHT * top.coverage + MARGIN_WEIGHT * margin_signal + KNOWN_WEIGHT * known_share)
+            .clamp(0.0, 1.0);
         (
             confidence,
-            vec![
-                ("coverage".into(), coverage),
-                ("margin".into(), margin),
-                ("asked-terms".into(), asked.len() as f32),
-            ],
+            vec![("coverage".into(), top.coverage), ("margin".into(), margin), ("known-words".into(), known_share)],
         )
     }
 

@@ -30,6 +30,10 @@ const TWO_EDITS_FROM_CHARS: usize = 8;
 const SNIPPET_CHARS: usize = 220;
 /// Writer memory budget.
 const WRITER_HEAP_BYTES: usize = 100_000_000;
+/// Sections considered for re-ranking by coverage.
+const RERANK_DEPTH: usize = 40;
+/// A section covering none of the question keeps this share of its score.
+const MIN_COVERAGE_FACTOR: f32 = 0.05;
 /// Name of the compound dictionary file in an index directory.
 pub const COMPOUNDS_FILE: &str = "compounds.txt";
 
@@ -80,6 +84,7 @@ struct Fields {
     date: Field,
     links: Field,
     line: Field,
+    terms: Field,
     de: LangFields,
     en: LangFields,
 }
@@ -123,6 +128,7 @@ fn build_schema() -> (Schema, Fields) {
     let date = b.add_text_field("date", STORED);
     let links = b.add_text_field("links", STORED);
     let line = b.add_u64_field("line", STORED | FAST);
+    let terms = b.add_text_field("terms", STORED);
     let mut lang_fields = |l: Language| LangFields {
         title: b.add_text_field(&format!("title_{l}"), text(l, true)),
         heading: b.add_text_field(&format!("headings_{l}"), text(l, false)),
@@ -141,6 +147,7 @@ fn build_schema() -> (Schema, Fields) {
         date,
         links,
         line,
+        terms,
         de,
         en,
     };
@@ -173,6 +180,8 @@ pub struct SearchRequest<'a> {
     pub snippets: bool,
     /// Extra text to search for, with a weight (query expansion by the caller).
     pub expansions: Vec<(String, f32)>,
+    /// Re-rank the top sections by how much of the question they cover.
+    pub rerank: bool,
 }
 
 impl<'a> SearchRequest<'a> {
@@ -184,6 +193,7 @@ impl<'a> SearchRequest<'a> {
             limit,
             snippets: true,
             expansions: Vec::new(),
+            rerank: true,
         }
     }
 }
@@ -217,9 +227,14 @@ pub struct SearchHit {
     pub links: Vec<String>,
     /// First line of the section in its file.
     pub line: u64,
+    /// Share of the question's words (weighted by rarity) the section contains, 0..1.
+    pub coverage: f32,
     /// The section's full text (not serialised).
     #[serde(skip)]
     pub body: String,
+    /// The section's analysed terms, space-separated (not serialised).
+    #[serde(skip)]
+    pub terms: String,
 }
 
 /// How one word of the question became query terms.
@@ -237,6 +252,8 @@ pub struct QueryTerm {
     pub weight: f32,
     /// Sections containing the term in the body.
     pub doc_freq: u64,
+    /// Which word of the question it came from; `None` for expansions.
+    pub word: Option<usize>,
 }
 
 /// The result of a search.
@@ -373,6 +390,7 @@ impl KnowledgeBase {
             headings.push_str(&s.heading);
             doc.add_text(lf.heading, headings);
             doc.add_text(lf.body, &s.body);
+            doc.add_text(f.terms, section_terms(self.analyzer(s.language), s));
             writer.add_document(doc)?;
         }
         writer.commit()?;
@@ -481,6 +499,7 @@ impl KnowledgeBase {
         lang: Language,
         text: &str,
         weight: f32,
+        from_question: bool,
         out: &mut Vec<QueryTerm>,
     ) -> (usize, usize) {
         let analyzer = self.analyzer(lang);
@@ -512,6 +531,7 @@ impl KnowledgeBase {
                     compound_part: t.is_compound_part,
                     weight: weight * part_weight,
                     doc_freq: df,
+                    word: from_question.then_some(t.position),
                 });
                 continue;
             }
@@ -530,6 +550,7 @@ impl KnowledgeBase {
                     compound_part: t.is_compound_part,
                     weight: weight * part_weight * CORRECTION_WEIGHT,
                     doc_freq: df,
+                    word: from_question.then_some(t.position),
                 });
             }
         }
@@ -567,12 +588,12 @@ impl KnowledgeBase {
         let mut terms = Vec::new();
         let mut best_coverage = 0.0f32;
         for &lang in &langs {
-            let (words, matched) = self.query_terms(&searcher, lang, request.text, 1.0, &mut terms);
+            let (words, matched) = self.query_terms(&searcher, lang, request.text, 1.0, true, &mut terms);
             if words > 0 {
                 best_coverage = best_coverage.max(matched as f32 / words as f32);
             }
             for (text, weight) in &request.expansions {
-                self.query_terms(&searcher, lang, text, *weight, &mut terms);
+                self.query_terms(&searcher, lang, text, *weight, false, &mut terms);
             }
         }
         if terms.is_empty() || request.limit == 0 {
@@ -583,8 +604,20 @@ impl KnowledgeBase {
             });
         }
         let query = self.build_query(&terms);
-        let top = searcher.search(&query, &TopDocs::with_limit(request.limit).order_by_score())?;
-        let hits = self.hits(&searcher, &query, top, request.snippets)?;
+        let depth = if request.rerank { request.limit.max(RERANK_DEPTH) } else { request.limit };
+        let top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
+        let mut hits = self.hits(&searcher, &query, top, request.snippets)?;
+        let total = searcher.num_docs();
+        for hit in &mut hits {
+            hit.coverage = coverage(&terms, hit, total);
+            if request.rerank {
+                hit.score *= hit.coverage.max(MIN_COVERAGE_FACTOR);
+            }
+        }
+        if request.rerank {
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+            hits.truncate(request.limit);
+        }
         Ok(SearchOutcome {
             hits,
             terms,
@@ -667,9 +700,73 @@ impl KnowledgeBase {
                 links: lines(&first_text(&doc, f.links)),
                 line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
                 body,
+                coverage: 0.0,
+                terms: first_text(&doc, f.terms),
             });
         }
         Ok(hits)
+    }
+}
+
+/// The distinct analysed terms of a section (stored so re-ranking needs no re-analysis).
+fn section_terms(analyzer: &Analyzer, s: &Section) -> String {
+    let mut seen = HashSet::new();
+    let mut out = String::new();
+    for text in [&s.doc_title, &s.heading, &s.body] {
+        for t in analyzer.analyze(text) {
+            if seen.insert(t.term.clone()) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&t.term);
+            }
+        }
+    }
+    for parent in &s.parent_headings {
+        for t in analyzer.analyze(parent) {
+            if seen.insert(t.term.clone()) {
+                out.push(' ');
+                out.push_str(&t.term);
+            }
+        }
+    }
+    out
+}
+
+/// Rarity-weighted share of the question's words a hit contains. A word counts fully when
+/// its term is present, 0.8 through a typo correction, and by the share of its parts for a
+/// compound whose whole form is absent.
+fn coverage(terms: &[QueryTerm], hit: &SearchHit, total_docs: u64) -> f32 {
+    let present: HashSet<&str> = hit.terms.split(' ').collect();
+    let idf = |df: u64| ((1.0 + (total_docs as f32 - df as f32 + 0.5) / (df as f32 + 0.5)).ln()).max(0.01);
+    let mut words: Vec<usize> = terms.iter().filter(|t| t.language == hit.language).filter_map(|t| t.word).collect();
+    words.sort_unstable();
+    words.dedup();
+    let (mut got, mut all) = (0.0f32, 0.0f32);
+    for w in words {
+        let of_word: Vec<&QueryTerm> = terms.iter().filter(|t| t.word == Some(w) && t.language == hit.language).collect();
+        let whole: Vec<&&QueryTerm> = of_word.iter().filter(|t| !t.compound_part).collect();
+        let weight = whole.iter().map(|t| idf(t.doc_freq)).fold(0.0f32, f32::max);
+        if weight == 0.0 {
+            continue;
+        }
+        let mut score: f32 = whole
+            .iter()
+            .filter(|t| present.contains(t.term.as_str()))
+            .map(|t| if t.corrected_from.is_some() { CORRECTION_WEIGHT } else { 1.0 })
+            .fold(0.0, f32::max);
+        let parts: Vec<&&QueryTerm> = of_word.iter().filter(|t| t.compound_part).collect();
+        if score == 0.0 && !parts.is_empty() {
+            let found = parts.iter().filter(|t| present.contains(t.term.as_str())).count();
+            score = 0.8 * found as f32 / parts.len() as f32;
+        }
+        got += weight * score;
+        all += weight;
+    }
+    if all == 0.0 {
+        0.0
+    } else {
+        got / all
     }
 }
 

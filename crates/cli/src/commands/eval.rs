@@ -19,7 +19,7 @@ pub struct EvalArgs {
     /// Exit non-zero below these figures, e.g. `hit_at_1=0.8,decision_accuracy=0.9`.
     #[arg(long)]
     fail_under: Option<String>,
-    /// Switch layers off: any of intents, thesaurus, priors, confidence.
+    /// Switch layers off: any of intents, thesaurus, priors, rerank, confidence.
     #[arg(long, value_delimiter = ',')]
     without: Vec<String>,
     /// Print the figures with each layer added in turn, from plain search upwards.
@@ -37,8 +37,9 @@ fn layers_without(names: &[String]) -> Result<Layers> {
             "intents" => layers.intents = false,
             "thesaurus" => layers.thesaurus = false,
             "priors" => layers.priors = false,
+            "rerank" => layers.rerank = false,
             "confidence" => layers.confidence = false,
-            other => anyhow::bail!("unknown layer `{other}` (intents, thesaurus, priors, confidence)"),
+            other => anyhow::bail!("unknown layer `{other}` (intents, thesaurus, priors, rerank, confidence)"),
         }
     }
     Ok(layers)
@@ -70,8 +71,9 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
     if args.layers {
         println!("{HEADER}");
-        let steps: [(&str, &[&str]); 5] = [
-            ("plain search, always answer", &["intents", "thesaurus", "priors", "confidence"]),
+        let steps: [(&str, &[&str]); 6] = [
+            ("plain search, always answer", &["intents", "thesaurus", "priors", "rerank", "confidence"]),
+            ("+ coverage re-ranking", &["intents", "thesaurus", "priors", "confidence"]),
             ("+ document priors", &["intents", "thesaurus", "confidence"]),
             ("+ thesaurus", &["intents", "confidence"]),
             ("+ intents", &["confidence"]),
