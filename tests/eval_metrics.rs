@@ -4,7 +4,8 @@ use switchboard_core::Outcome;
 use switchboard_eval::{load_cases, parse_thresholds, report, shortfalls, Case, CaseResult};
 
 fn cases() -> Vec<Case> {
-    load_cases(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/eval/tiny.toml")).unwrap()
+    load_cases(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/eval/tiny.toml"))
+        .unwrap()
 }
 
 /// A result as the router might have produced it.
@@ -19,6 +20,8 @@ fn result(case: &Case, outcome: Outcome, queue: Option<&str>, cited: &[&str], ra
         ranked_docs: ranked.iter().map(|s| (*s).to_string()).collect(),
         docs: case.docs.clone(),
         expected_queue: case.queue.clone(),
+        confidence: 0.5,
+        signals: Vec::new(),
     }
 }
 
@@ -26,13 +29,31 @@ fn results() -> Vec<CaseResult> {
     let c = cases();
     vec![
         // en-1: answered from the right document, ranked first.
-        result(&c[0], Outcome::Answer, None, &["en-us/a.md"], &["en-us/a.md", "en-us/x.md"]),
+        result(
+            &c[0],
+            Outcome::Answer,
+            None,
+            &["en-us/a.md"],
+            &["en-us/a.md", "en-us/x.md"],
+        ),
         // en-2: suggested; the right document is ranked third.
-        result(&c[1], Outcome::Suggest, None, &["en-us/x.md", "en-us/y.md", "en-us/c.md"], &["en-us/x.md", "en-us/y.md", "en-us/c.md"]),
+        result(
+            &c[1],
+            Outcome::Suggest,
+            None,
+            &["en-us/x.md", "en-us/y.md", "en-us/c.md"],
+            &["en-us/x.md", "en-us/y.md", "en-us/c.md"],
+        ),
         // en-3: handoff expected, but answered (a confident wrong answer).
         result(&c[2], Outcome::Answer, None, &["en-us/b.md"], &["en-us/b.md"]),
         // de-1: answered from a wrong document; the right one is ranked second.
-        result(&c[3], Outcome::Answer, None, &["de-de/z.md"], &["de-de/z.md", "de-de/a.md"]),
+        result(
+            &c[3],
+            Outcome::Answer,
+            None,
+            &["de-de/z.md"],
+            &["de-de/z.md", "de-de/a.md"],
+        ),
         // de-2: declined, as expected.
         result(&c[4], Outcome::Decline, None, &[], &[]),
         // de-3: handed off to the wrong queue.
@@ -85,7 +106,17 @@ fn failures_say_what_happened() {
     assert_eq!(de3.expected, "handoff to technical");
     assert_eq!(de3.got, "handoff to billing");
     let json = serde_json::to_value(&r).unwrap();
-    for key in ["cases", "hit_at_1", "hit_at_3", "mrr_at_10", "decision_accuracy", "answer_precision", "answer_coverage", "by_lang", "failures"] {
+    for key in [
+        "cases",
+        "hit_at_1",
+        "hit_at_3",
+        "mrr_at_10",
+        "decision_accuracy",
+        "answer_precision",
+        "answer_coverage",
+        "by_lang",
+        "failures",
+    ] {
         assert!(json.get(key).is_some(), "{key} missing from JSON");
     }
     assert!(json["by_lang"]["de"]["hit_at_3"].is_number());
@@ -103,9 +134,13 @@ fn fail_under_names_the_shortfall() {
 #[test]
 fn bad_case_files_are_refused_with_a_reason() {
     let dup = "[[case]]\nid='a'\nlang='en'\nquestion='q'\nexpect='answer'\n[[case]]\nid='a'\nlang='en'\nquestion='q'\nexpect='answer'\n";
-    assert!(switchboard_eval::parse_cases(dup).unwrap_err().contains("used twice"));
+    assert!(switchboard_eval::parse_cases(dup)
+        .unwrap_err()
+        .contains("used twice"));
     let no_queue = "[[case]]\nid='a'\nlang='en'\nquestion='q'\nexpect='handoff'\n";
-    assert!(switchboard_eval::parse_cases(no_queue).unwrap_err().contains("no queue"));
+    assert!(switchboard_eval::parse_cases(no_queue)
+        .unwrap_err()
+        .contains("no queue"));
     let unknown = "[[case]]\nid='a'\nlang='en'\nquestion='q'\nexpect='answer'\ncolour='red'\n";
     assert!(switchboard_eval::parse_cases(unknown).is_err());
 }

@@ -15,13 +15,16 @@ use switchboard_knowledge::{KnowledgeBase, KnowledgeError, Language, Product, Se
 
 /// Only this much of a message is analysed; the whole message is still kept by the caller.
 pub const MAX_ANALYSED_CHARS: usize = 2_000;
-/// Confidence weights of the top section's coverage of the question, its margin over the
-/// next document, and the share of the question's words the guidance knows; they sum to 1.
-const COVERAGE_WEIGHT: f32 = 0.6;
-const MARGIN_WEIGHT: f32 = 0.25;
-const KNOWN_WEIGHT: f32 = 0.15;
-/// A margin of this share of the top score counts as fully clear.
-const MARGIN_SATURATION: f32 = 0.25;
+/// Confidence is a logistic model of three signals: the top section's rarity-weighted
+/// coverage of the question, its margin over the best other document (as a share of its
+/// score), and the share of the question's words the guidance knows. The weights were fitted
+/// by logistic regression on ../shared/eval/dev.toml (answered cases, target: the top
+/// document is acceptable), so the confidence reads as an estimated probability that the
+/// cited section is right. See ARCHITECTURE.md.
+const CONFIDENCE_BIAS: f32 = -3.2;
+const COVERAGE_WEIGHT: f32 = 1.0;
+const MARGIN_WEIGHT: f32 = 4.3;
+const KNOWN_WEIGHT: f32 = 2.1;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 30;
 /// Sections shown in a suggestion or handoff.
@@ -113,8 +116,8 @@ pub struct RouterConfig {
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
-            answer_threshold: 0.55,
-            suggest_threshold: 0.30,
+            answer_threshold: 0.70,
+            suggest_threshold: 0.20,
             expansion_weight: 0.6,
             layers: Layers::default(),
         }
@@ -158,12 +161,21 @@ fn clean(text: &str) -> String {
 impl Router {
     /// A router over a knowledge base, plugins and support model.
     pub fn new(kb: KnowledgeBase, plugins: PluginSet, support: SupportModel, config: RouterConfig) -> Self {
-        Router { kb: Arc::new(kb), plugins: Arc::new(plugins), support: Arc::new(support), config }
+        Router {
+            kb: Arc::new(kb),
+            plugins: Arc::new(plugins),
+            support: Arc::new(support),
+            config,
+        }
     }
 
     /// The same router with other settings (to measure layers or thresholds).
+    #[must_use]
     pub fn with_config(&self, config: RouterConfig) -> Router {
-        Router { config, ..self.clone() }
+        Router {
+            config,
+            ..self.clone()
+        }
     }
 
     /// The knowledge base.
@@ -269,14 +281,27 @@ impl Router {
         let Some((top_score, top)) = scored.first() else {
             return (0.0, vec![("no-hits".into(), 0.0)]);
         };
-        let second_doc = scored.iter().find(|(_, h)| h.doc_path != top.doc_path).map_or(0.0, |(s, _)| *s);
-        let margin = if *top_score > 0.0 { (top_score - second_doc) / top_score } else { 0.0 };
-        let margin_signal = (margin / MARGIN_SATURATION).min(1.0);
-        let confidence = (COVERAGE_WEIGHT * top.coverage + MARGIN_WEIGHT * margin_signal + KNOWN_WEIGHT * known_share)
-            .clamp(0.0, 1.0);
+        let second_doc = scored
+            .iter()
+            .find(|(_, h)| h.doc_path != top.doc_path)
+            .map_or(0.0, |(s, _)| *s);
+        let margin = if *top_score > 0.0 {
+            (top_score - second_doc) / top_score
+        } else {
+            0.0
+        };
+        let z = CONFIDENCE_BIAS
+            + COVERAGE_WEIGHT * top.coverage
+            + MARGIN_WEIGHT * margin.clamp(0.0, 1.0)
+            + KNOWN_WEIGHT * known_share;
+        let confidence = 1.0 / (1.0 + (-z).exp());
         (
             confidence,
-            vec![("coverage".into(), top.coverage), ("margin".into(), margin), ("known-words".into(), known_share)],
+            vec![
+                ("coverage".into(), top.coverage),
+                ("margin".into(), margin),
+                ("known-words".into(), known_share),
+            ],
         )
     }
 
@@ -357,7 +382,10 @@ impl Router {
             expansions: retrieval.expansions.clone(),
             terms: retrieval.terms.clone(),
             top: retrieval.traced.clone(),
-            ranked_docs: Self::top_sections(&retrieval.hits, 10).iter().map(|h| h.doc_path.clone()).collect(),
+            ranked_docs: Self::top_sections(&retrieval.hits, 10)
+                .iter()
+                .map(|h| h.doc_path.clone())
+                .collect(),
             confidence: retrieval.confidence,
             signals: retrieval.signals.clone(),
             answer_threshold: self.config.answer_threshold,
@@ -425,7 +453,7 @@ impl Router {
                 asks_feedback: false,
                 trace,
             }
-        } else if let Some(d) = decline.filter(|_| !confident) {
+        } else if let Some(d) = decline.filter(|_| findings.entities.products.is_empty()) {
             trace.reason = format!(
                 "out of scope: intent `{}` (`{}`) and no confident guidance",
                 d.intent, d.matched

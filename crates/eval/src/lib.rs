@@ -62,7 +62,10 @@ pub struct CaseFileError {
 
 /// Reads a case file.
 pub fn load_cases(path: &Path) -> Result<Vec<Case>, CaseFileError> {
-    let err = |reason: String| CaseFileError { path: path.display().to_string(), reason };
+    let err = |reason: String| CaseFileError {
+        path: path.display().to_string(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     parse_cases(&text).map_err(err)
 }
@@ -103,6 +106,10 @@ pub struct CaseResult {
     pub docs: Vec<String>,
     /// Expected queue.
     pub expected_queue: Option<String>,
+    /// The router's confidence in its top section.
+    pub confidence: f32,
+    /// The signals behind the confidence.
+    pub signals: Vec<(String, f32)>,
 }
 
 fn doc_of(citation: &str) -> String {
@@ -122,12 +129,23 @@ impl CaseResult {
             ranked_docs: decision.trace.ranked_docs.clone(),
             docs: case.docs.clone(),
             expected_queue: case.queue.clone(),
+            confidence: decision.trace.confidence,
+            signals: decision.trace.signals.clone(),
         }
+    }
+
+    /// Whether the top-ranked document is acceptable.
+    pub fn top_is_acceptable(&self) -> bool {
+        self.rank_within(1).is_some()
     }
 
     /// 1-based rank of the first acceptable document in the ranking, within `k`.
     fn rank_within(&self, k: usize) -> Option<usize> {
-        self.ranked_docs.iter().take(k).position(|d| self.docs.contains(d)).map(|p| p + 1)
+        self.ranked_docs
+            .iter()
+            .take(k)
+            .position(|d| self.docs.contains(d))
+            .map(|p| p + 1)
     }
 
     fn cites_acceptable(&self) -> bool {
@@ -137,7 +155,9 @@ impl CaseResult {
     /// Whether the outcome is the right one (the README's decision accuracy).
     pub fn is_correct(&self) -> bool {
         match self.expect {
-            Expect::Answer => matches!(self.outcome, Outcome::Answer | Outcome::Suggest) && self.cites_acceptable(),
+            Expect::Answer => {
+                matches!(self.outcome, Outcome::Answer | Outcome::Suggest) && self.cites_acceptable()
+            }
             Expect::Handoff => self.outcome == Outcome::Handoff && self.queue == self.expected_queue,
             Expect::OutOfScope => self.outcome == Outcome::Decline,
         }
@@ -194,14 +214,25 @@ fn ratio(n: usize, d: usize) -> f64 {
 pub fn metrics(results: &[&CaseResult]) -> Metrics {
     let answer_cases: Vec<&&CaseResult> = results.iter().filter(|r| r.expect == Expect::Answer).collect();
     let hits = |k: usize| answer_cases.iter().filter(|r| r.rank_within(k).is_some()).count();
-    let rr: f64 = answer_cases.iter().filter_map(|r| r.rank_within(10)).map(|rank| 1.0 / rank as f64).sum();
+    let rr: f64 = answer_cases
+        .iter()
+        .filter_map(|r| r.rank_within(10))
+        .map(|rank| 1.0 / rank as f64)
+        .sum();
     let answered: Vec<&&CaseResult> = results.iter().filter(|r| r.outcome == Outcome::Answer).collect();
-    let answered_right = answered.iter().filter(|r| r.expect == Expect::Answer && r.cites_acceptable()).count();
+    let answered_right = answered
+        .iter()
+        .filter(|r| r.expect == Expect::Answer && r.cites_acceptable())
+        .count();
     Metrics {
         cases: results.len(),
         hit_at_1: ratio(hits(1), answer_cases.len()),
         hit_at_3: ratio(hits(3), answer_cases.len()),
-        mrr_at_10: if answer_cases.is_empty() { 0.0 } else { rr / answer_cases.len() as f64 },
+        mrr_at_10: if answer_cases.is_empty() {
+            0.0
+        } else {
+            rr / answer_cases.len() as f64
+        },
         decision_accuracy: ratio(results.iter().filter(|r| r.is_correct()).count(), results.len()),
         answer_precision: ratio(answered_right, answered.len()),
         answer_coverage: ratio(answered_right, answer_cases.len()),
@@ -249,14 +280,28 @@ pub fn report(results: Vec<CaseResult>) -> Report {
     let failures = results
         .iter()
         .filter(|r| !r.is_correct())
-        .map(|r| Failure { id: r.id.clone(), expected: r.expected_text(), got: r.got_text(), cited: r.cited.clone() })
+        .map(|r| Failure {
+            id: r.id.clone(),
+            expected: r.expected_text(),
+            got: r.got_text(),
+            cited: r.cited.clone(),
+        })
         .collect();
-    Report { overall: metrics(&all), by_lang, failures, results }
+    Report {
+        overall: metrics(&all),
+        by_lang,
+        failures,
+        results,
+    }
 }
 
 /// Runs every case through the router, each in a fresh conversation, with service hours
 /// evaluated at `now`.
-pub fn run(router: &Router, cases: &[Case], now: jiff::Timestamp) -> Result<Report, switchboard_knowledge::KnowledgeError> {
+pub fn run(
+    router: &Router,
+    cases: &[Case],
+    now: jiff::Timestamp,
+) -> Result<Report, switchboard_knowledge::KnowledgeError> {
     let mut results = Vec::with_capacity(cases.len());
     for case in cases {
         let mut message = Message::text(case.question.clone());
@@ -273,7 +318,9 @@ pub fn parse_thresholds(text: &str) -> Result<Vec<(String, f64)>, String> {
     text.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|pair| {
-            let (k, v) = pair.split_once('=').ok_or_else(|| format!("`{pair}`: expected name=value"))?;
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}`: expected name=value"))?;
             let k = k.trim();
             if metric_value(&Metrics::default(), k).is_none() {
                 return Err(format!("unknown metric `{k}`"));

@@ -22,6 +22,8 @@ const HEADING_BOOST: f32 = 1.5;
 const COMPOUND_PART_WEIGHT: f32 = 0.6;
 /// Weight of a typo correction next to a word spelt right.
 const CORRECTION_WEIGHT: f32 = 0.8;
+/// How much a typo correction counts towards coverage: a guess is weaker evidence.
+const CORRECTION_COVERAGE: f32 = 0.6;
 /// Words shorter than this are never corrected: too many neighbours.
 const MIN_CORRECTABLE_CHARS: usize = 4;
 /// Words this long may be corrected by two edits.
@@ -539,6 +541,18 @@ impl KnowledgeBase {
             if !corrections.is_empty() && !t.is_compound_part {
                 matched += 1;
             }
+            if corrections.is_empty() && from_question && !t.is_compound_part {
+                // Unknown to the guidance: not searched, but it counts against coverage.
+                out.push(QueryTerm {
+                    language: lang,
+                    term: t.term.clone(),
+                    corrected_from: None,
+                    compound_part: false,
+                    weight: 0.0,
+                    doc_freq: 0,
+                    word: Some(t.position),
+                });
+            }
             for (term, df) in corrections {
                 if out.iter().any(|q| q.language == lang && q.term == term) {
                     continue;
@@ -559,7 +573,7 @@ impl KnowledgeBase {
 
     fn build_query(&self, terms: &[QueryTerm]) -> BooleanQuery {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
-        for q in terms {
+        for q in terms.iter().filter(|q| q.weight > 0.0) {
             let lf = self.fields.of(q.language);
             for (field, boost) in [
                 (lf.title, TITLE_BOOST),
@@ -604,7 +618,11 @@ impl KnowledgeBase {
             });
         }
         let query = self.build_query(&terms);
-        let depth = if request.rerank { request.limit.max(RERANK_DEPTH) } else { request.limit };
+        let depth = if request.rerank {
+            request.limit.max(RERANK_DEPTH)
+        } else {
+            request.limit
+        };
         let top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
         let mut hits = self.hits(&searcher, &query, top, request.snippets)?;
         let total = searcher.num_docs();
@@ -738,13 +756,23 @@ fn section_terms(analyzer: &Analyzer, s: &Section) -> String {
 /// compound whose whole form is absent.
 fn coverage(terms: &[QueryTerm], hit: &SearchHit, total_docs: u64) -> f32 {
     let present: HashSet<&str> = hit.terms.split(' ').collect();
-    let idf = |df: u64| ((1.0 + (total_docs as f32 - df as f32 + 0.5) / (df as f32 + 0.5)).ln()).max(0.01);
-    let mut words: Vec<usize> = terms.iter().filter(|t| t.language == hit.language).filter_map(|t| t.word).collect();
+    // A word the guidance never uses weighs like a word found in one section.
+    let idf = |df: u64| {
+        ((1.0 + (total_docs as f32 - df.max(1) as f32 + 0.5) / (df.max(1) as f32 + 0.5)).ln()).max(0.01)
+    };
+    let mut words: Vec<usize> = terms
+        .iter()
+        .filter(|t| t.language == hit.language)
+        .filter_map(|t| t.word)
+        .collect();
     words.sort_unstable();
     words.dedup();
     let (mut got, mut all) = (0.0f32, 0.0f32);
     for w in words {
-        let of_word: Vec<&QueryTerm> = terms.iter().filter(|t| t.word == Some(w) && t.language == hit.language).collect();
+        let of_word: Vec<&QueryTerm> = terms
+            .iter()
+            .filter(|t| t.word == Some(w) && t.language == hit.language)
+            .collect();
         let whole: Vec<&&QueryTerm> = of_word.iter().filter(|t| !t.compound_part).collect();
         let weight = whole.iter().map(|t| idf(t.doc_freq)).fold(0.0f32, f32::max);
         if weight == 0.0 {
@@ -753,7 +781,13 @@ fn coverage(terms: &[QueryTerm], hit: &SearchHit, total_docs: u64) -> f32 {
         let mut score: f32 = whole
             .iter()
             .filter(|t| present.contains(t.term.as_str()))
-            .map(|t| if t.corrected_from.is_some() { CORRECTION_WEIGHT } else { 1.0 })
+            .map(|t| {
+                if t.corrected_from.is_some() {
+                    CORRECTION_COVERAGE
+                } else {
+                    1.0
+                }
+            })
             .fold(0.0, f32::max);
         let parts: Vec<&&QueryTerm> = of_word.iter().filter(|t| t.compound_part).collect();
         if score == 0.0 && !parts.is_empty() {

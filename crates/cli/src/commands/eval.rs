@@ -25,6 +25,9 @@ pub struct EvalArgs {
     /// Print the figures with each layer added in turn, from plain search upwards.
     #[arg(long)]
     layers: bool,
+    /// Print every case with its outcome and confidence.
+    #[arg(long)]
+    verbose: bool,
     /// Evaluate service hours at this instant (RFC 3339); default now.
     #[arg(long)]
     at: Option<jiff::Timestamp>,
@@ -39,7 +42,9 @@ fn layers_without(names: &[String]) -> Result<Layers> {
             "priors" => layers.priors = false,
             "rerank" => layers.rerank = false,
             "confidence" => layers.confidence = false,
-            other => anyhow::bail!("unknown layer `{other}` (intents, thesaurus, priors, rerank, confidence)"),
+            other => {
+                anyhow::bail!("unknown layer `{other}` (intents, thesaurus, priors, rerank, confidence)")
+            }
         }
     }
     Ok(layers)
@@ -48,7 +53,13 @@ fn layers_without(names: &[String]) -> Result<Layers> {
 fn row(label: &str, m: &Metrics) -> String {
     format!(
         "| {label:<34} | {:>4} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
-        m.cases, m.hit_at_1, m.hit_at_3, m.mrr_at_10, m.decision_accuracy, m.answer_precision, m.answer_coverage
+        m.cases,
+        m.hit_at_1,
+        m.hit_at_3,
+        m.mrr_at_10,
+        m.decision_accuracy,
+        m.answer_precision,
+        m.answer_coverage
     )
 }
 
@@ -63,8 +74,16 @@ fn print_report(label: &str, report: &Report) {
 
 pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     let cases = load_cases(&args.cases)?;
-    let thresholds = args.fail_under.as_deref().map(parse_thresholds).transpose().map_err(anyhow::Error::msg)?;
-    let (router, problems) = env.router(RouterConfig { layers: layers_without(&args.without)?, ..RouterConfig::default() })?;
+    let thresholds = args
+        .fail_under
+        .as_deref()
+        .map(parse_thresholds)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let (router, problems) = env.router(RouterConfig {
+        layers: layers_without(&args.without)?,
+        ..RouterConfig::default()
+    })?;
     for p in &problems {
         eprintln!("warning: plugin problem: {p}");
     }
@@ -72,8 +91,14 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     if args.layers {
         println!("{HEADER}");
         let steps: [(&str, &[&str]); 6] = [
-            ("plain search, always answer", &["intents", "thesaurus", "priors", "rerank", "confidence"]),
-            ("+ coverage re-ranking", &["intents", "thesaurus", "priors", "confidence"]),
+            (
+                "plain search, always answer",
+                &["intents", "thesaurus", "priors", "rerank", "confidence"],
+            ),
+            (
+                "+ coverage re-ranking",
+                &["intents", "thesaurus", "priors", "confidence"],
+            ),
             ("+ document priors", &["intents", "thesaurus", "confidence"]),
             ("+ thesaurus", &["intents", "confidence"]),
             ("+ intents", &["confidence"]),
@@ -81,7 +106,10 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         ];
         for (label, off) in steps {
             let off: Vec<String> = off.iter().map(|s| (*s).to_string()).collect();
-            let config = RouterConfig { layers: layers_without(&off)?, ..*router.config() };
+            let config = RouterConfig {
+                layers: layers_without(&off)?,
+                ..*router.config()
+            };
             let report = run_cases(&router.with_config(config), &cases, now)?;
             print_report(label, &report);
         }
@@ -96,7 +124,27 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         println!("{HEADER}");
         print_report("switchboard", &report);
         println!();
-        println!("{} cases in {:.2}s ({:.2} ms per question)", cases.len(), elapsed.as_secs_f64(), elapsed.as_secs_f64() * 1000.0 / cases.len().max(1) as f64);
+        println!(
+            "{} cases in {:.2}s ({:.2} ms per question)",
+            cases.len(),
+            elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1000.0 / cases.len().max(1) as f64
+        );
+        if args.verbose {
+            for r in &report.results {
+                let signals: Vec<String> = r.signals.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
+                println!(
+                    "  {} {:?} conf {:.2} top-ok {} correct {} [{}]: {}",
+                    r.id,
+                    r.expect,
+                    r.confidence,
+                    r.top_is_acceptable(),
+                    r.is_correct(),
+                    signals.join(" "),
+                    r.got_text()
+                );
+            }
+        }
         println!("failures ({}):", report.failures.len());
         for f in &report.failures {
             println!("  {}: expected {}; got {}", f.id, f.expected, f.got);
@@ -111,4 +159,3 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-
