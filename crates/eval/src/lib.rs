@@ -306,7 +306,7 @@ pub fn run(
     for case in cases {
         let mut message = Message::text(case.question.clone());
         message.language_hint = Some(case.lang);
-        message.conversation = case.id.clone();
+        message.conversation.clone_from(&case.id);
         let decision = router.decide(&message, &mut ConversationContext::default(), now)?;
         results.push(CaseResult::from_decision(case, &decision));
     }

@@ -1,0 +1,207 @@
+//! The routing core on our own bundled knowledge/ and plugins/: plugin loading, decisions
+//! in both languages, handoff details from the support model, conversation context.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use switchboard_core::plugins::{load_plugins, load_support_model, parse_plugin, IntentAction};
+use switchboard_core::{ConversationContext, Decision, Message, Outcome, Router, RouterConfig};
+use switchboard_knowledge::ingest::ingest_roots;
+use switchboard_knowledge::{KnowledgeBase, Language};
+
+fn repo(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
+}
+
+fn router() -> &'static Router {
+    static ROUTER: OnceLock<Router> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[repo("knowledge")]).sections).unwrap();
+        let (support, err) = load_support_model(&repo("plugins"));
+        assert!(err.is_none(), "{err:?}");
+        let plugins = load_plugins(&repo("plugins"), &support);
+        assert!(plugins.errors.is_empty(), "{:?}", plugins.errors);
+        Router::new(kb, plugins, support, RouterConfig::default())
+    })
+}
+
+/// Friday 2026-11-27 10:00 in Berlin: every queue is open.
+const OPEN: &str = "2026-11-27T09:00:00Z";
+/// Saturday 2026-11-28 12:00 in Berlin: every queue is closed.
+const CLOSED: &str = "2026-11-28T11:00:00Z";
+
+fn decide_at(text: &str, at: &str) -> Decision {
+    router().decide(&Message::text(text), &mut ConversationContext::default(), at.parse().unwrap()).unwrap()
+}
+
+fn decide(text: &str) -> Decision {
+    decide_at(text, OPEN)
+}
+
+/// Asserts the outcome (and queue for handoffs), showing the trace on failure.
+fn check(text: &str, outcome: Outcome, queue: Option<&str>) -> Decision {
+    let d = decide(text);
+    assert_eq!(d.outcome, outcome, "{text}: {:#?}", d.trace);
+    assert_eq!(d.handoff.as_ref().map(|h| h.queue.as_str()), queue, "{text}: {:#?}", d.trace);
+    d
+}
+
+#[test]
+fn explicit_requests_for_a_person_always_hand_off() {
+    check("can i talk to a real person please", Outcome::Handoff, Some("helpdesk"));
+    check("Ich möchte mit einem Menschen sprechen", Outcome::Handoff, Some("helpdesk"));
+    check("talk to a human about my invoice and refund", Outcome::Handoff, Some("helpdesk"));
+    check("bitte um Rückruf", Outcome::Handoff, Some("helpdesk"));
+}
+
+#[test]
+fn refunds_and_disputes_go_to_billing_with_exact_amounts() {
+    let d = check("we were charged twice for E3 this month, 1,234.56 EUR, please refund", Outcome::Handoff, Some("billing"));
+    let h = d.handoff.unwrap();
+    assert_eq!(h.entities.amounts[0].amount.to_string(), "1234.56");
+    assert_eq!(h.entities.amounts[0].currency, "EUR");
+    assert!(h.summary.contains("1234.56 EUR"), "{}", h.summary);
+    assert!(d.trace.fired.iter().any(|f| f.intent == "large-disputed-amount"), "money rule fires at >= 500 EUR");
+    let d = check("Ich widerspreche der Rechnung, 49,90 € zu viel berechnet", Outcome::Handoff, Some("billing"));
+    assert!(!d.trace.fired.iter().any(|f| f.intent == "large-disputed-amount"), "below the threshold");
+    check("die Lastschrift ist zurückgekommen, wie sollen wir zahlen", Outcome::Handoff, Some("billing"));
+}
+
+#[test]
+fn how_to_questions_about_refunds_are_answered_not_handed_off() {
+    let d = decide("how do i request a refund for a customer");
+    assert_ne!(d.outcome, Outcome::Handoff, "{:#?}", d.trace);
+}
+
+#[test]
+fn technical_failures_go_to_technical_with_the_price() {
+    let d = check("teams is down for everyone since this morning", Outcome::Handoff, Some("technical"));
+    assert_eq!(d.handoff.as_ref().unwrap().price.as_deref(), Some("95.00 EUR per hour"));
+    let d = check("Outlook funktioniert nicht, Fehlercode 0x8004de40", Outcome::Handoff, Some("technical"));
+    assert_eq!(d.language, Language::De);
+    assert_eq!(d.handoff.as_ref().unwrap().price.as_deref(), Some("95,00 EUR pro Stunde"));
+    assert!(d.reply.contains("95,00 EUR pro Stunde"), "{}", d.reply);
+}
+
+#[test]
+fn purchases_go_to_sales() {
+    check("we need 10 more business premium licenses", Outcome::Handoff, Some("sales"));
+    check("Könnt ihr uns ein Angebot für Dynamics 365 Business Central machen?", Outcome::Handoff, Some("sales"));
+}
+
+#[test]
+fn customers_who_bought_directly_are_sent_to_the_portal() {
+    let d = decide("I bought Azure directly from Microsoft with my credit card, where is my invoice?");
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+    assert!(d.reply.contains("portal.azure.com"), "{}", d.reply);
+    let d = decide("Wir haben direkt bei Microsoft gekauft, wo finden wir die Rechnung?");
+    assert!(d.reply.contains("Microsoft 365 admin center") || d.reply.contains("portal"), "{}", d.reply);
+    assert_eq!(d.language, Language::De);
+}
+
+#[test]
+fn small_talk_is_declined_in_the_customers_language() {
+    let d = check("tell me a joke", Outcome::Decline, None);
+    assert!(d.reply.contains("talk to a human"));
+    let d = check("wie wird das Wetter morgen?", Outcome::Decline, None);
+    assert!(d.reply.contains("mit einem Menschen sprechen"), "{}", d.reply);
+    assert!(d.citations.is_empty());
+}
+
+#[test]
+fn guidance_questions_are_answered_with_a_citation() {
+    let d = decide("what happens to our access if we do not pay an invoice?");
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+    assert_eq!(d.citations[0].citation, "en-us/billing-policy.md#nonpayment");
+    assert!(d.reply.contains("en-us/billing-policy.md#nonpayment"));
+    let d = decide("Innerhalb welcher Frist kann ich ein Abonnement kündigen?");
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+    assert_eq!(d.citations[0].citation, "de-de/kuendigung.md#window");
+    assert_eq!(d.language, Language::De);
+}
+
+#[test]
+fn handoff_tells_hours_inside_and_outside_them() {
+    let open = decide_at("please call me back", OPEN).handoff.unwrap();
+    assert!(open.open_now);
+    assert_eq!(open.next_open, None);
+    assert!(open.respond_by.as_deref().unwrap().contains("2026-11-27 14:00"), "{open:?}");
+    let closed = decide_at("please call me back", CLOSED);
+    let h = closed.handoff.as_ref().unwrap();
+    assert!(!h.open_now);
+    assert!(h.next_open.as_deref().unwrap().contains("Mon 2026-11-30 08:00"), "{h:?}");
+    assert!(closed.reply.contains("Mon 2026-11-30 08:00"), "{}", closed.reply);
+    assert!(closed.reply.contains("support@example.com"), "contact method: {}", closed.reply);
+    let de = decide_at("bitte um Rückruf", CLOSED);
+    assert!(de.reply.contains("Servicezeiten") && de.reply.contains("Helpdesk-Team"), "{}", de.reply);
+}
+
+#[test]
+fn follow_ups_keep_context_and_offer_a_person() {
+    let r = router();
+    let now = OPEN.parse().unwrap();
+    let mut ctx = ConversationContext::default();
+    let first = r.decide(&Message::text("How is Azure billed?"), &mut ctx, now).unwrap();
+    assert_eq!(ctx.products, ["Azure"], "{:#?}", first.trace);
+    let follow = r.decide(&Message::text("and why does the amount change every month?"), &mut ctx, now).unwrap();
+    assert!(follow.trace.expansions.iter().any(|(_, to)| to == "Azure"), "{:#?}", follow.trace);
+    // "no" to "was this helpful?" offers a person.
+    let mut ctx = ConversationContext::default();
+    let answer = r.decide(&Message::text("what happens to our access if we do not pay an invoice?"), &mut ctx, now).unwrap();
+    assert!(answer.asks_feedback);
+    let no = r.decide(&Message::text("no"), &mut ctx, now).unwrap();
+    assert!(no.offers_human, "{:#?}", no.trace);
+}
+
+fn support() -> switchboard_core::SupportModel {
+    load_support_model(&repo("plugins")).0
+}
+
+#[test]
+fn bad_manifests_name_file_key_and_reason() {
+    let path = Path::new("plugins/bad/plugin.toml");
+    let bad_regex = "name = 'bad'\n[[intents]]\nname = 'x'\naction = 'handoff'\nqueue = 'billing'\npatterns.en = ['(unclosed']\n";
+    let errs = parse_plugin(bad_regex, path, &support()).unwrap_err();
+    assert_eq!(errs[0].key, "intents[0].patterns.en[0]");
+    assert!(errs[0].reason.contains("(unclosed"), "{}", errs[0]);
+    let unknown_queue = "name = 'bad'\n[[intents]]\nname = 'x'\naction = 'handoff'\nqueue = 'legal'\n";
+    let errs = parse_plugin(unknown_queue, path, &support()).unwrap_err();
+    assert_eq!(errs[0].key, "intents[0].queue");
+    assert!(errs[0].reason.contains("unknown queue `legal`"));
+    let unknown_key = "name = 'bad'\ncolour = 'blue'\n";
+    let errs = parse_plugin(unknown_key, path, &support()).unwrap_err();
+    assert_eq!(errs[0].key, "line 2");
+    assert!(errs[0].reason.contains("colour"), "{}", errs[0]);
+    assert!(errs[0].to_string().starts_with("plugins/bad/plugin.toml"));
+    let float_money = "name = 'bad'\n[[money_rules]]\nname = 'm'\nat_least = 500.5\ncurrency = 'EUR'\nqueue = 'billing'\n";
+    assert!(parse_plugin(float_money, path, &support()).is_err(), "money must be a decimal string");
+}
+
+#[test]
+fn a_plugin_added_as_files_is_picked_up_and_broken_ones_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo("plugins")).unwrap() {
+        let entry = entry.unwrap();
+        let target = dir.path().join(entry.file_name());
+        std::fs::create_dir_all(&target).unwrap();
+        for file in std::fs::read_dir(entry.path()).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), target.join(file.file_name())).unwrap();
+        }
+    }
+    std::fs::create_dir_all(dir.path().join("licensing")).unwrap();
+    std::fs::write(
+        dir.path().join("licensing/plugin.toml"),
+        "name = 'licensing'\n[[intents]]\nname = 'audit'\naction = 'handoff'\nqueue = 'sales'\nkeywords.en = ['licence audit']\nkeywords.de = ['Lizenzprüfung']\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("broken")).unwrap();
+    std::fs::write(dir.path().join("broken/plugin.toml"), "name = 'broken'\n[[intents]]\nname='x'\naction='handoff'\nqueue='billing'\npatterns.de=['[']\n").unwrap();
+    let (support, _) = load_support_model(dir.path());
+    let set = load_plugins(dir.path(), &support);
+    assert_eq!(set.errors.len(), 1);
+    assert!(set.errors[0].file.ends_with("broken/plugin.toml"));
+    assert_eq!(set.plugins.len(), 6, "five bundled plugins and the new one");
+    let fired = set.fire("we have a licence audit next week");
+    assert_eq!(fired[0].intent, "audit");
+    assert_eq!(fired[0].action, IntentAction::Handoff);
+}
