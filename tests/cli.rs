@@ -1,0 +1,126 @@
+//! The `switchboard` binary end to end: check, ask, search, index, on temporary folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
+}
+
+fn switchboard(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("SWITCHBOARD_KNOWLEDGE")
+        .env_remove("SWITCHBOARD_PLUGINS")
+        .output()
+        .expect("binary runs")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the bundled knowledge and plugins with one broken file in each.
+fn broken_setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let knowledge = dir.path().join("knowledge");
+    let plugins = dir.path().join("plugins");
+    copy_dir(&repo("knowledge"), &knowledge);
+    copy_dir(&repo("plugins"), &plugins);
+    std::fs::write(knowledge.join("en-us/broken.md"), "---\ntitle: [oops\n  x: : y\n---\n# Broken\n\nText.\n").unwrap();
+    std::fs::create_dir_all(plugins.join("broken")).unwrap();
+    std::fs::write(
+        plugins.join("broken/plugin.toml"),
+        "name = 'broken'\n[[intents]]\nname = 'x'\naction = 'handoff'\nqueue = 'billing'\npatterns.en = ['(?P<unclosed']\n",
+    )
+    .unwrap();
+    (dir, knowledge, plugins)
+}
+
+#[test]
+fn check_names_the_broken_plugin_and_guidance_file_and_fails() {
+    let (dir, knowledge, plugins) = broken_setup();
+    let out = switchboard(
+        &dir.path().join("data"),
+        &["--knowledge", knowledge.to_str().unwrap(), "--plugins", plugins.to_str().unwrap(), "check"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("broken.md:3: invalid YAML"), "{stdout}");
+    assert!(stdout.contains("broken/plugin.toml: intents[0].patterns.en[0]"), "{stdout}");
+    assert!(stdout.contains("plugins: 5 loaded"), "{stdout}");
+}
+
+#[test]
+fn ask_still_works_beside_broken_files() {
+    let (dir, knowledge, plugins) = broken_setup();
+    let out = switchboard(
+        &dir.path().join("data"),
+        &[
+            "--knowledge",
+            knowledge.to_str().unwrap(),
+            "--plugins",
+            plugins.to_str().unwrap(),
+            "ask",
+            "what happens to our access if we do not pay an invoice?",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken/plugin.toml"), "the problem is reported");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["outcome"], "answer");
+    assert_eq!(json["citations"][0]["citation"], "en-us/billing-policy.md#nonpayment");
+}
+
+#[test]
+fn ask_explain_prints_the_trace() {
+    let data = tempfile::tempdir().unwrap();
+    let out = switchboard(data.path(), &["ask", "Wir wurden doppelt abgebucht, 1.234,56 €, bitte erstatten", "--explain", "--at", "2026-11-28T11:00:00Z"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for needle in ["language:    de", "billing/refund-request", "1234.56", "confidence:", "reason:", "queue: billing (closed now)"] {
+        assert!(stdout.contains(needle), "missing `{needle}` in\n{stdout}");
+    }
+}
+
+#[test]
+fn search_json_is_stable() {
+    let data = tempfile::tempdir().unwrap();
+    let out = switchboard(data.path(), &["search", "abrechnungs support", "--lang", "de", "--json", "--limit", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["language"], "de");
+    let first = &json["results"][0];
+    for key in ["citation", "doc_path", "anchor", "title", "heading", "snippet", "score", "language", "products", "roles", "line"] {
+        assert!(first.get(key).is_some(), "{key} missing: {first}");
+    }
+    assert!(first["doc_path"].as_str().unwrap().starts_with("de-de/"));
+}
+
+#[test]
+fn index_reports_skipped_files_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let knowledge = dir.path().join("k");
+    std::fs::create_dir_all(&knowledge).unwrap();
+    std::fs::write(knowledge.join("ok.md"), "# Fine\n\nSome guidance.\n").unwrap();
+    std::fs::write(knowledge.join("bin.md"), b"\x00\x01\x02").unwrap();
+    std::fs::write(knowledge.join("bad.md"), b"# T\n\xff\xfe\n").unwrap();
+    let out = switchboard(&dir.path().join("data"), &["--knowledge", knowledge.to_str().unwrap(), "index"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("files:     1"), "{stdout}");
+    assert!(stdout.contains("bin.md: binary file"), "{stdout}");
+    assert!(stdout.contains("bad.md: invalid UTF-8 at line 2"), "{stdout}");
+}
