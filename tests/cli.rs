@@ -38,7 +38,11 @@ fn broken_setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let plugins = dir.path().join("plugins");
     copy_dir(&repo("knowledge"), &knowledge);
     copy_dir(&repo("plugins"), &plugins);
-    std::fs::write(knowledge.join("en-us/broken.md"), "---\ntitle: [oops\n  x: : y\n---\n# Broken\n\nText.\n").unwrap();
+    std::fs::write(
+        knowledge.join("en-us/broken.md"),
+        "---\ntitle: [oops\n  x: : y\n---\n# Broken\n\nText.\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(plugins.join("broken")).unwrap();
     std::fs::write(
         plugins.join("broken/plugin.toml"),
@@ -53,12 +57,21 @@ fn check_names_the_broken_plugin_and_guidance_file_and_fails() {
     let (dir, knowledge, plugins) = broken_setup();
     let out = switchboard(
         &dir.path().join("data"),
-        &["--knowledge", knowledge.to_str().unwrap(), "--plugins", plugins.to_str().unwrap(), "check"],
+        &[
+            "--knowledge",
+            knowledge.to_str().unwrap(),
+            "--plugins",
+            plugins.to_str().unwrap(),
+            "check",
+        ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("broken.md:3: invalid YAML"), "{stdout}");
-    assert!(stdout.contains("broken/plugin.toml: intents[0].patterns.en[0]"), "{stdout}");
+    assert!(
+        stdout.contains("broken/plugin.toml: intents[0].patterns.en[0]"),
+        "{stdout}"
+    );
     assert!(stdout.contains("plugins: 5 loaded"), "{stdout}");
 }
 
@@ -78,19 +91,41 @@ fn ask_still_works_beside_broken_files() {
         ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("broken/plugin.toml"), "the problem is reported");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken/plugin.toml"),
+        "the problem is reported"
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["outcome"], "answer");
-    assert_eq!(json["citations"][0]["citation"], "en-us/billing-policy.md#nonpayment");
+    assert_eq!(
+        json["citations"][0]["citation"],
+        "en-us/billing-policy.md#nonpayment"
+    );
 }
 
 #[test]
 fn ask_explain_prints_the_trace() {
     let data = tempfile::tempdir().unwrap();
-    let out = switchboard(data.path(), &["ask", "Wir wurden doppelt abgebucht, 1.234,56 €, bitte erstatten", "--explain", "--at", "2026-11-28T11:00:00Z"]);
+    let out = switchboard(
+        data.path(),
+        &[
+            "ask",
+            "Wir wurden doppelt abgebucht, 1.234,56 €, bitte erstatten",
+            "--explain",
+            "--at",
+            "2026-11-28T11:00:00Z",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for needle in ["language:    de", "billing/refund-request", "1234.56", "confidence:", "reason:", "queue: billing (closed now)"] {
+    for needle in [
+        "language:    de",
+        "billing/refund-request",
+        "1234.56",
+        "confidence:",
+        "reason:",
+        "queue: billing (closed now)",
+    ] {
         assert!(stdout.contains(needle), "missing `{needle}` in\n{stdout}");
     }
 }
@@ -98,12 +133,26 @@ fn ask_explain_prints_the_trace() {
 #[test]
 fn search_json_is_stable() {
     let data = tempfile::tempdir().unwrap();
-    let out = switchboard(data.path(), &["search", "abrechnungs support", "--lang", "de", "--json", "--limit", "2"]);
+    let out = switchboard(
+        data.path(),
+        &[
+            "search",
+            "abrechnungs support",
+            "--lang",
+            "de",
+            "--json",
+            "--limit",
+            "2",
+        ],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["language"], "de");
     let first = &json["results"][0];
-    for key in ["citation", "doc_path", "anchor", "title", "heading", "snippet", "score", "language", "products", "roles", "line"] {
+    for key in [
+        "citation", "doc_path", "anchor", "title", "heading", "snippet", "score", "language", "products",
+        "roles", "line",
+    ] {
         assert!(first.get(key).is_some(), "{key} missing: {first}");
     }
     assert!(first["doc_path"].as_str().unwrap().starts_with("de-de/"));
@@ -117,7 +166,10 @@ fn index_reports_skipped_files_with_reasons() {
     std::fs::write(knowledge.join("ok.md"), "# Fine\n\nSome guidance.\n").unwrap();
     std::fs::write(knowledge.join("bin.md"), b"\x00\x01\x02").unwrap();
     std::fs::write(knowledge.join("bad.md"), b"# T\n\xff\xfe\n").unwrap();
-    let out = switchboard(&dir.path().join("data"), &["--knowledge", knowledge.to_str().unwrap(), "index"]);
+    let out = switchboard(
+        &dir.path().join("data"),
+        &["--knowledge", knowledge.to_str().unwrap(), "index"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("files:     1"), "{stdout}");

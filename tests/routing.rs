@@ -30,7 +30,13 @@ const OPEN: &str = "2026-11-27T09:00:00Z";
 const CLOSED: &str = "2026-11-28T11:00:00Z";
 
 fn decide_at(text: &str, at: &str) -> Decision {
-    router().decide(&Message::text(text), &mut ConversationContext::default(), at.parse().unwrap()).unwrap()
+    router()
+        .decide(
+            &Message::text(text),
+            &mut ConversationContext::default(),
+            at.parse().unwrap(),
+        )
+        .unwrap()
 }
 
 fn decide(text: &str) -> Decision {
@@ -41,29 +47,64 @@ fn decide(text: &str) -> Decision {
 fn check(text: &str, outcome: Outcome, queue: Option<&str>) -> Decision {
     let d = decide(text);
     assert_eq!(d.outcome, outcome, "{text}: {:#?}", d.trace);
-    assert_eq!(d.handoff.as_ref().map(|h| h.queue.as_str()), queue, "{text}: {:#?}", d.trace);
+    assert_eq!(
+        d.handoff.as_ref().map(|h| h.queue.as_str()),
+        queue,
+        "{text}: {:#?}",
+        d.trace
+    );
     d
 }
 
 #[test]
 fn explicit_requests_for_a_person_always_hand_off() {
-    check("can i talk to a real person please", Outcome::Handoff, Some("helpdesk"));
-    check("Ich möchte mit einem Menschen sprechen", Outcome::Handoff, Some("helpdesk"));
-    check("talk to a human about my invoice and refund", Outcome::Handoff, Some("helpdesk"));
+    check(
+        "can i talk to a real person please",
+        Outcome::Handoff,
+        Some("helpdesk"),
+    );
+    check(
+        "Ich möchte mit einem Menschen sprechen",
+        Outcome::Handoff,
+        Some("helpdesk"),
+    );
+    check(
+        "talk to a human about my invoice and refund",
+        Outcome::Handoff,
+        Some("helpdesk"),
+    );
     check("bitte um Rückruf", Outcome::Handoff, Some("helpdesk"));
 }
 
 #[test]
 fn refunds_and_disputes_go_to_billing_with_exact_amounts() {
-    let d = check("we were charged twice for E3 this month, 1,234.56 EUR, please refund", Outcome::Handoff, Some("billing"));
+    let d = check(
+        "we were charged twice for E3 this month, 1,234.56 EUR, please refund",
+        Outcome::Handoff,
+        Some("billing"),
+    );
     let h = d.handoff.unwrap();
     assert_eq!(h.entities.amounts[0].amount.to_string(), "1234.56");
     assert_eq!(h.entities.amounts[0].currency, "EUR");
     assert!(h.summary.contains("1234.56 EUR"), "{}", h.summary);
-    assert!(d.trace.fired.iter().any(|f| f.intent == "large-disputed-amount"), "money rule fires at >= 500 EUR");
-    let d = check("Ich widerspreche der Rechnung, 49,90 € zu viel berechnet", Outcome::Handoff, Some("billing"));
-    assert!(!d.trace.fired.iter().any(|f| f.intent == "large-disputed-amount"), "below the threshold");
-    check("die Lastschrift ist zurückgekommen, wie sollen wir zahlen", Outcome::Handoff, Some("billing"));
+    assert!(
+        d.trace.fired.iter().any(|f| f.intent == "large-disputed-amount"),
+        "money rule fires at >= 500 EUR"
+    );
+    let d = check(
+        "Ich widerspreche der Rechnung, 49,90 € zu viel berechnet",
+        Outcome::Handoff,
+        Some("billing"),
+    );
+    assert!(
+        !d.trace.fired.iter().any(|f| f.intent == "large-disputed-amount"),
+        "below the threshold"
+    );
+    check(
+        "die Lastschrift ist zurückgekommen, wie sollen wir zahlen",
+        Outcome::Handoff,
+        Some("billing"),
+    );
 }
 
 #[test]
@@ -74,18 +115,40 @@ fn how_to_questions_about_refunds_are_answered_not_handed_off() {
 
 #[test]
 fn technical_failures_go_to_technical_with_the_price() {
-    let d = check("teams is down for everyone since this morning", Outcome::Handoff, Some("technical"));
-    assert_eq!(d.handoff.as_ref().unwrap().price.as_deref(), Some("95.00 EUR per hour"));
-    let d = check("Outlook funktioniert nicht, Fehlercode 0x8004de40", Outcome::Handoff, Some("technical"));
+    let d = check(
+        "teams is down for everyone since this morning",
+        Outcome::Handoff,
+        Some("technical"),
+    );
+    assert_eq!(
+        d.handoff.as_ref().unwrap().price.as_deref(),
+        Some("95.00 EUR per hour")
+    );
+    let d = check(
+        "Outlook funktioniert nicht, Fehlercode 0x8004de40",
+        Outcome::Handoff,
+        Some("technical"),
+    );
     assert_eq!(d.language, Language::De);
-    assert_eq!(d.handoff.as_ref().unwrap().price.as_deref(), Some("95,00 EUR pro Stunde"));
+    assert_eq!(
+        d.handoff.as_ref().unwrap().price.as_deref(),
+        Some("95,00 EUR pro Stunde")
+    );
     assert!(d.reply.contains("95,00 EUR pro Stunde"), "{}", d.reply);
 }
 
 #[test]
 fn purchases_go_to_sales() {
-    check("we need 10 more business premium licenses", Outcome::Handoff, Some("sales"));
-    check("Könnt ihr uns ein Angebot für Dynamics 365 Business Central machen?", Outcome::Handoff, Some("sales"));
+    check(
+        "we need 10 more business premium licenses",
+        Outcome::Handoff,
+        Some("sales"),
+    );
+    check(
+        "Könnt ihr uns ein Angebot für Dynamics 365 Business Central machen?",
+        Outcome::Handoff,
+        Some("sales"),
+    );
 }
 
 #[test]
@@ -94,7 +157,11 @@ fn customers_who_bought_directly_are_sent_to_the_portal() {
     assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
     assert!(d.reply.contains("portal.azure.com"), "{}", d.reply);
     let d = decide("Wir haben direkt bei Microsoft gekauft, wo finden wir die Rechnung?");
-    assert!(d.reply.contains("Microsoft 365 admin center") || d.reply.contains("portal"), "{}", d.reply);
+    assert!(
+        d.reply.contains("Microsoft 365 admin center") || d.reply.contains("portal"),
+        "{}",
+        d.reply
+    );
     assert_eq!(d.language, Language::De);
 }
 
@@ -124,15 +191,29 @@ fn handoff_tells_hours_inside_and_outside_them() {
     let open = decide_at("please call me back", OPEN).handoff.unwrap();
     assert!(open.open_now);
     assert_eq!(open.next_open, None);
-    assert!(open.respond_by.as_deref().unwrap().contains("2026-11-27 14:00"), "{open:?}");
+    assert!(
+        open.respond_by.as_deref().unwrap().contains("2026-11-27 14:00"),
+        "{open:?}"
+    );
     let closed = decide_at("please call me back", CLOSED);
     let h = closed.handoff.as_ref().unwrap();
     assert!(!h.open_now);
-    assert!(h.next_open.as_deref().unwrap().contains("Mon 2026-11-30 08:00"), "{h:?}");
+    assert!(
+        h.next_open.as_deref().unwrap().contains("Mon 2026-11-30 08:00"),
+        "{h:?}"
+    );
     assert!(closed.reply.contains("Mon 2026-11-30 08:00"), "{}", closed.reply);
-    assert!(closed.reply.contains("support@example.com"), "contact method: {}", closed.reply);
+    assert!(
+        closed.reply.contains("support@example.com"),
+        "contact method: {}",
+        closed.reply
+    );
     let de = decide_at("bitte um Rückruf", CLOSED);
-    assert!(de.reply.contains("Servicezeiten") && de.reply.contains("Helpdesk-Team"), "{}", de.reply);
+    assert!(
+        de.reply.contains("Servicezeiten") && de.reply.contains("Helpdesk-Team"),
+        "{}",
+        de.reply
+    );
 }
 
 #[test]
@@ -140,13 +221,31 @@ fn follow_ups_keep_context_and_offer_a_person() {
     let r = router();
     let now = OPEN.parse().unwrap();
     let mut ctx = ConversationContext::default();
-    let first = r.decide(&Message::text("How is Azure billed?"), &mut ctx, now).unwrap();
+    let first = r
+        .decide(&Message::text("How is Azure billed?"), &mut ctx, now)
+        .unwrap();
     assert_eq!(ctx.products, ["Azure"], "{:#?}", first.trace);
-    let follow = r.decide(&Message::text("and why does the amount change every month?"), &mut ctx, now).unwrap();
-    assert!(follow.trace.expansions.iter().any(|(_, to)| to == "Azure"), "{:#?}", follow.trace);
+    let follow = r
+        .decide(
+            &Message::text("and why does the amount change every month?"),
+            &mut ctx,
+            now,
+        )
+        .unwrap();
+    assert!(
+        follow.trace.expansions.iter().any(|(_, to)| to == "Azure"),
+        "{:#?}",
+        follow.trace
+    );
     // "no" to "was this helpful?" offers a person.
     let mut ctx = ConversationContext::default();
-    let answer = r.decide(&Message::text("what happens to our access if we do not pay an invoice?"), &mut ctx, now).unwrap();
+    let answer = r
+        .decide(
+            &Message::text("what happens to our access if we do not pay an invoice?"),
+            &mut ctx,
+            now,
+        )
+        .unwrap();
     assert!(answer.asks_feedback);
     let no = r.decide(&Message::text("no"), &mut ctx, now).unwrap();
     assert!(no.offers_human, "{:#?}", no.trace);
@@ -172,8 +271,12 @@ fn bad_manifests_name_file_key_and_reason() {
     assert_eq!(errs[0].key, "line 2");
     assert!(errs[0].reason.contains("colour"), "{}", errs[0]);
     assert!(errs[0].to_string().starts_with("plugins/bad/plugin.toml"));
-    let float_money = "name = 'bad'\n[[money_rules]]\nname = 'm'\nat_least = 500.5\ncurrency = 'EUR'\nqueue = 'billing'\n";
-    assert!(parse_plugin(float_money, path, &support()).is_err(), "money must be a decimal string");
+    let float_money =
+        "name = 'bad'\n[[money_rules]]\nname = 'm'\nat_least = 500.5\ncurrency = 'EUR'\nqueue = 'billing'\n";
+    assert!(
+        parse_plugin(float_money, path, &support()).is_err(),
+        "money must be a decimal string"
+    );
 }
 
 #[test]
@@ -195,7 +298,11 @@ fn a_plugin_added_as_files_is_picked_up_and_broken_ones_are_left_out() {
     )
     .unwrap();
     std::fs::create_dir_all(dir.path().join("broken")).unwrap();
-    std::fs::write(dir.path().join("broken/plugin.toml"), "name = 'broken'\n[[intents]]\nname='x'\naction='handoff'\nqueue='billing'\npatterns.de=['[']\n").unwrap();
+    std::fs::write(
+        dir.path().join("broken/plugin.toml"),
+        "name = 'broken'\n[[intents]]\nname='x'\naction='handoff'\nqueue='billing'\npatterns.de=['[']\n",
+    )
+    .unwrap();
     let (support, _) = load_support_model(dir.path());
     let set = load_plugins(dir.path(), &support);
     assert_eq!(set.errors.len(), 1);

@@ -26,7 +26,7 @@ const COVERAGE_WEIGHT: f32 = 1.0;
 const MARGIN_WEIGHT: f32 = 4.3;
 const KNOWN_WEIGHT: f32 = 2.1;
 /// Sections retrieved per question.
-const RETRIEVED_SECTIONS: usize = 30;
+const RETRIEVED_SECTIONS: usize = 15;
 /// Sections shown in a suggestion or handoff.
 const SUGGESTED: usize = 3;
 /// Characters of guidance quoted in an answer.

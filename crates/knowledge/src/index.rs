@@ -12,7 +12,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{Index, IndexReader, IndexWriter, Searcher, TantivyDocument, Term};
+use tantivy::{DocSet, Index, IndexReader, IndexWriter, Searcher, TantivyDocument, Term};
 
 /// Boost of a term found in the document title.
 const TITLE_BOOST: f32 = 2.0;
@@ -32,6 +32,8 @@ const TWO_EDITS_FROM_CHARS: usize = 8;
 const SNIPPET_CHARS: usize = 220;
 /// Writer memory budget.
 const WRITER_HEAP_BYTES: usize = 100_000_000;
+/// Decompressed doc-store blocks kept in memory (16 KB each before compression).
+const DOC_STORE_CACHE_BLOCKS: usize = 2048;
 /// Sections considered for re-ranking by coverage.
 const RERANK_DEPTH: usize = 40;
 /// A section covering none of the question keeps this share of its score.
@@ -86,7 +88,6 @@ struct Fields {
     date: Field,
     links: Field,
     line: Field,
-    terms: Field,
     de: LangFields,
     en: LangFields,
 }
@@ -130,7 +131,6 @@ fn build_schema() -> (Schema, Fields) {
     let date = b.add_text_field("date", STORED);
     let links = b.add_text_field("links", STORED);
     let line = b.add_u64_field("line", STORED | FAST);
-    let terms = b.add_text_field("terms", STORED);
     let mut lang_fields = |l: Language| LangFields {
         title: b.add_text_field(&format!("title_{l}"), text(l, true)),
         heading: b.add_text_field(&format!("headings_{l}"), text(l, false)),
@@ -149,7 +149,6 @@ fn build_schema() -> (Schema, Fields) {
         date,
         links,
         line,
-        terms,
         de,
         en,
     };
@@ -234,9 +233,6 @@ pub struct SearchHit {
     /// The section's full text (not serialised).
     #[serde(skip)]
     pub body: String,
-    /// The section's analysed terms, space-separated (not serialised).
-    #[serde(skip)]
-    pub terms: String,
 }
 
 /// How one word of the question became query terms.
@@ -309,7 +305,12 @@ impl KnowledgeBase {
         index
             .tokenizers()
             .register(tokenizer_name(Language::En), en.clone());
-        let reader = index.reader()?;
+        // Re-ranking reads a few dozen stored sections per question: keep decompressed
+        // store blocks in memory rather than decompressing them again for every question.
+        let reader = index
+            .reader_builder()
+            .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
+            .try_into()?;
         Ok(KnowledgeBase {
             index,
             reader,
@@ -392,7 +393,6 @@ impl KnowledgeBase {
             headings.push_str(&s.heading);
             doc.add_text(lf.heading, headings);
             doc.add_text(lf.body, &s.body);
-            doc.add_text(f.terms, section_terms(self.analyzer(s.language), s));
             writer.add_document(doc)?;
         }
         writer.commit()?;
@@ -623,18 +623,31 @@ impl KnowledgeBase {
         } else {
             request.limit
         };
-        let top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
-        let mut hits = self.hits(&searcher, &query, top, request.snippets)?;
+        let mut top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
+        // Coverage comes from the postings, so only the sections returned are read from the store.
+        let (languages, present) = self.presence(&searcher, &top, &terms)?;
         let total = searcher.num_docs();
-        for hit in &mut hits {
-            hit.coverage = coverage(&terms, hit, total);
-            if request.rerank {
-                hit.score *= hit.coverage.max(MIN_COVERAGE_FACTOR);
-            }
+        let mut coverages: Vec<(f32, f32, tantivy::DocAddress)> = top
+            .drain(..)
+            .enumerate()
+            .map(|(i, (score, addr))| {
+                let c = coverage(&terms, &present[i], languages[i], total);
+                let score = if request.rerank {
+                    score * c.max(MIN_COVERAGE_FACTOR)
+                } else {
+                    score
+                };
+                (score, c, addr)
+            })
+            .collect();
+        coverages.sort_by(|a, b| b.0.total_cmp(&a.0));
+        coverages.truncate(request.limit);
+        let mut hits = self.hits(&searcher, coverages.iter().map(|(s, _, a)| (*s, *a)).collect())?;
+        for (hit, (_, c, _)) in hits.iter_mut().zip(&coverages) {
+            hit.coverage = *c;
         }
-        if request.rerank {
-            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-            hits.truncate(request.limit);
+        if request.snippets {
+            self.add_snippets(&searcher, &query, &mut hits)?;
         }
         Ok(SearchOutcome {
             hits,
@@ -666,37 +679,16 @@ impl KnowledgeBase {
         }
         let (query, _errors) = parser.parse_query_lenient(text);
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        self.hits(&searcher, &query, top, false)
+        self.hits(&searcher, top)
     }
 
-    fn hits(
-        &self,
-        searcher: &Searcher,
-        query: &dyn Query,
-        top: Vec<(f32, tantivy::DocAddress)>,
-        snippets: bool,
-    ) -> Result<Vec<SearchHit>> {
+    fn hits(&self, searcher: &Searcher, top: Vec<(f32, tantivy::DocAddress)>) -> Result<Vec<SearchHit>> {
         let f = self.fields;
-        let mut generators: HashMap<Language, SnippetGenerator> = HashMap::new();
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let language = first_text(&doc, f.lang).parse().unwrap_or(Language::En);
             let lf = f.of(language);
-            let body = first_text(&doc, lf.body);
-            let snippet = if snippets {
-                let generator = match generators.entry(language) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        let mut g = SnippetGenerator::create(searcher, query, lf.body)?;
-                        g.set_max_num_chars(SNIPPET_CHARS);
-                        v.insert(g)
-                    }
-                };
-                render_snippet(&generator.snippet(&body), &body)
-            } else {
-                String::new()
-            };
             let path = first_text(&doc, f.path);
             let anchor = first_text(&doc, f.anchor);
             hits.push(SearchHit {
@@ -705,7 +697,7 @@ impl KnowledgeBase {
                 anchor,
                 title: first_text(&doc, lf.title),
                 heading: first_text(&doc, f.heading_text),
-                snippet,
+                snippet: String::new(),
                 score,
                 language,
                 products: doc
@@ -717,71 +709,117 @@ impl KnowledgeBase {
                 roles: lines(&first_text(&doc, f.roles)),
                 links: lines(&first_text(&doc, f.links)),
                 line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
-                body,
+                body: first_text(&doc, lf.body),
                 coverage: 0.0,
-                terms: first_text(&doc, f.terms),
             });
         }
         Ok(hits)
     }
-}
 
-/// The distinct analysed terms of a section (stored so re-ranking needs no re-analysis).
-fn section_terms(analyzer: &Analyzer, s: &Section) -> String {
-    let mut seen = HashSet::new();
-    let mut out = String::new();
-    for text in [&s.doc_title, &s.heading, &s.body] {
-        for t in analyzer.analyze(text) {
-            if seen.insert(t.term.clone()) {
-                if !out.is_empty() {
-                    out.push(' ');
+    /// For each candidate: its language, and which query terms it contains (in its title,
+    /// headings or body), read from the postings lists rather than the stored text.
+    fn presence(
+        &self,
+        searcher: &Searcher,
+        candidates: &[(f32, tantivy::DocAddress)],
+        terms: &[QueryTerm],
+    ) -> Result<(Vec<Language>, Vec<Vec<bool>>)> {
+        let mut languages = vec![Language::En; candidates.len()];
+        let mut present = vec![vec![false; terms.len()]; candidates.len()];
+        let mut order: Vec<usize> = (0..candidates.len()).collect();
+        order.sort_by_key(|&i| (candidates[i].1.segment_ord, candidates[i].1.doc_id));
+        let mark = |field: Field, text: &str, hit: &mut dyn FnMut(usize)| -> Result<()> {
+            let term = Term::from_field_text(field, text);
+            let mut current_segment = u32::MAX;
+            let mut postings = None;
+            for &i in &order {
+                let addr = candidates[i].1;
+                if addr.segment_ord != current_segment {
+                    current_segment = addr.segment_ord;
+                    let segment = searcher.segment_reader(addr.segment_ord);
+                    postings = segment
+                        .inverted_index(field)?
+                        .read_postings(&term, IndexRecordOption::Basic)
+                        .map_err(|source| KnowledgeError::Io {
+                            path: "postings".into(),
+                            source,
+                        })?;
                 }
-                out.push_str(&t.term);
+                if let Some(p) = postings.as_mut() {
+                    if p.doc() <= addr.doc_id && p.seek(addr.doc_id) == addr.doc_id {
+                        hit(i);
+                    }
+                }
+            }
+            Ok(())
+        };
+        mark(self.fields.lang, Language::De.code(), &mut |i| {
+            languages[i] = Language::De;
+        })?;
+        for (t, q) in terms.iter().enumerate() {
+            if q.doc_freq == 0 {
+                continue;
+            }
+            let lf = self.fields.of(q.language);
+            for field in [lf.title, lf.heading, lf.body] {
+                mark(field, &q.term, &mut |i| present[i][t] = true)?;
             }
         }
+        Ok((languages, present))
     }
-    for parent in &s.parent_headings {
-        for t in analyzer.analyze(parent) {
-            if seen.insert(t.term.clone()) {
-                out.push(' ');
-                out.push_str(&t.term);
-            }
+
+    /// Fills in highlighted snippets (only for the hits that are returned: it costs).
+    fn add_snippets(&self, searcher: &Searcher, query: &dyn Query, hits: &mut [SearchHit]) -> Result<()> {
+        let mut generators: HashMap<Language, SnippetGenerator> = HashMap::new();
+        for hit in hits {
+            let generator = match generators.entry(hit.language) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let mut g = SnippetGenerator::create(searcher, query, self.fields.of(hit.language).body)?;
+                    g.set_max_num_chars(SNIPPET_CHARS);
+                    v.insert(g)
+                }
+            };
+            hit.snippet = render_snippet(&generator.snippet(&hit.body), &hit.body);
         }
+        Ok(())
     }
-    out
 }
 
-/// Rarity-weighted share of the question's words a hit contains. A word counts fully when
-/// its term is present, 0.8 through a typo correction, and by the share of its parts for a
-/// compound whose whole form is absent.
-fn coverage(terms: &[QueryTerm], hit: &SearchHit, total_docs: u64) -> f32 {
-    let present: HashSet<&str> = hit.terms.split(' ').collect();
+/// Rarity-weighted share of the question's words a section contains. A word counts fully
+/// when its term is present, less through a typo correction, and by the share of its parts
+/// for a compound whose whole form is absent. `present[i]` tells whether `terms[i]` occurs.
+fn coverage(terms: &[QueryTerm], present: &[bool], language: Language, total_docs: u64) -> f32 {
     // A word the guidance never uses weighs like a word found in one section.
     let idf = |df: u64| {
-        ((1.0 + (total_docs as f32 - df.max(1) as f32 + 0.5) / (df.max(1) as f32 + 0.5)).ln()).max(0.01)
+        let df = df.max(1) as f32;
+        ((1.0 + (total_docs as f32 - df + 0.5) / (df + 0.5)).ln()).max(0.01)
     };
     let mut words: Vec<usize> = terms
         .iter()
-        .filter(|t| t.language == hit.language)
+        .filter(|t| t.language == language)
         .filter_map(|t| t.word)
         .collect();
     words.sort_unstable();
     words.dedup();
     let (mut got, mut all) = (0.0f32, 0.0f32);
     for w in words {
-        let of_word: Vec<&QueryTerm> = terms
-            .iter()
-            .filter(|t| t.word == Some(w) && t.language == hit.language)
-            .collect();
-        let whole: Vec<&&QueryTerm> = of_word.iter().filter(|t| !t.compound_part).collect();
-        let weight = whole.iter().map(|t| idf(t.doc_freq)).fold(0.0f32, f32::max);
+        let of_word = || {
+            terms
+                .iter()
+                .enumerate()
+                .filter(move |(_, t)| t.word == Some(w) && t.language == language)
+        };
+        let weight = of_word()
+            .filter(|(_, t)| !t.compound_part)
+            .map(|(_, t)| idf(t.doc_freq))
+            .fold(0.0f32, f32::max);
         if weight == 0.0 {
             continue;
         }
-        let mut score: f32 = whole
-            .iter()
-            .filter(|t| present.contains(t.term.as_str()))
-            .map(|t| {
+        let mut score: f32 = of_word()
+            .filter(|(i, t)| !t.compound_part && present[*i])
+            .map(|(_, t)| {
                 if t.corrected_from.is_some() {
                     CORRECTION_COVERAGE
                 } else {
@@ -789,10 +827,10 @@ fn coverage(terms: &[QueryTerm], hit: &SearchHit, total_docs: u64) -> f32 {
                 }
             })
             .fold(0.0, f32::max);
-        let parts: Vec<&&QueryTerm> = of_word.iter().filter(|t| t.compound_part).collect();
-        if score == 0.0 && !parts.is_empty() {
-            let found = parts.iter().filter(|t| present.contains(t.term.as_str())).count();
-            score = 0.8 * found as f32 / parts.len() as f32;
+        let parts = of_word().filter(|(_, t)| t.compound_part).count();
+        if score == 0.0 && parts > 0 {
+            let found = of_word().filter(|(i, t)| t.compound_part && present[*i]).count();
+            score = 0.8 * found as f32 / parts as f32;
         }
         got += weight * score;
         all += weight;

@@ -1,12 +1,16 @@
-//! Knowledge-base benchmark on ../shared/corpus and ../shared/corpus-products: index build
-//! time, index size, peak memory, and search latency p50/p99 over chat-style questions
-//! (the questions of ../shared/eval/dev.toml), beside a plain tantivy `QueryParser` search of
-//! the same index run in the same process as the baseline.
+//! Latency benchmark on ../shared/corpus and ../shared/corpus-products: index build time,
+//! index size, peak memory, and p50/p99 latency over chat-style questions (those of
+//! ../shared/eval/dev.toml) for three paths, all in this process on the same index:
+//! a plain tantivy `QueryParser` search (the baseline), Switchboard's search, and the whole
+//! `ask` pipeline (language, plugins, entities, search, confidence, reply).
 //!
-//! Run: `cargo bench -p switchboard-knowledge --bench search`
+//! Run: `cargo bench -p switchboard-core --bench latency`
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use switchboard_core::{
+    load_plugins, load_support_model, ConversationContext, Message, Router, RouterConfig,
+};
 use switchboard_knowledge::{IndexStore, KnowledgeBase, Language, SearchRequest};
 
 const ROUNDS: usize = 5;
@@ -134,16 +138,36 @@ fn main() {
         r.language = lang;
         std::hint::black_box(kb.search(&r).expect("search"));
     });
+    let plugins_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
+    let (support, _) = load_support_model(&plugins_dir);
+    let plugins = load_plugins(&plugins_dir, &support);
+    let (kb, _) = store.open_or_build(&roots).expect("index opens");
+    let router = Router::new(kb, plugins, support, RouterConfig::default());
+    let now = jiff::Timestamp::now();
+    let (ask50, ask99) = measure("ask: the whole routing pipeline", &qs, |q, lang| {
+        let mut m = Message::text(q);
+        m.language_hint = lang;
+        std::hint::black_box(
+            router
+                .decide(&m, &mut ConversationContext::default(), now)
+                .expect("decides"),
+        );
+    });
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
-        "ratio to baseline (no snippets): p50 {:.2}x  p99 {:.2}x",
+        "search vs baseline (no snippets): p50 {:.2}x  p99 {:.2}x",
         ratio(ours50, base50),
         ratio(ours99, base99)
     );
     println!(
-        "ratio to baseline (snippets):    p50 {:.2}x  p99 {:.2}x",
+        "search vs baseline (snippets):    p50 {:.2}x  p99 {:.2}x",
         ratio(snip50, base50),
         ratio(snip99, base99)
+    );
+    println!(
+        "ask vs switchboard search:        p50 {:.2}x  p99 {:.2}x",
+        ratio(ask50, ours50),
+        ratio(ask99, ours99)
     );
     println!("peak memory at end (VmHWM): {:.0} MB", peak_rss_mb());
 }
