@@ -156,11 +156,10 @@ fn hostile_files_are_skipped_with_reasons_and_the_rest_indexed() {
     std::fs::write(&big, "# Huge\n".to_string() + &"a".repeat(50 * 1024 * 1024)).unwrap();
     let ing = ingest_roots(&[dir.path().to_path_buf()]);
     let reason = |name: &str| {
-        ing.skipped
-            .iter()
-            .find(|s| s.path.ends_with(name))
-            .map(|s| s.reason.clone())
-            .unwrap_or_else(|| panic!("{name} not skipped: {:#?}", ing.skipped))
+        ing.skipped.iter().find(|s| s.path.ends_with(name)).map_or_else(
+            || panic!("{name} not skipped: {:#?}", ing.skipped),
+            |s| s.reason.clone(),
+        )
     };
     assert!(reason("hostile/empty.md").contains("empty"));
     assert!(reason("hostile/binary.md").contains("binary"));

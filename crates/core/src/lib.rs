@@ -3,11 +3,14 @@
 #![deny(missing_docs)]
 
 pub mod decision;
+pub mod desk;
 pub mod entities;
 pub mod language;
 pub mod plugins;
+pub mod redact;
 pub mod router;
 pub mod support;
+pub mod tickets;
 
 pub use decision::{Citation, Decision, Handoff, Outcome, Trace};
 pub use entities::{Entities, Money};

@@ -1,0 +1,449 @@
+//! The help desk: customer messages in (routed, and turned into tickets on handoff), staff
+//! actions on tickets (each checked against the support model's roles), and the customer's
+//! view of staff replies. Adapters (terminal, Discord, web) all go through this.
+
+use crate::decision::{Decision, Outcome};
+use crate::redact::redact;
+use crate::router::{ConversationContext, Message, Router};
+use crate::support::{StaffRole, TechnicalEntitlement};
+use crate::tickets::{
+    Author, CustomerIdentity, Escalation, NewTicket, StaffAction, Ticket, TicketError, TicketFilter,
+    TicketStatus, TicketStore, TranscriptEntry,
+};
+use jiff::Timestamp;
+use std::sync::Arc;
+use switchboard_knowledge::Language;
+
+/// Messages longer than this are refused with a clear reply (the customer keeps their text).
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// One adapter: platform events in, core messages out; core outcomes in, platform replies out.
+/// Nothing more: routing, tickets and permissions live in the core.
+pub trait Adapter {
+    /// What the platform delivers.
+    type Event;
+    /// What the platform sends back.
+    type Reply;
+    /// Turns a platform event into a customer message, or `None` for events to ignore.
+    fn to_message(&self, event: &Self::Event) -> Option<Message>;
+    /// Turns the outcome of a turn into a platform reply.
+    fn to_reply(&self, turn: &CustomerTurn) -> Self::Reply;
+}
+
+/// A staff member acting in some role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: StaffRole,
+}
+
+/// What one customer conversation remembers.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The customer.
+    pub customer: CustomerIdentity,
+    /// Conversation id.
+    pub conversation: String,
+    /// Routing context.
+    pub context: ConversationContext,
+    /// The conversation so far (goes into a ticket on handoff).
+    pub transcript: Vec<TranscriptEntry>,
+    /// The customer was told not to post card numbers or IBANs.
+    pub warned_about_secrets: bool,
+    /// Staff messages already shown, per ticket id.
+    pub staff_seen: Vec<(String, usize)>,
+    /// A language hint from the adapter.
+    pub language_hint: Option<Language>,
+}
+
+impl Session {
+    /// A new conversation.
+    pub fn new(customer: CustomerIdentity, conversation: impl Into<String>) -> Self {
+        Session {
+            customer,
+            conversation: conversation.into(),
+            context: ConversationContext::default(),
+            transcript: Vec::new(),
+            warned_about_secrets: false,
+            staff_seen: Vec::new(),
+            language_hint: None,
+        }
+    }
+}
+
+/// The result of one customer message.
+#[derive(Debug, Clone)]
+pub struct CustomerTurn {
+    /// Everything to show the customer, in order.
+    pub replies: Vec<String>,
+    /// The routing decision, when the message was routed.
+    pub decision: Option<Decision>,
+    /// The ticket the message went into, if any.
+    pub ticket: Option<Ticket>,
+}
+
+/// The help desk.
+pub struct Desk {
+    router: Router,
+    store: Arc<dyn TicketStore>,
+    reopen_window_hours: i64,
+}
+
+fn now_text(now: Timestamp) -> String {
+    now.to_string()
+}
+
+fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
+fn say(lang: Language, de: &str, en: &str) -> String {
+    match lang {
+        Language::De => de.to_string(),
+        Language::En => en.to_string(),
+    }
+}
+
+impl Desk {
+    /// A desk over a router and a ticket store; resolved tickets reopen when the customer
+    /// writes within `reopen_window_hours`.
+    pub fn new(router: Router, store: Arc<dyn TicketStore>, reopen_window_hours: i64) -> Self {
+        Desk {
+            router,
+            store,
+            reopen_window_hours,
+        }
+    }
+
+    /// The router.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn TicketStore {
+        self.store.as_ref()
+    }
+
+    fn language_of(&self, session: &Session, text: &str) -> Language {
+        crate::language::detect(text, session.language_hint, session.context.language).0
+    }
+
+    /// Handles one customer message.
+    pub fn customer_message(
+        &self,
+        session: &mut Session,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<CustomerTurn, TicketError> {
+        let lang = self.language_of(session, text);
+        let mut replies = Vec::new();
+        if text.len() > MAX_MESSAGE_BYTES {
+            replies.push(say(
+                lang,
+                &format!("Ihre Nachricht ist zu lang ({} Bytes; höchstens {MAX_MESSAGE_BYTES}). Bitte kürzen Sie sie oder teilen Sie sie auf.", text.len()),
+                &format!("Your message is too long ({} bytes; at most {MAX_MESSAGE_BYTES}). Please shorten it or split it up.", text.len()),
+            ));
+            return Ok(CustomerTurn {
+                replies,
+                decision: None,
+                ticket: None,
+            });
+        }
+        let redacted = redact(&clean(text));
+        if redacted.text.trim().is_empty() {
+            return Ok(CustomerTurn {
+                replies,
+                decision: None,
+                ticket: None,
+            });
+        }
+        if redacted.removed && !session.warned_about_secrets {
+            session.warned_about_secrets = true;
+            replies.push(say(
+                lang,
+                "Bitte schreiben Sie hier keine Kartennummern oder IBANs; ich habe sie aus Ihrer Nachricht entfernt.",
+                "Please do not post card numbers or IBANs here; I have removed them from your message.",
+            ));
+        }
+        let at = now_text(now);
+        let entry = TranscriptEntry {
+            author: Author::Customer,
+            text: redacted.text.clone(),
+            at: at.clone(),
+        };
+        let since = now
+            .checked_sub(jiff::SignedDuration::from_hours(self.reopen_window_hours))
+            .unwrap_or(now);
+        if let Some(existing) = self
+            .store
+            .latest_for_customer(&session.customer.customer_id(), &now_text(since))?
+        {
+            let reopen = existing.status == TicketStatus::Resolved;
+            let ticket = self.store.append(&existing.id, entry.clone(), reopen)?;
+            session.transcript.push(entry);
+            replies.push(say(
+                lang,
+                &format!(
+                    "Ich habe das zu Ihrem Ticket {} hinzugefügt; das Team antwortet Ihnen hier.",
+                    ticket.id
+                ),
+                &format!(
+                    "I have added this to your ticket {}; the team will reply to you here.",
+                    ticket.id
+                ),
+            ));
+            return Ok(CustomerTurn {
+                replies,
+                decision: None,
+                ticket: Some(ticket),
+            });
+        }
+        let mut message = Message {
+            text: redacted.text.clone(),
+            conversation: session.conversation.clone(),
+            user: session.customer.user_id.clone(),
+            adapter: session.customer.adapter.clone(),
+            language_hint: session.language_hint,
+        };
+        message.language_hint = message.language_hint.or(session.context.language);
+        let decision = self
+            .router
+            .decide(&message, &mut session.context, now)
+            .map_err(|e| TicketError::Store(format!("routing failed: {e}")))?;
+        session.transcript.push(entry);
+        let mut ticket = None;
+        let mut reply = decision.reply.clone();
+        if decision.outcome == Outcome::Handoff {
+            let handoff = decision
+                .handoff
+                .as_ref()
+                .expect("handoff outcome carries details");
+            let findings = serde_json::json!({
+                "summary": handoff.summary,
+                "reason": handoff.reason,
+                "entities": handoff.entities,
+                "suggested": handoff.suggested,
+                "trace": decision.trace,
+            });
+            let created = self.store.create(
+                NewTicket {
+                    customer: session.customer.clone(),
+                    conversation: session.conversation.clone(),
+                    queue: handoff.queue.clone(),
+                    transcript: session.transcript.clone(),
+                    findings,
+                    due: handoff.respond_by.clone(),
+                },
+                &at,
+            )?;
+            // The ticket is durable now; only now is the customer told a person takes over.
+            reply = format!(
+                "{reply}\n{}",
+                say(
+                    decision.language,
+                    &format!("Ihre Ticketnummer: {}.", created.id),
+                    &format!("Your ticket: {}.", created.id)
+                )
+            );
+            let bot = TranscriptEntry {
+                author: Author::Bot,
+                text: reply.clone(),
+                at: at.clone(),
+            };
+            ticket = Some(self.store.append(&created.id, bot.clone(), false)?);
+            session.transcript.push(bot);
+        } else {
+            session.transcript.push(TranscriptEntry {
+                author: Author::Bot,
+                text: reply.clone(),
+                at,
+            });
+        }
+        replies.push(reply);
+        Ok(CustomerTurn {
+            replies,
+            decision: Some(decision),
+            ticket,
+        })
+    }
+
+    /// Staff messages on the customer's tickets not yet shown in this session.
+    pub fn new_staff_messages(
+        &self,
+        session: &mut Session,
+    ) -> Result<Vec<(String, TranscriptEntry)>, TicketError> {
+        let filter = TicketFilter {
+            customer_id: Some(session.customer.customer_id()),
+            ..TicketFilter::default()
+        };
+        let mut out = Vec::new();
+        for ticket in self.store.list(&filter)? {
+            let staff: Vec<&TranscriptEntry> = ticket
+                .transcript
+                .iter()
+                .filter(|e| matches!(e.author, Author::Staff { .. }))
+                .collect();
+            let seen = session
+                .staff_seen
+                .iter()
+                .find(|(id, _)| *id == ticket.id)
+                .map_or(0, |(_, n)| *n);
+            for e in staff.iter().skip(seen) {
+                out.push((ticket.id.clone(), (*e).clone()));
+            }
+            session.staff_seen.retain(|(id, _)| *id != ticket.id);
+            session.staff_seen.push((ticket.id.clone(), staff.len()));
+        }
+        Ok(out)
+    }
+
+    fn check_queue(&self, staff: &StaffMember, queue: &str) -> Result<(), TicketError> {
+        let allowed = self
+            .router
+            .support()
+            .queue(queue)
+            .is_some_and(|q| q.roles.contains(&staff.role));
+        if allowed {
+            Ok(())
+        } else {
+            Err(TicketError::Forbidden {
+                role: role_name(staff.role).into(),
+                queue: queue.into(),
+            })
+        }
+    }
+
+    /// A ticket, if the staff member's role may see its queue.
+    pub fn staff_view(&self, staff: &StaffMember, id: &str) -> Result<Ticket, TicketError> {
+        let ticket = self.store.get(id)?;
+        self.check_queue(staff, &ticket.queue)?;
+        Ok(ticket)
+    }
+
+    /// Tickets of the queues the staff member's role may see.
+    pub fn staff_list(
+        &self,
+        staff: &StaffMember,
+        status: Option<TicketStatus>,
+    ) -> Result<Vec<Ticket>, TicketError> {
+        let queues: Vec<String> = self
+            .router
+            .support()
+            .queues
+            .iter()
+            .filter(|q| q.roles.contains(&staff.role))
+            .map(|q| q.id.clone())
+            .collect();
+        if queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store.list(&TicketFilter {
+            queues,
+            status,
+            customer_id: None,
+        })
+    }
+
+    /// Applies a staff action after checking the role against the ticket's queue (and, for
+    /// an escalation to another queue, that queue too).
+    pub fn staff_act(
+        &self,
+        staff: &StaffMember,
+        id: &str,
+        action: StaffAction,
+        now: Timestamp,
+    ) -> Result<Ticket, TicketError> {
+        let ticket = self.store.get(id)?;
+        self.check_queue(staff, &ticket.queue)?;
+        let action = match action {
+            StaffAction::Escalate(Escalation::Queue { queue }) => {
+                if self.router.support().queue(&queue).is_none() {
+                    return Err(TicketError::Store(format!("unknown queue `{queue}`")));
+                }
+                StaffAction::Escalate(Escalation::Queue { queue })
+            }
+            StaffAction::Escalate(Escalation::MicrosoftTechnical { case_number, .. }) => {
+                let entitlement = self.router.support().microsoft.technical;
+                if entitlement == TechnicalEntitlement::None {
+                    return Err(TicketError::Store(
+                        "the partner has no Microsoft technical support entitlement".into(),
+                    ));
+                }
+                StaffAction::Escalate(Escalation::MicrosoftTechnical {
+                    entitlement,
+                    case_number,
+                })
+            }
+            StaffAction::Reply(text) => StaffAction::Reply(redact(&clean(&text)).text),
+            other => other,
+        };
+        self.store.act(id, &staff.user, &action, &now_text(now))
+    }
+
+    /// All tickets of a customer (global admins only), for export.
+    pub fn export_customer(
+        &self,
+        staff: &StaffMember,
+        customer_id: &str,
+    ) -> Result<Vec<Ticket>, TicketError> {
+        require_global_admin(staff, "export a customer's data")?;
+        self.store.list(&TicketFilter {
+            customer_id: Some(customer_id.into()),
+            ..TicketFilter::default()
+        })
+    }
+
+    /// Erases every ticket of a customer (global admins only).
+    pub fn erase_customer(&self, staff: &StaffMember, customer_id: &str) -> Result<usize, TicketError> {
+        require_global_admin(staff, "erase a customer's data")?;
+        self.store.erase_customer(customer_id)
+    }
+
+    /// Purges resolved tickets older than `days` (global admins only).
+    pub fn purge_resolved(
+        &self,
+        staff: &StaffMember,
+        days: i64,
+        now: Timestamp,
+    ) -> Result<usize, TicketError> {
+        require_global_admin(staff, "purge tickets")?;
+        let cutoff = now
+            .checked_sub(jiff::SignedDuration::from_hours(days * 24))
+            .unwrap_or(now);
+        self.store.purge_resolved_before(&now_text(cutoff))
+    }
+
+    /// The customer's own tickets; a customer never sees anyone else's.
+    pub fn customer_tickets(&self, customer: &CustomerIdentity) -> Result<Vec<Ticket>, TicketError> {
+        self.store.list(&TicketFilter {
+            customer_id: Some(customer.customer_id()),
+            ..TicketFilter::default()
+        })
+    }
+}
+
+fn role_name(role: StaffRole) -> &'static str {
+    match role {
+        StaffRole::GlobalAdmin => "global-admin",
+        StaffRole::UserAdmin => "user-admin",
+        StaffRole::HelpdeskAgent => "helpdesk-agent",
+        StaffRole::BillingAdmin => "billing-admin",
+        StaffRole::SalesAgent => "sales-agent",
+    }
+}
+
+fn require_global_admin(staff: &StaffMember, what: &str) -> Result<(), TicketError> {
+    if staff.role == StaffRole::GlobalAdmin {
+        Ok(())
+    } else {
+        Err(TicketError::Forbidden {
+            role: role_name(staff.role).into(),
+            queue: format!("(only global-admin may {what})"),
+        })
+    }
+}

@@ -1,0 +1,262 @@
+//! Handoff tickets: the domain types and the store trait. The store itself (SQLite) lives
+//! in its own crate; the core only knows this trait.
+
+use crate::support::{StaffRole, TechnicalEntitlement};
+use serde::{Deserialize, Serialize};
+
+/// Who a customer is, on which platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerIdentity {
+    /// The adapter (`terminal`, `discord`, `web`).
+    pub adapter: String,
+    /// The user id on that platform.
+    pub user_id: String,
+    /// A display name.
+    pub display_name: String,
+}
+
+impl CustomerIdentity {
+    /// The stable customer id: `adapter:user_id`.
+    pub fn customer_id(&self) -> String {
+        format!("{}:{}", self.adapter, self.user_id)
+    }
+}
+
+/// Where a ticket is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatus {
+    /// Waiting for staff.
+    Open,
+    /// A staff member took it.
+    Claimed,
+    /// Passed to another queue or to Microsoft.
+    Escalated,
+    /// Done.
+    Resolved,
+}
+
+impl TicketStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Open => "open",
+            TicketStatus::Claimed => "claimed",
+            TicketStatus::Escalated => "escalated",
+            TicketStatus::Resolved => "resolved",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "open" => TicketStatus::Open,
+            "claimed" => TicketStatus::Claimed,
+            "escalated" => TicketStatus::Escalated,
+            "resolved" => TicketStatus::Resolved,
+            _ => return None,
+        })
+    }
+}
+
+/// Who wrote a transcript entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Author {
+    /// The customer.
+    Customer,
+    /// The bot.
+    Bot,
+    /// A staff member.
+    Staff {
+        /// Staff user name.
+        user: String,
+    },
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptEntry {
+    /// Who wrote it.
+    pub author: Author,
+    /// What was written (already redacted).
+    pub text: String,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+/// Where a ticket was escalated to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "kebab-case")]
+pub enum Escalation {
+    /// Another queue of the partner.
+    Queue {
+        /// Queue id.
+        queue: String,
+    },
+    /// Microsoft commercial (billing, licensing) support.
+    MicrosoftCommercial {
+        /// The Microsoft case number, once known.
+        case_number: Option<String>,
+    },
+    /// Microsoft technical support through the partner's entitlement.
+    MicrosoftTechnical {
+        /// Which entitlement.
+        entitlement: TechnicalEntitlement,
+        /// The Microsoft case number, once known.
+        case_number: Option<String>,
+    },
+}
+
+/// One recorded transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Who: a staff user, `customer` or `bot`.
+    pub actor: String,
+    /// What, in words (`claimed`, `escalated to microsoft-commercial case 123`, ...).
+    pub action: String,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+/// A handoff ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Short id, e.g. `T-1042`.
+    pub id: String,
+    /// The customer.
+    pub customer: CustomerIdentity,
+    /// Conversation id on the platform.
+    pub conversation: String,
+    /// The queue working it.
+    pub queue: String,
+    /// Status.
+    pub status: TicketStatus,
+    /// Staff member who claimed it.
+    pub assignee: Option<String>,
+    /// The whole conversation.
+    pub transcript: Vec<TranscriptEntry>,
+    /// The bot's findings at handoff (decision trace, suggested sections, entities), as JSON.
+    pub findings: serde_json::Value,
+    /// When the customer should hear back, in the queue's time zone.
+    pub due: Option<String>,
+    /// Escalations, in order.
+    pub escalations: Vec<Escalation>,
+    /// Every transition.
+    pub audit: Vec<AuditEntry>,
+    /// Created, RFC 3339.
+    pub created_at: String,
+    /// Last change, RFC 3339.
+    pub updated_at: String,
+}
+
+/// What a new ticket starts with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewTicket {
+    /// The customer.
+    pub customer: CustomerIdentity,
+    /// Conversation id.
+    pub conversation: String,
+    /// Queue.
+    pub queue: String,
+    /// The conversation so far.
+    pub transcript: Vec<TranscriptEntry>,
+    /// The bot's findings, as JSON.
+    pub findings: serde_json::Value,
+    /// Due time.
+    pub due: Option<String>,
+}
+
+/// A staff action on a ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StaffAction {
+    /// Take the ticket.
+    Claim,
+    /// Write to the customer.
+    Reply(String),
+    /// Escalate.
+    Escalate(Escalation),
+    /// Close.
+    Resolve,
+}
+
+/// Ticket store errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TicketError {
+    /// No such ticket.
+    #[error("no ticket `{0}`")]
+    NotFound(String),
+    /// The action does not fit the ticket's status.
+    #[error("ticket {id} is {status}: cannot {action}")]
+    InvalidTransition {
+        /// Ticket id.
+        id: String,
+        /// Its status.
+        status: &'static str,
+        /// The action.
+        action: String,
+    },
+    /// The staff member may not act on this queue.
+    #[error("role {role} may not act on queue `{queue}`")]
+    Forbidden {
+        /// The role.
+        role: String,
+        /// The queue.
+        queue: String,
+    },
+    /// The database is locked by another process for too long.
+    #[error("the ticket database is busy (locked by another process); try again")]
+    Busy,
+    /// The database cannot be written.
+    #[error("the ticket database at {path} cannot be written: {reason}")]
+    ReadOnly {
+        /// Path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Anything else from the store.
+    #[error("ticket store: {0}")]
+    Store(String),
+}
+
+/// Which tickets to list.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Only these queues (empty: all).
+    pub queues: Vec<String>,
+    /// Only this status.
+    pub status: Option<TicketStatus>,
+    /// Only this customer id.
+    pub customer_id: Option<String>,
+}
+
+/// A ticket store. Implementations make a ticket durable before `create` returns.
+pub trait TicketStore: Send + Sync {
+    /// Creates a ticket; durable when this returns.
+    fn create(&self, ticket: NewTicket, now: &str) -> Result<Ticket, TicketError>;
+    /// Reads a ticket.
+    fn get(&self, id: &str) -> Result<Ticket, TicketError>;
+    /// Lists tickets, newest first.
+    fn list(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, TicketError>;
+    /// The customer's newest ticket that is not resolved, or resolved after `resolved_since`.
+    fn latest_for_customer(
+        &self,
+        customer_id: &str,
+        resolved_since: &str,
+    ) -> Result<Option<Ticket>, TicketError>;
+    /// Appends to the transcript (reopening a resolved ticket when `reopen`).
+    fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError>;
+    /// Applies a staff action (permissions are checked by the caller, [`crate::desk::Desk`]).
+    fn act(&self, id: &str, actor: &str, action: &StaffAction, now: &str) -> Result<Ticket, TicketError>;
+    /// Deletes resolved tickets last changed before `cutoff`; returns how many.
+    fn purge_resolved_before(&self, cutoff: &str) -> Result<usize, TicketError>;
+    /// Deletes every ticket of a customer; returns how many.
+    fn erase_customer(&self, customer_id: &str) -> Result<usize, TicketError>;
+}
+
+/// Whether a role may work a queue.
+pub fn role_allowed(roles: &[StaffRole], role: StaffRole) -> bool {
+    roles.contains(&role)
+}

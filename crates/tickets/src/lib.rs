@@ -1,0 +1,471 @@
+//! The embedded ticket store: SQLite (bundled) in the data directory, WAL mode with full
+//! synchronisation, schema migrations, one transaction per change. A ticket is on disk
+//! before [`TicketStore::create`] returns.
+#![deny(missing_docs)]
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use switchboard_core::tickets::{
+    AuditEntry, Author, CustomerIdentity, Escalation, NewTicket, StaffAction, Ticket, TicketError,
+    TicketFilter, TicketStatus, TicketStore, TranscriptEntry,
+};
+
+/// How long a writer waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &["CREATE TABLE tickets (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        customer_id TEXT NOT NULL,
+        adapter TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        status TEXT NOT NULL,
+        assignee TEXT,
+        findings TEXT NOT NULL,
+        due TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX tickets_customer ON tickets(customer_id, seq);
+    CREATE TABLE transcript (
+        ticket INTEGER NOT NULL REFERENCES tickets(seq) ON DELETE CASCADE,
+        pos INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        staff_user TEXT,
+        text TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (ticket, pos)
+    );
+    CREATE TABLE escalations (
+        ticket INTEGER NOT NULL REFERENCES tickets(seq) ON DELETE CASCADE,
+        pos INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (ticket, pos)
+    );
+    CREATE TABLE audit (
+        ticket INTEGER NOT NULL REFERENCES tickets(seq) ON DELETE CASCADE,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at TEXT NOT NULL
+    );"];
+
+/// The SQLite ticket store.
+pub struct SqliteTicketStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteTicketStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTicketStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn map_err(path: &Path, e: &rusqlite::Error) -> TicketError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => TicketError::Busy,
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+            TicketError::ReadOnly {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        }
+        _ => TicketError::Store(e.to_string()),
+    }
+}
+
+fn ticket_id(seq: i64) -> String {
+    format!("T-{seq}")
+}
+
+fn parse_id(id: &str) -> Result<i64, TicketError> {
+    id.trim()
+        .trim_start_matches("T-")
+        .trim_start_matches("t-")
+        .parse()
+        .map_err(|_| TicketError::NotFound(id.to_string()))
+}
+
+fn escalation_text(e: &Escalation) -> String {
+    match e {
+        Escalation::Queue { queue } => format!("escalated to queue {queue}"),
+        Escalation::MicrosoftCommercial { case_number } => {
+            format!(
+                "escalated to Microsoft commercial support{}",
+                case_number
+                    .as_ref()
+                    .map(|c| format!(", case {c}"))
+                    .unwrap_or_default()
+            )
+        }
+        Escalation::MicrosoftTechnical {
+            entitlement,
+            case_number,
+        } => format!(
+            "escalated to Microsoft technical support ({}){}",
+            entitlement.display_name(),
+            case_number
+                .as_ref()
+                .map(|c| format!(", case {c}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+impl SqliteTicketStore {
+    /// Opens (creating and migrating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, TicketError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| TicketError::ReadOnly {
+                path: dir.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|e| map_err(path, &e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| map_err(path, &e))?;
+        // WAL with FULL sync: a committed ticket survives a crash or power loss.
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| map_err(path, &e))?;
+        let store = SqliteTicketStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Where the database is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&self) -> Result<(), TicketError> {
+        self.write(|tx| {
+            let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+                tx.execute_batch(sql)?;
+                tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T, TicketError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| map_err(&self.path, &e))?;
+        let out = f(&tx).map_err(|e| map_err(&self.path, &e))?;
+        tx.commit().map_err(|e| map_err(&self.path, &e))?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, TicketError> {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&conn).map_err(|e| map_err(&self.path, &e))
+    }
+
+    fn load(conn: &Connection, seq: i64) -> rusqlite::Result<Option<Ticket>> {
+        let row = conn
+            .query_row(
+                "SELECT customer_id, adapter, user_id, display_name, conversation, queue, status, assignee, findings, due, created_at, updated_at FROM tickets WHERE seq = ?1",
+                [seq],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, String>(8)?,
+                        r.get::<_, Option<String>>(9)?,
+                        r.get::<_, String>(10)?,
+                        r.get::<_, String>(11)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((
+            adapter,
+            user_id,
+            display_name,
+            conversation,
+            queue,
+            status,
+            assignee,
+            findings,
+            due,
+            created_at,
+            updated_at,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let mut stmt = conn
+            .prepare("SELECT author, staff_user, text, at FROM transcript WHERE ticket = ?1 ORDER BY pos")?;
+        let transcript = stmt
+            .query_map([seq], |r| {
+                let author: String = r.get(0)?;
+                let author = match author.as_str() {
+                    "customer" => Author::Customer,
+                    "bot" => Author::Bot,
+                    _ => Author::Staff {
+                        user: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    },
+                };
+                Ok(TranscriptEntry {
+                    author,
+                    text: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = conn.prepare("SELECT detail FROM escalations WHERE ticket = ?1 ORDER BY pos")?;
+        let escalations = stmt
+            .query_map([seq], |r| r.get::<_, String>(0))?
+            .filter_map(|d| d.ok().and_then(|d| serde_json::from_str(&d).ok()))
+            .collect();
+        let mut stmt =
+            conn.prepare("SELECT actor, action, at FROM audit WHERE ticket = ?1 ORDER BY rowid")?;
+        let audit = stmt
+            .query_map([seq], |r| {
+                Ok(AuditEntry {
+                    actor: r.get(0)?,
+                    action: r.get(1)?,
+                    at: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Some(Ticket {
+            id: ticket_id(seq),
+            customer: CustomerIdentity {
+                adapter,
+                user_id,
+                display_name,
+            },
+            conversation,
+            queue,
+            status: TicketStatus::parse(&status).unwrap_or(TicketStatus::Open),
+            assignee,
+            transcript,
+            findings: serde_json::from_str(&findings).unwrap_or(serde_json::Value::Null),
+            due,
+            escalations,
+            audit,
+            created_at,
+            updated_at,
+        }))
+    }
+
+    fn push_entry(tx: &Transaction<'_>, seq: i64, entry: &TranscriptEntry) -> rusqlite::Result<()> {
+        let (author, staff_user) = match &entry.author {
+            Author::Customer => ("customer", None),
+            Author::Bot => ("bot", None),
+            Author::Staff { user } => ("staff", Some(user.as_str())),
+        };
+        tx.execute(
+            "INSERT INTO transcript (ticket, pos, author, staff_user, text, at)
+             VALUES (?1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM transcript WHERE ticket = ?1), ?2, ?3, ?4, ?5)",
+            params![seq, author, staff_user, entry.text, entry.at],
+        )?;
+        Ok(())
+    }
+
+    fn audit(tx: &Transaction<'_>, seq: i64, actor: &str, action: &str, at: &str) -> rusqlite::Result<()> {
+        tx.execute(
+            "INSERT INTO audit (ticket, actor, action, at) VALUES (?1, ?2, ?3, ?4)",
+            params![seq, actor, action, at],
+        )?;
+        tx.execute(
+            "UPDATE tickets SET updated_at = ?2 WHERE seq = ?1",
+            params![seq, at],
+        )?;
+        Ok(())
+    }
+
+    fn get_seq(&self, seq: i64, id: &str) -> Result<Ticket, TicketError> {
+        self.read(|c| Self::load(c, seq))?
+            .ok_or_else(|| TicketError::NotFound(id.to_string()))
+    }
+}
+
+impl TicketStore for SqliteTicketStore {
+    fn create(&self, t: NewTicket, now: &str) -> Result<Ticket, TicketError> {
+        let findings = t.findings.to_string();
+        let seq = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO tickets (customer_id, adapter, user_id, display_name, conversation, queue, status, findings, due, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9)",
+                params![t.customer.customer_id(), t.customer.adapter, t.customer.user_id, t.customer.display_name, t.conversation, t.queue, findings, t.due, now],
+            )?;
+            let seq = tx.last_insert_rowid();
+            for entry in &t.transcript {
+                Self::push_entry(tx, seq, entry)?;
+            }
+            Self::audit(tx, seq, "bot", &format!("opened for queue {}", t.queue), now)?;
+            Ok(seq)
+        })?;
+        self.get_seq(seq, &ticket_id(seq))
+    }
+
+    fn get(&self, id: &str) -> Result<Ticket, TicketError> {
+        self.get_seq(parse_id(id)?, id)
+    }
+
+    fn list(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, TicketError> {
+        let seqs: Vec<i64> = self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT seq, queue, status, customer_id FROM tickets ORDER BY seq DESC")?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows
+                .into_iter()
+                .filter(|(_, queue, status, customer)| {
+                    (filter.queues.is_empty() || filter.queues.contains(queue))
+                        && filter.status.is_none_or(|s| s.as_str() == status)
+                        && filter.customer_id.as_ref().is_none_or(|c| c == customer)
+                })
+                .map(|(seq, ..)| seq)
+                .collect())
+        })?;
+        seqs.into_iter()
+            .map(|seq| self.get_seq(seq, &ticket_id(seq)))
+            .collect()
+    }
+
+    fn latest_for_customer(
+        &self,
+        customer_id: &str,
+        resolved_since: &str,
+    ) -> Result<Option<Ticket>, TicketError> {
+        let seq: Option<i64> = self.read(|c| {
+            c.query_row(
+                "SELECT seq FROM tickets WHERE customer_id = ?1 AND (status != 'resolved' OR updated_at >= ?2) ORDER BY seq DESC LIMIT 1",
+                params![customer_id, resolved_since],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        seq.map(|s| self.get_seq(s, &ticket_id(s))).transpose()
+    }
+
+    fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError> {
+        let seq = parse_id(id)?;
+        self.write(|tx| {
+            let exists: Option<String> = tx
+                .query_row("SELECT status FROM tickets WHERE seq = ?1", [seq], |r| r.get(0))
+                .optional()?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            Self::push_entry(tx, seq, &entry)?;
+            if reopen && exists.as_deref() == Some("resolved") {
+                tx.execute(
+                    "UPDATE tickets SET status = 'open', assignee = NULL WHERE seq = ?1",
+                    [seq],
+                )?;
+                Self::audit(tx, seq, "customer", "reopened by a new message", &entry.at)?;
+            } else {
+                tx.execute(
+                    "UPDATE tickets SET updated_at = ?2 WHERE seq = ?1",
+                    params![seq, entry.at],
+                )?;
+            }
+            Ok(true)
+        })?
+        .then_some(())
+        .ok_or_else(|| TicketError::NotFound(id.to_string()))?;
+        self.get_seq(seq, id)
+    }
+
+    fn act(&self, id: &str, actor: &str, action: &StaffAction, now: &str) -> Result<Ticket, TicketError> {
+        let seq = parse_id(id)?;
+        let ticket = self.get_seq(seq, id)?;
+        let invalid = |what: &str| TicketError::InvalidTransition {
+            id: id.to_string(),
+            status: ticket.status.as_str(),
+            action: what.to_string(),
+        };
+        match action {
+            StaffAction::Claim if ticket.status == TicketStatus::Resolved => return Err(invalid("claim")),
+            StaffAction::Reply(_) | StaffAction::Escalate(_) | StaffAction::Resolve
+                if ticket.status == TicketStatus::Resolved =>
+            {
+                return Err(invalid("act on a resolved ticket"))
+            }
+            StaffAction::Reply(_) | StaffAction::Escalate(_) | StaffAction::Resolve
+                if ticket.status == TicketStatus::Open =>
+            {
+                return Err(invalid("act before claiming"))
+            }
+            _ => {}
+        }
+        self.write(|tx| {
+            match action {
+                StaffAction::Claim => {
+                    tx.execute("UPDATE tickets SET status = 'claimed', assignee = ?2 WHERE seq = ?1", params![seq, actor])?;
+                    Self::audit(tx, seq, actor, "claimed", now)?;
+                }
+                StaffAction::Reply(text) => {
+                    Self::push_entry(tx, seq, &TranscriptEntry { author: Author::Staff { user: actor.to_string() }, text: text.clone(), at: now.to_string() })?;
+                    Self::audit(tx, seq, actor, "replied", now)?;
+                }
+                StaffAction::Escalate(e) => {
+                    let detail = serde_json::to_string(e).expect("escalation serialises");
+                    tx.execute(
+                        "INSERT INTO escalations (ticket, pos, detail) VALUES (?1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM escalations WHERE ticket = ?1), ?2)",
+                        params![seq, detail],
+                    )?;
+                    if let Escalation::Queue { queue } = e {
+                        tx.execute("UPDATE tickets SET queue = ?2, status = 'open', assignee = NULL WHERE seq = ?1", params![seq, queue])?;
+                    } else {
+                        tx.execute("UPDATE tickets SET status = 'escalated' WHERE seq = ?1", [seq])?;
+                    }
+                    Self::audit(tx, seq, actor, &escalation_text(e), now)?;
+                }
+                StaffAction::Resolve => {
+                    tx.execute("UPDATE tickets SET status = 'resolved' WHERE seq = ?1", [seq])?;
+                    Self::audit(tx, seq, actor, "resolved", now)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.get_seq(seq, id)
+    }
+
+    fn purge_resolved_before(&self, cutoff: &str) -> Result<usize, TicketError> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM tickets WHERE status = 'resolved' AND updated_at < ?1",
+                [cutoff],
+            )
+        })
+    }
+
+    fn erase_customer(&self, customer_id: &str) -> Result<usize, TicketError> {
+        self.write(|tx| tx.execute("DELETE FROM tickets WHERE customer_id = ?1", [customer_id]))
+    }
+}
