@@ -40,6 +40,10 @@ enum Command {
     Ask(commands::ask::AskArgs),
     /// Measure answers and routing on an evaluation case file.
     Eval(commands::eval::EvalArgs),
+    /// Chat as a customer in the terminal (reads a pipe too).
+    Chat(commands::chat::ChatArgs),
+    /// The staff side of handoff tickets.
+    Tickets(commands::tickets::TicketsArgs),
     /// Validate guidance files and plugins; exits non-zero on errors.
     Check(commands::check::CheckArgs),
 }
@@ -62,6 +66,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(args) => commands::search::run(&env, &args),
         Command::Ask(args) => commands::ask::run(&env, &args),
         Command::Eval(args) => commands::eval::run(&env, &args),
+        Command::Chat(args) => commands::chat::run(&env, &args),
+        Command::Tickets(args) => commands::tickets::run(&env, &args),
         Command::Check(args) => Ok(commands::check::run(&env, &args)),
     }
 }

@@ -1,10 +1,12 @@
 //! One module per subcommand; `Env` is what they share.
 
 pub mod ask;
+pub mod chat;
 pub mod check;
 pub mod eval;
 pub mod index;
 pub mod search;
+pub mod tickets;
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -75,5 +77,28 @@ impl Env {
         let mut problems: Vec<PluginError> = support_error.into_iter().collect();
         problems.extend(plugins.errors.iter().cloned());
         Ok((Router::new(kb, plugins, support, config), problems))
+    }
+}
+
+/// Name of the ticket database in the data directory.
+pub const TICKETS_FILE: &str = "tickets.sqlite3";
+
+impl Env {
+    /// The ticket store in the data directory.
+    pub fn ticket_store(&self) -> Result<std::sync::Arc<switchboard_tickets::SqliteTicketStore>> {
+        let path = self.data_dir.join(TICKETS_FILE);
+        let store = switchboard_tickets::SqliteTicketStore::open(&path)
+            .with_context(|| format!("opening the ticket database {}", path.display()))?;
+        Ok(std::sync::Arc::new(store))
+    }
+
+    /// The help desk: router plus ticket store. Plugin problems are printed as warnings.
+    pub fn desk(&self, reopen_window_hours: i64) -> Result<switchboard_core::desk::Desk> {
+        let store = self.ticket_store()?;
+        let (router, problems) = self.router(RouterConfig::default())?;
+        for p in &problems {
+            eprintln!("warning: plugin problem: {p}");
+        }
+        Ok(switchboard_core::desk::Desk::new(router, store, reopen_window_hours))
     }
 }

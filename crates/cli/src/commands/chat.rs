@@ -1,0 +1,139 @@
+//! `switchboard chat`: the terminal adapter. A customer types (or pipes) messages; answers
+//! show their citations, handoffs the ticket, and staff replies appear as they arrive.
+
+use super::Env;
+use anyhow::Result;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use switchboard_core::decision::Outcome;
+use switchboard_core::desk::{Adapter, CustomerTurn, Desk, Session};
+use switchboard_core::tickets::{Author, CustomerIdentity};
+use switchboard_core::Message;
+use switchboard_knowledge::Language;
+
+#[derive(Debug, clap::Args)]
+pub struct ChatArgs {
+    /// The customer's language, if known (de or en).
+    #[arg(long)]
+    lang: Option<Language>,
+    /// The customer's user id (tickets are per customer).
+    #[arg(long, default_value = "local-customer")]
+    user: String,
+    /// The customer's display name.
+    #[arg(long, default_value = "Terminal customer")]
+    name: String,
+    /// Hours after resolution in which a new message reopens the ticket.
+    #[arg(long, default_value_t = 72)]
+    reopen_hours: i64,
+}
+
+/// The terminal as an adapter: a line in, printed text out.
+struct Terminal {
+    user: String,
+    lang: Option<Language>,
+}
+
+impl Adapter for Terminal {
+    type Event = String;
+    type Reply = String;
+
+    fn to_message(&self, line: &String) -> Option<Message> {
+        let text = line.trim_end_matches(['\r', '\n']);
+        (!text.trim().is_empty()).then(|| Message {
+            text: text.to_string(),
+            conversation: format!("terminal:{}", self.user),
+            user: self.user.clone(),
+            adapter: "terminal".into(),
+            language_hint: self.lang,
+        })
+    }
+
+    fn to_reply(&self, turn: &CustomerTurn) -> String {
+        let mut out = turn.replies.join("\n");
+        if let (Some(d), Some(t)) = (&turn.decision, &turn.ticket) {
+            if d.outcome == Outcome::Handoff {
+                if let Some(h) = &d.handoff {
+                    out.push_str(&format!(
+                        "\n[ticket {} | queue {} | {} | hours {} | contact {}{}]",
+                        t.id,
+                        h.queue,
+                        if h.open_now { "open now" } else { "closed now" },
+                        h.hours,
+                        h.contact,
+                        h.price.as_ref().map(|p| format!(" | {p}")).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) -> Result<()> {
+    match desk.new_staff_messages(session) {
+        Ok(messages) => {
+            for (ticket, entry) in messages {
+                if let Author::Staff { user } = entry.author {
+                    writeln!(out, "[{ticket}] {user} (staff): {}", entry.text)?;
+                }
+            }
+        }
+        Err(e) => writeln!(out, "(could not check for staff replies: {e})")?,
+    }
+    Ok(())
+}
+
+pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
+    let desk = env.desk(args.reopen_hours)?;
+    let adapter = Terminal { user: args.user.clone(), lang: args.lang };
+    let customer = CustomerIdentity { adapter: "terminal".into(), user_id: args.user.clone(), display_name: args.name.clone() };
+    let mut session = Session::new(customer, format!("terminal:{}", args.user));
+    session.language_hint = args.lang;
+    let interactive = std::io::stdin().is_terminal();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if interactive {
+        writeln!(out, "Switchboard chat. Ask about billing, licences or support (Deutsch or English). Ctrl-D ends.")?;
+    }
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = Vec::new();
+    loop {
+        if interactive {
+            write!(out, "> ")?;
+            out.flush()?;
+        }
+        buf.clear();
+        if stdin.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        show_staff_replies(&desk, &mut session, &mut out)?;
+        let (line, lossy) = match String::from_utf8(buf.clone()) {
+            Ok(s) => (s, false),
+            Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+        };
+        if lossy {
+            writeln!(out, "(part of your message was not valid UTF-8 and was replaced with �)")?;
+        }
+        let Some(message) = adapter.to_message(&line) else { continue };
+        if message.text.trim() == "/tickets" {
+            match desk.customer_tickets(&session.customer) {
+                Ok(tickets) if tickets.is_empty() => writeln!(out, "You have no tickets.")?,
+                Ok(tickets) => {
+                    for t in tickets {
+                        writeln!(out, "{} [{}] queue {} opened {}", t.id, t.status.as_str(), t.queue, t.created_at)?;
+                    }
+                }
+                Err(e) => writeln!(out, "(could not list your tickets: {e})")?,
+            }
+            continue;
+        }
+        match desk.customer_message(&mut session, &message.text, jiff::Timestamp::now()) {
+            Ok(turn) => writeln!(out, "{}", adapter.to_reply(&turn))?,
+            // The message stays in this conversation and goes into the next ticket.
+            Err(e) => writeln!(out, "Sorry, I could not save that just now ({e}). Your message is kept; please try again.")?,
+        }
+        show_staff_replies(&desk, &mut session, &mut out)?;
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

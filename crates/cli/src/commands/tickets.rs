@@ -1,0 +1,167 @@
+//! `switchboard tickets`: the staff side in the terminal, with the same permission checks
+//! as every adapter (they live in the core's `Desk`).
+
+use super::Env;
+use anyhow::{bail, Result};
+use std::process::ExitCode;
+use switchboard_core::desk::StaffMember;
+use switchboard_core::support::TechnicalEntitlement;
+use switchboard_core::tickets::{Author, Escalation, StaffAction, Ticket, TicketStatus};
+use switchboard_core::StaffRole;
+
+#[derive(Debug, clap::Args)]
+pub struct TicketsArgs {
+    /// Staff user name.
+    #[arg(long = "as", global = true)]
+    user: Option<String>,
+    /// Staff role: global-admin, user-admin, helpdesk-agent, billing-admin, sales-agent.
+    #[arg(long, global = true)]
+    role: Option<StaffRole>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: TicketCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TicketCommand {
+    /// Tickets of the queues your role works.
+    List {
+        /// Only this status (open, claimed, escalated, resolved).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// One ticket with its transcript, findings and audit log.
+    Show { id: String },
+    /// Take a ticket.
+    Claim { id: String },
+    /// Write to the customer.
+    Reply { id: String, text: String },
+    /// Pass to another queue or to Microsoft.
+    Escalate {
+        id: String,
+        /// Another queue.
+        #[arg(long, conflicts_with = "microsoft")]
+        to: Option<String>,
+        /// Microsoft: `commercial` (billing, licensing) or `technical` (the partner's entitlement).
+        #[arg(long)]
+        microsoft: Option<String>,
+        /// The Microsoft case number.
+        #[arg(long)]
+        case: Option<String>,
+    },
+    /// Close a ticket.
+    Resolve { id: String },
+    /// All tickets of a customer as JSON (global admins).
+    Export { customer_id: String },
+    /// Delete all tickets of a customer (global admins).
+    Erase { customer_id: String },
+    /// Delete resolved tickets older than N days (global admins).
+    Purge {
+        #[arg(long)]
+        older_than_days: i64,
+    },
+}
+
+fn print_ticket(t: &Ticket, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(t)?);
+        return Ok(());
+    }
+    println!("{} [{}] queue {} customer {} ({})", t.id, t.status.as_str(), t.queue, t.customer.display_name, t.customer.customer_id());
+    if let Some(a) = &t.assignee {
+        println!("assignee: {a}");
+    }
+    if let Some(d) = &t.due {
+        println!("due: {d}");
+    }
+    if let Some(summary) = t.findings.get("summary").and_then(|s| s.as_str()) {
+        println!("summary: {summary}");
+    }
+    println!("transcript:");
+    for e in &t.transcript {
+        let who = match &e.author {
+            Author::Customer => "customer".to_string(),
+            Author::Bot => "bot".to_string(),
+            Author::Staff { user } => format!("staff {user}"),
+        };
+        println!("  [{}] {who}: {}", e.at, e.text.replace('\n', "\n      "));
+    }
+    for e in &t.escalations {
+        println!("escalation: {}", serde_json::to_string(e)?);
+    }
+    println!("audit:");
+    for a in &t.audit {
+        println!("  [{}] {}: {}", a.at, a.actor, a.action);
+    }
+    Ok(())
+}
+
+pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
+    let (Some(user), Some(role)) = (&args.user, args.role) else {
+        bail!("staff commands need --as USER and --role ROLE");
+    };
+    let staff = StaffMember { user: user.clone(), role };
+    let desk = env.desk(72)?;
+    let now = jiff::Timestamp::now();
+    let result = match &args.action {
+        TicketCommand::List { status } => {
+            let status = match status.as_deref() {
+                None => None,
+                Some(s) => Some(TicketStatus::parse(s).ok_or_else(|| anyhow::anyhow!("unknown status `{s}`"))?),
+            };
+            let tickets = desk.staff_list(&staff, status)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&tickets)?);
+            } else if tickets.is_empty() {
+                println!("No tickets in your queues.");
+            } else {
+                for t in &tickets {
+                    println!("{} [{}] queue {} {} — {}", t.id, t.status.as_str(), t.queue, t.customer.display_name, t.created_at);
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        TicketCommand::Show { id } => desk.staff_view(&staff, id),
+        TicketCommand::Claim { id } => desk.staff_act(&staff, id, StaffAction::Claim, now),
+        TicketCommand::Reply { id, text } => desk.staff_act(&staff, id, StaffAction::Reply(text.clone()), now),
+        TicketCommand::Resolve { id } => desk.staff_act(&staff, id, StaffAction::Resolve, now),
+        TicketCommand::Escalate { id, to, microsoft, case } => {
+            let escalation = match (to, microsoft.as_deref()) {
+                (Some(queue), None) => Escalation::Queue { queue: queue.clone() },
+                (None, Some("commercial")) => Escalation::MicrosoftCommercial { case_number: case.clone() },
+                (None, Some("technical")) => {
+                    Escalation::MicrosoftTechnical { entitlement: TechnicalEntitlement::None, case_number: case.clone() }
+                }
+                _ => bail!("escalate needs --to QUEUE or --microsoft commercial|technical"),
+            };
+            desk.staff_act(&staff, id, StaffAction::Escalate(escalation), now)
+        }
+        TicketCommand::Export { customer_id } => {
+            let tickets = desk.export_customer(&staff, customer_id)?;
+            println!("{}", serde_json::to_string_pretty(&tickets)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        TicketCommand::Erase { customer_id } => {
+            let n = desk.erase_customer(&staff, customer_id)?;
+            println!("erased {n} ticket(s) of {customer_id}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        TicketCommand::Purge { older_than_days } => {
+            let n = desk.purge_resolved(&staff, *older_than_days, now)?;
+            println!("purged {n} resolved ticket(s) older than {older_than_days} days");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    match result {
+        Ok(ticket) => {
+            print_ticket(&ticket, args.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(3))
+        }
+    }
+}
