@@ -85,15 +85,25 @@ fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) 
 
 pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
     let desk = env.desk(args.reopen_hours)?;
-    let adapter = Terminal { user: args.user.clone(), lang: args.lang };
-    let customer = CustomerIdentity { adapter: "terminal".into(), user_id: args.user.clone(), display_name: args.name.clone() };
+    let adapter = Terminal {
+        user: args.user.clone(),
+        lang: args.lang,
+    };
+    let customer = CustomerIdentity {
+        adapter: "terminal".into(),
+        user_id: args.user.clone(),
+        display_name: args.name.clone(),
+    };
     let mut session = Session::new(customer, format!("terminal:{}", args.user));
     session.language_hint = args.lang;
     let interactive = std::io::stdin().is_terminal();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if interactive {
-        writeln!(out, "Switchboard chat. Ask about billing, licences or support (Deutsch or English). Ctrl-D ends.")?;
+        writeln!(
+            out,
+            "Switchboard chat. Ask about billing, licences or support (Deutsch or English). Ctrl-D ends."
+        )?;
     }
     let mut stdin = std::io::stdin().lock();
     let mut buf = Vec::new();
@@ -112,15 +122,27 @@ pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
             Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
         };
         if lossy {
-            writeln!(out, "(part of your message was not valid UTF-8 and was replaced with �)")?;
+            writeln!(
+                out,
+                "(part of your message was not valid UTF-8 and was replaced with �)"
+            )?;
         }
-        let Some(message) = adapter.to_message(&line) else { continue };
+        let Some(message) = adapter.to_message(&line) else {
+            continue;
+        };
         if message.text.trim() == "/tickets" {
             match desk.customer_tickets(&session.customer) {
                 Ok(tickets) if tickets.is_empty() => writeln!(out, "You have no tickets.")?,
                 Ok(tickets) => {
                     for t in tickets {
-                        writeln!(out, "{} [{}] queue {} opened {}", t.id, t.status.as_str(), t.queue, t.created_at)?;
+                        writeln!(
+                            out,
+                            "{} [{}] queue {} opened {}",
+                            t.id,
+                            t.status.as_str(),
+                            t.queue,
+                            t.created_at
+                        )?;
                     }
                 }
                 Err(e) => writeln!(out, "(could not list your tickets: {e})")?,
@@ -130,7 +152,10 @@ pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
         match desk.customer_message(&mut session, &message.text, jiff::Timestamp::now()) {
             Ok(turn) => writeln!(out, "{}", adapter.to_reply(&turn))?,
             // The message stays in this conversation and goes into the next ticket.
-            Err(e) => writeln!(out, "Sorry, I could not save that just now ({e}). Your message is kept; please try again.")?,
+            Err(e) => writeln!(
+                out,
+                "Sorry, I could not save that just now ({e}). Your message is kept; please try again."
+            )?,
         }
         show_staff_replies(&desk, &mut session, &mut out)?;
         out.flush()?;

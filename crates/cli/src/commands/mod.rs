@@ -99,6 +99,10 @@ impl Env {
         for p in &problems {
             eprintln!("warning: plugin problem: {p}");
         }
-        Ok(switchboard_core::desk::Desk::new(router, store, reopen_window_hours))
+        Ok(switchboard_core::desk::Desk::new(
+            router,
+            store,
+            reopen_window_hours,
+        ))
     }
 }

@@ -69,7 +69,14 @@ fn print_ticket(t: &Ticket, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(t)?);
         return Ok(());
     }
-    println!("{} [{}] queue {} customer {} ({})", t.id, t.status.as_str(), t.queue, t.customer.display_name, t.customer.customer_id());
+    println!(
+        "{} [{}] queue {} customer {} ({})",
+        t.id,
+        t.status.as_str(),
+        t.queue,
+        t.customer.display_name,
+        t.customer.customer_id()
+    );
     if let Some(a) = &t.assignee {
         println!("assignee: {a}");
     }
@@ -102,14 +109,19 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
     let (Some(user), Some(role)) = (&args.user, args.role) else {
         bail!("staff commands need --as USER and --role ROLE");
     };
-    let staff = StaffMember { user: user.clone(), role };
+    let staff = StaffMember {
+        user: user.clone(),
+        role,
+    };
     let desk = env.desk(72)?;
     let now = jiff::Timestamp::now();
     let result = match &args.action {
         TicketCommand::List { status } => {
             let status = match status.as_deref() {
                 None => None,
-                Some(s) => Some(TicketStatus::parse(s).ok_or_else(|| anyhow::anyhow!("unknown status `{s}`"))?),
+                Some(s) => {
+                    Some(TicketStatus::parse(s).ok_or_else(|| anyhow::anyhow!("unknown status `{s}`"))?)
+                }
             };
             let tickets = desk.staff_list(&staff, status)?;
             if args.json {
@@ -118,22 +130,39 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
                 println!("No tickets in your queues.");
             } else {
                 for t in &tickets {
-                    println!("{} [{}] queue {} {} — {}", t.id, t.status.as_str(), t.queue, t.customer.display_name, t.created_at);
+                    println!(
+                        "{} [{}] queue {} {} — {}",
+                        t.id,
+                        t.status.as_str(),
+                        t.queue,
+                        t.customer.display_name,
+                        t.created_at
+                    );
                 }
             }
             return Ok(ExitCode::SUCCESS);
         }
         TicketCommand::Show { id } => desk.staff_view(&staff, id),
         TicketCommand::Claim { id } => desk.staff_act(&staff, id, StaffAction::Claim, now),
-        TicketCommand::Reply { id, text } => desk.staff_act(&staff, id, StaffAction::Reply(text.clone()), now),
+        TicketCommand::Reply { id, text } => {
+            desk.staff_act(&staff, id, StaffAction::Reply(text.clone()), now)
+        }
         TicketCommand::Resolve { id } => desk.staff_act(&staff, id, StaffAction::Resolve, now),
-        TicketCommand::Escalate { id, to, microsoft, case } => {
+        TicketCommand::Escalate {
+            id,
+            to,
+            microsoft,
+            case,
+        } => {
             let escalation = match (to, microsoft.as_deref()) {
                 (Some(queue), None) => Escalation::Queue { queue: queue.clone() },
-                (None, Some("commercial")) => Escalation::MicrosoftCommercial { case_number: case.clone() },
-                (None, Some("technical")) => {
-                    Escalation::MicrosoftTechnical { entitlement: TechnicalEntitlement::None, case_number: case.clone() }
-                }
+                (None, Some("commercial")) => Escalation::MicrosoftCommercial {
+                    case_number: case.clone(),
+                },
+                (None, Some("technical")) => Escalation::MicrosoftTechnical {
+                    entitlement: TechnicalEntitlement::None,
+                    case_number: case.clone(),
+                },
                 _ => bail!("escalate needs --to QUEUE or --microsoft commercial|technical"),
             };
             desk.staff_act(&staff, id, StaffAction::Escalate(escalation), now)

@@ -1,0 +1,269 @@
+//! `switchboard chat` driven through a pipe, with the staff side in `switchboard tickets`:
+//! the end-to-end handoff, a crash right after a handoff, and hostile input.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn command(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    c.arg("--data-dir")
+        .arg(data)
+        .env_remove("SWITCHBOARD_KNOWLEDGE")
+        .env_remove("SWITCHBOARD_PLUGINS");
+    c
+}
+
+/// A running chat: write lines, wait for output.
+struct Chat {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Chat {
+    fn start(data: &Path, user: &str) -> Chat {
+        let mut child = command(data)
+            .args(["chat", "--user", user])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Chat {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn say(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits for a line containing `needle`; returns it.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!(
+            "`{needle}` never appeared; output so far:\n{}",
+            self.seen.join("\n")
+        );
+    }
+
+    fn finish(mut self) -> std::process::ExitStatus {
+        drop(self.stdin.take());
+        self.child.wait().unwrap()
+    }
+}
+
+fn staff(data: &Path, user: &str, role: &str, args: &[&str]) -> Output {
+    command(data)
+        .args(["tickets", "--as", user, "--role", role])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ticket_json(data: &Path, id: &str) -> serde_json::Value {
+    let out = staff(data, "root", "global-admin", &["show", id, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn ticket_id(line: &str) -> String {
+    let at = line.find("T-").expect("ticket id in line");
+    line[at..]
+        .chars()
+        .take_while(|c| *c == 'T' || *c == '-' || c.is_ascii_digit())
+        .collect()
+}
+
+#[test]
+fn answer_handoff_and_the_staff_workflow_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path();
+    let mut chat = Chat::start(data, "alice");
+    chat.say(b"what happens to our access if we do not pay an invoice?");
+    chat.expect("en-us/billing-policy.md#nonpayment");
+    chat.say("Wir wurden diesen Monat doppelt abgebucht, 1.234,56 €, bitte erstatten".as_bytes());
+    let line = chat.expect("Ihre Ticketnummer: T-");
+    let id = ticket_id(&line);
+    chat.expect("queue billing");
+
+    let t = ticket_json(data, &id);
+    assert_eq!(t["queue"], "billing");
+    assert_eq!(
+        t["findings"]["entities"]["amounts"][0]["amount"], "1234.56",
+        "exact decimal: {}",
+        t["findings"]
+    );
+    assert_eq!(t["findings"]["entities"]["amounts"][0]["currency"], "EUR");
+    assert_eq!(
+        t["transcript"].as_array().unwrap().len(),
+        4,
+        "both turns, both directions, before the handoff"
+    );
+
+    // The wrong role is refused, every time.
+    let out = staff(data, "sam", "sales-agent", &["claim", &id]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("may not act on queue `billing`"));
+    let out = staff(data, "sam", "sales-agent", &["show", &id]);
+    assert!(!out.status.success(), "nor may it read the ticket");
+
+    let out = staff(data, "carol", "billing-admin", &["claim", &id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = staff(
+        data,
+        "carol",
+        "billing-admin",
+        &["reply", &id, "Wir prüfen die doppelte Abbuchung."],
+    );
+    assert!(out.status.success());
+    // The customer writes again and sees the reply; the message joins the same ticket.
+    chat.say("gibt es schon etwas Neues?".as_bytes());
+    chat.expect("carol (staff): Wir prüfen die doppelte Abbuchung.");
+    chat.expect(&format!("Ticket {id}"));
+
+    let out = staff(
+        data,
+        "carol",
+        "billing-admin",
+        &[
+            "escalate",
+            &id,
+            "--microsoft",
+            "commercial",
+            "--case",
+            "2611280010009",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = staff(data, "carol", "billing-admin", &["resolve", &id]);
+    assert!(out.status.success());
+    let t = ticket_json(data, &id);
+    assert_eq!(t["status"], "resolved");
+    assert_eq!(t["escalations"][0]["to"], "microsoft-commercial");
+    assert_eq!(t["escalations"][0]["case_number"], "2611280010009");
+    let actions: Vec<&str> = t["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions[0], "opened for queue billing");
+    assert!(
+        actions.contains(&"claimed") && actions.contains(&"replied") && actions.contains(&"resolved"),
+        "{actions:?}"
+    );
+    assert_eq!(chat.finish().code(), Some(0));
+}
+
+#[test]
+fn a_handoff_survives_sigkill_right_after_it_is_acknowledged() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path();
+    let mut chat = Chat::start(data, "bob");
+    chat.say(b"hello, how is azure billed?");
+    chat.say(b"i was charged twice for my e3 licenses, please refund");
+    let line = chat.expect("Your ticket: T-");
+    let id = ticket_id(&line);
+    // SIGKILL: no destructors, no flushing.
+    chat.child.kill().unwrap();
+    chat.child.wait().unwrap();
+    let t = ticket_json(data, &id);
+    let texts: Vec<&str> = t["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts[0], "hello, how is azure billed?");
+    assert_eq!(texts[2], "i was charged twice for my e3 licenses, please refund");
+    assert!(
+        texts[3].contains(&id),
+        "the acknowledgement is in the transcript too"
+    );
+    // After a restart the customer continues in the same ticket.
+    let mut chat = Chat::start(data, "bob");
+    chat.say(b"any update?");
+    chat.expect(&format!("ticket {id}"));
+    chat.finish();
+}
+
+#[test]
+fn hostile_input_gets_clear_messages_and_the_chat_keeps_serving() {
+    let data = tempfile::tempdir().unwrap();
+    let mut chat = Chat::start(data.path(), "mallory");
+    chat.say(&vec![b'a'; 1024 * 1024]);
+    chat.expect("Your message is too long (1048576 bytes");
+    chat.say(b"\x1b[31mred\x07 \x00what happens if we do not pay an invoice?");
+    chat.expect("billing-policy.md#nonpayment");
+    chat.say(b"where do I find my invoice \xff\xfe date?");
+    chat.expect("not valid UTF-8");
+    chat.say(b"my card is 4111 1111 1111 1111, please refund the double charge");
+    chat.expect("Please do not post card numbers or IBANs");
+    let id = ticket_id(&chat.expect("Your ticket: T-"));
+    chat.say(b"/tickets");
+    chat.expect(&format!("{id} [open]"));
+    assert_eq!(chat.finish().code(), Some(0));
+    let t = ticket_json(data.path(), &id);
+    let stored = t.to_string();
+    assert!(
+        !stored.contains("4111"),
+        "the card number never reached the database"
+    );
+    assert!(stored.contains("[card number removed]"));
+}
+
+#[test]
+fn staff_commands_report_unknown_tickets_and_missing_roles() {
+    let data = tempfile::tempdir().unwrap();
+    let out = staff(data.path(), "carol", "billing-admin", &["show", "T-4711"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no ticket `T-4711`"));
+    let out = staff(data.path(), "carol", "cfo", &["list"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role `cfo`"));
+    let out = command(data.path()).args(["tickets", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--as USER and --role ROLE"));
+    let out = staff(
+        data.path(),
+        "carol",
+        "billing-admin",
+        &["erase", "terminal:alice"],
+    );
+    assert!(!out.status.success(), "only global admins erase");
+}

@@ -1,0 +1,254 @@
+//! The SQLite ticket store: lifecycle, concurrency, migrations, retention, and a database
+//! that is locked or read-only.
+
+use std::sync::Arc;
+use switchboard_core::support::TechnicalEntitlement;
+use switchboard_core::tickets::{
+    Author, CustomerIdentity, Escalation, NewTicket, StaffAction, TicketError, TicketFilter, TicketStatus,
+    TicketStore, TranscriptEntry,
+};
+use switchboard_tickets::SqliteTicketStore;
+
+fn customer(n: usize) -> CustomerIdentity {
+    CustomerIdentity {
+        adapter: "test".into(),
+        user_id: format!("u{n}"),
+        display_name: format!("User {n}"),
+    }
+}
+
+fn new_ticket(n: usize) -> NewTicket {
+    NewTicket {
+        customer: customer(n),
+        conversation: format!("c{n}"),
+        queue: "billing".into(),
+        transcript: vec![TranscriptEntry {
+            author: Author::Customer,
+            text: format!("message {n}"),
+            at: "2026-11-28T10:00:00Z".into(),
+        }],
+        findings: serde_json::json!({"amount": "1234.56"}),
+        due: None,
+    }
+}
+
+#[test]
+fn lifecycle_with_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    let t = store.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap();
+    assert_eq!(t.id, "T-1");
+    assert_eq!(t.status, TicketStatus::Open);
+    let err = store
+        .act(
+            &t.id,
+            "carol",
+            &StaffAction::Reply("hi".into()),
+            "2026-11-28T10:01:00Z",
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, TicketError::InvalidTransition { .. }),
+        "reply before claim: {err}"
+    );
+    store
+        .act(&t.id, "carol", &StaffAction::Claim, "2026-11-28T10:01:00Z")
+        .unwrap();
+    store
+        .act(
+            &t.id,
+            "carol",
+            &StaffAction::Reply("checking".into()),
+            "2026-11-28T10:02:00Z",
+        )
+        .unwrap();
+    let escalation = Escalation::MicrosoftTechnical {
+        entitlement: TechnicalEntitlement::SignatureCloudSupport,
+        case_number: Some("123".into()),
+    };
+    store
+        .act(
+            &t.id,
+            "carol",
+            &StaffAction::Escalate(escalation.clone()),
+            "2026-11-28T10:03:00Z",
+        )
+        .unwrap();
+    let t = store
+        .act(&t.id, "carol", &StaffAction::Resolve, "2026-11-28T10:04:00Z")
+        .unwrap();
+    assert_eq!(t.status, TicketStatus::Resolved);
+    assert_eq!(t.escalations, [escalation]);
+    let actions: Vec<&str> = t.audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions[1..],
+        [
+            "claimed",
+            "replied",
+            "escalated to Microsoft technical support (Signature Cloud Support), case 123",
+            "resolved"
+        ]
+    );
+    assert_eq!(t.transcript.len(), 2);
+    assert!(matches!(t.transcript[1].author, Author::Staff { ref user } if user == "carol"));
+    // A new message reopens it.
+    let t = store
+        .append(
+            &t.id,
+            TranscriptEntry {
+                author: Author::Customer,
+                text: "again".into(),
+                at: "2026-11-28T11:00:00Z".into(),
+            },
+            true,
+        )
+        .unwrap();
+    assert_eq!(t.status, TicketStatus::Open);
+    assert!(t.audit.last().unwrap().action.contains("reopened"));
+}
+
+#[test]
+fn unknown_ids_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    for id in ["T-99", "nonsense", "", "T--1"] {
+        let err = store.get(id).unwrap_err();
+        assert!(matches!(err, TicketError::NotFound(_)), "{id}: {err}");
+        assert!(err.to_string().contains("no ticket"));
+    }
+}
+
+#[test]
+fn concurrent_writers_lose_and_duplicate_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    SqliteTicketStore::open(&path).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // One connection per writer, as separate processes would have.
+                let store = SqliteTicketStore::open(&path).unwrap();
+                (0..25)
+                    .map(|i| {
+                        store
+                            .create(new_ticket(w * 100 + i), "2026-11-28T10:00:00Z")
+                            .unwrap()
+                            .id
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    assert_eq!(ids.len(), 200);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 200, "no duplicate ids");
+    let store = SqliteTicketStore::open(&path).unwrap();
+    let all = store.list(&TicketFilter::default()).unwrap();
+    assert_eq!(all.len(), 200, "none lost");
+    assert!(all.iter().all(|t| t.transcript.len() == 1));
+}
+
+#[test]
+fn retention_purge_and_erasure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    let old = store.create(new_ticket(1), "2026-01-01T00:00:00Z").unwrap();
+    store
+        .act(&old.id, "c", &StaffAction::Claim, "2026-01-01T00:00:00Z")
+        .unwrap();
+    store
+        .act(&old.id, "c", &StaffAction::Resolve, "2026-01-02T00:00:00Z")
+        .unwrap();
+    let open_old = store.create(new_ticket(2), "2026-01-01T00:00:00Z").unwrap();
+    store.create(new_ticket(2), "2026-11-01T00:00:00Z").unwrap();
+    assert_eq!(
+        store.purge_resolved_before("2026-06-01T00:00:00Z").unwrap(),
+        1,
+        "only resolved and old"
+    );
+    assert!(store.get(&old.id).is_err());
+    assert!(store.get(&open_old.id).is_ok(), "open tickets are never purged");
+    assert_eq!(store.erase_customer("test:u2").unwrap(), 2);
+    assert!(store.list(&TicketFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn reopening_an_existing_database_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    let id = SqliteTicketStore::open(&path)
+        .unwrap()
+        .create(new_ticket(1), "2026-11-28T10:00:00Z")
+        .unwrap()
+        .id;
+    let store = SqliteTicketStore::open(&path).unwrap();
+    let t = store.get(&id).unwrap();
+    assert_eq!(t.transcript[0].text, "message 1");
+    assert_eq!(t.findings["amount"], "1234.56");
+}
+
+#[test]
+fn an_unwritable_location_is_a_clear_error() {
+    // A data directory that is a file cannot hold a database, whoever runs the test (file
+    // permissions would not stop root, which CI may be).
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("data");
+    std::fs::write(&not_a_dir, "a file").unwrap();
+    let err = SqliteTicketStore::open(&not_a_dir.join("tickets.sqlite3")).unwrap_err();
+    assert!(matches!(err, TicketError::ReadOnly { .. }), "{err}");
+    assert!(err.to_string().contains("cannot be written"), "{err}");
+    // A database file that is not a database: a clear error, not a panic.
+    let garbage = dir.path().join("garbage.sqlite3");
+    std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
+    let err = SqliteTicketStore::open(&garbage).unwrap_err();
+    assert!(
+        err.to_string().contains("ticket store") || err.to_string().contains("cannot"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_locked_database_reports_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    let store = Arc::new(SqliteTicketStore::open(&path).unwrap());
+    // Another process holds the write lock (here: a raw connection in an open transaction).
+    let locker = rusqlite_lock(&path);
+    let started = std::time::Instant::now();
+    let err = store.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap_err();
+    assert!(matches!(err, TicketError::Busy), "{err}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(4),
+        "waited for the lock first"
+    );
+    let mut locker = locker;
+    locker.kill().unwrap();
+    locker.wait().unwrap();
+    store.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap();
+}
+
+fn rusqlite_lock(path: &std::path::Path) -> std::process::Child {
+    // sqlite3 may not be installed: hold the lock from a child process running this very
+    // test binary is overkill; use python's sqlite3, present on the machine and in CI.
+    let child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,time\nc=sqlite3.connect(sys.argv[1],isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nprint('locked',flush=True)\ntime.sleep(30)",
+            path.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut child = child;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    child
+}
