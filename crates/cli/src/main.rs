@@ -44,6 +44,8 @@ enum Command {
     Chat(commands::chat::ChatArgs),
     /// The staff side of handoff tickets.
     Tickets(commands::tickets::TicketsArgs),
+    /// Run the Discord adapter (needs DISCORD_TOKEN in the environment).
+    Serve(commands::serve::ServeArgs),
     /// Validate guidance files and plugins; exits non-zero on errors.
     Check(commands::check::CheckArgs),
 }
@@ -68,6 +70,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(args) => commands::eval::run(&env, &args),
         Command::Chat(args) => commands::chat::run(&env, &args),
         Command::Tickets(args) => commands::tickets::run(&env, &args),
+        Command::Serve(args) => commands::serve::run(&env, &args),
         Command::Check(args) => Ok(commands::check::run(&env, &args)),
     }
 }

@@ -6,6 +6,7 @@ pub mod check;
 pub mod eval;
 pub mod index;
 pub mod search;
+pub mod serve;
 pub mod tickets;
 
 use anyhow::{Context, Result};

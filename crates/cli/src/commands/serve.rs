@@ -1,0 +1,70 @@
+//! `switchboard serve`: runs the Discord adapter when DISCORD_TOKEN is set.
+
+use super::{bundled_dir, Env};
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use switchboard_discord::{build_client, run as run_discord, Bot, DiscordConfig};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The Discord configuration (channels, staff roles, shards). Default: the bundled discord.toml.
+    #[arg(long, env = "SWITCHBOARD_DISCORD_CONFIG")]
+    discord_config: Option<PathBuf>,
+    /// Hours after resolution in which a new message reopens the ticket.
+    #[arg(long, default_value_t = 72)]
+    reopen_hours: i64,
+}
+
+pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
+    // The token comes from the environment only, and is never printed or logged.
+    let Ok(token) = std::env::var("DISCORD_TOKEN") else {
+        bail!("DISCORD_TOKEN is not set: `serve` runs the Discord adapter, which needs the bot token in the environment");
+    };
+    if token.trim().is_empty() {
+        bail!("DISCORD_TOKEN is empty");
+    }
+    // For deployments behind a Discord HTTP proxy (and for testing against a fake Discord).
+    let api_base = std::env::var("DISCORD_API_BASE")
+        .ok()
+        .filter(|b| !b.trim().is_empty());
+    let path = args
+        .discord_config
+        .clone()
+        .unwrap_or_else(|| bundled_dir("discord.toml"));
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let desk = Arc::new(env.desk(args.reopen_hours)?);
+    let queues = desk
+        .router()
+        .support()
+        .queue_ids()
+        .iter()
+        .map(|q| (*q).to_string())
+        .collect::<Vec<_>>();
+    let queue_refs: Vec<&str> = queues.iter().map(String::as_str).collect();
+    let config =
+        DiscordConfig::from_toml(&text, &queue_refs).with_context(|| format!("in {}", path.display()))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let shards = config.shards;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut client = build_client(Bot::new(desk, config), &token, api_base.as_deref())
+            .await
+            .context("starting the Discord client")?;
+        eprintln!(
+            "switchboard: Discord adapter running{}",
+            api_base
+                .as_ref()
+                .map(|b| format!(" against {b}"))
+                .unwrap_or_default()
+        );
+        run_discord(&mut client, shards)
+            .await
+            .context("Discord connection")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,107 @@
+//! `discord.toml`: which channels customers use, where each queue's staff work, and which
+//! Discord roles are which staff roles. The token is never here: it comes from DISCORD_TOKEN.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use switchboard_core::StaffRole;
+
+/// When the bot answers in a support channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// Only messages that mention the bot.
+    Mention,
+    /// Every message.
+    Every,
+}
+
+/// A public support channel.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportChannel {
+    /// Channel id.
+    pub id: u64,
+    /// When to answer.
+    pub trigger: Trigger,
+}
+
+/// Where a queue's staff work.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffChannel {
+    /// The channel private threads are created in.
+    pub channel: u64,
+    /// The Discord role pinged on a new ticket.
+    pub ping_role: u64,
+}
+
+/// How many shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shards {
+    /// As many as Discord recommends.
+    Auto,
+    /// A fixed number in this process.
+    Fixed(u32),
+}
+
+/// The adapter's configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The guild staff and support channels are in.
+    pub guild: u64,
+    /// Support channels customers may write in (DMs always work).
+    #[serde(default)]
+    pub support_channels: Vec<SupportChannel>,
+    /// Queue id -> staff channel and role.
+    pub queues: BTreeMap<String, StaffChannel>,
+    /// Discord role id (as text) -> staff role.
+    pub staff_roles: BTreeMap<String, StaffRole>,
+    /// Sharding.
+    #[serde(default = "default_shards")]
+    pub shards: Shards,
+}
+
+fn default_shards() -> Shards {
+    Shards::Fixed(1)
+}
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+#[error("discord config: {0}")]
+pub struct ConfigError(pub String);
+
+impl DiscordConfig {
+    /// Parses and checks the configuration against the support model's queues.
+    pub fn from_toml(text: &str, queues: &[&str]) -> Result<Self, ConfigError> {
+        let config: DiscordConfig = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        for q in config.queues.keys() {
+            if !queues.contains(&q.as_str()) {
+                return Err(ConfigError(format!(
+                    "queues.{q}: unknown queue (known: {})",
+                    queues.join(", ")
+                )));
+            }
+        }
+        for q in queues {
+            if !config.queues.contains_key(*q) {
+                return Err(ConfigError(format!("queues: no staff channel for queue `{q}`")));
+            }
+        }
+        for key in config.staff_roles.keys() {
+            if key.parse::<u64>().is_err() {
+                return Err(ConfigError(format!("staff_roles.{key}: not a Discord role id")));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The staff roles a member's Discord roles map to.
+    pub fn staff_roles_of(&self, discord_roles: &[u64]) -> Vec<StaffRole> {
+        discord_roles
+            .iter()
+            .filter_map(|r| self.staff_roles.get(&r.to_string()).copied())
+            .collect()
+    }
+}
