@@ -21,10 +21,10 @@ pub const MAX_ANALYSED_CHARS: usize = 2_000;
 /// by logistic regression on ../shared/eval/dev.toml (answered cases, target: the top
 /// document is acceptable), so the confidence reads as an estimated probability that the
 /// cited section is right. See ARCHITECTURE.md.
-const CONFIDENCE_BIAS: f32 = -3.2;
-const COVERAGE_WEIGHT: f32 = 1.0;
-const MARGIN_WEIGHT: f32 = 4.3;
-const KNOWN_WEIGHT: f32 = 2.1;
+const CONFIDENCE_BIAS: f32 = -4.5;
+const COVERAGE_WEIGHT: f32 = 0.95;
+const MARGIN_WEIGHT: f32 = 4.4;
+const KNOWN_WEIGHT: f32 = 3.4;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 15;
 /// Sections shown in a suggestion or handoff.
@@ -116,7 +116,7 @@ pub struct RouterConfig {
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
-            answer_threshold: 0.70,
+            answer_threshold: 0.75,
             suggest_threshold: 0.20,
             expansion_weight: 0.6,
             layers: Layers::default(),

@@ -391,6 +391,11 @@ impl KnowledgeBase {
             let mut headings = s.parent_headings.join("\n");
             headings.push('\n');
             headings.push_str(&s.heading);
+            if let Some(d) = &s.doc_description {
+                // What the whole document is about counts for each of its sections.
+                headings.push('\n');
+                headings.push_str(d);
+            }
             doc.add_text(lf.heading, headings);
             doc.add_text(lf.body, &s.body);
             writer.add_document(doc)?;

@@ -749,6 +749,7 @@ fn merge_short(raw: Vec<RawSection>) -> Vec<RawSection> {
 /// Facts about a document that every section of it carries.
 struct DocFacts {
     title: String,
+    description: Option<String>,
     language: Language,
     products: Vec<Product>,
     audience: Vec<String>,
@@ -798,6 +799,7 @@ fn parse_markdown_file(file: &GuidanceFile, text: &str) -> ParsedFile {
         audience,
         roles: parse.roles.clone(),
         date: fm.date.clone(),
+        description: fm.description.clone(),
         title,
     };
     let intro_heading = parse.h1.clone().unwrap_or_else(|| facts.title.clone());
@@ -831,6 +833,7 @@ fn finish_sections(file: &GuidanceFile, raw: Vec<RawSection>, facts: &DocFacts) 
             Section {
                 doc_path: file.doc_path.clone(),
                 doc_title: facts.title.clone(),
+                doc_description: facts.description.clone(),
                 heading: r.heading,
                 parent_headings: r.parents,
                 anchor,
@@ -1062,6 +1065,7 @@ fn parse_faq(file: &GuidanceFile, text: &str) -> ParsedFile {
         audience,
         roles,
         date: metadata.date.clone(),
+        description: metadata.description.clone(),
         title,
     };
     // FAQ answers are short by nature; each question stays its own section.

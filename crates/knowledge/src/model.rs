@@ -119,6 +119,8 @@ pub struct Section {
     pub doc_path: String,
     /// Title of the whole document.
     pub doc_title: String,
+    /// The document's description (front matter), which says what the whole document is about.
+    pub doc_description: Option<String>,
     /// The heading of this section (the document title for the introduction).
     pub heading: String,
     /// Headings above this one, outermost first (without the document title).
