@@ -34,6 +34,8 @@ const SNIPPET_CHARS: usize = 220;
 const WRITER_HEAP_BYTES: usize = 100_000_000;
 /// Decompressed doc-store blocks kept in memory (16 KB each before compression).
 const DOC_STORE_CACHE_BLOCKS: usize = 2048;
+/// At most this many terms go into one query.
+const MAX_SEARCHED_TERMS: usize = 24;
 /// Sections considered for re-ranking by coverage.
 const RERANK_DEPTH: usize = 40;
 /// A section covering none of the question keeps this share of its score.
@@ -578,7 +580,17 @@ impl KnowledgeBase {
 
     fn build_query(&self, terms: &[QueryTerm]) -> BooleanQuery {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
-        for q in terms.iter().filter(|q| q.weight > 0.0) {
+        // Long chat messages carry many common words: search the most informative ones (rare
+        // terms, weighted), which bounds the cost of the longest questions.
+        let mut searched: Vec<&QueryTerm> = terms.iter().filter(|q| q.weight > 0.0).collect();
+        if searched.len() > MAX_SEARCHED_TERMS {
+            searched.sort_by(|a, b| {
+                (b.weight / (1.0 + b.doc_freq as f32).ln_1p())
+                    .total_cmp(&(a.weight / (1.0 + a.doc_freq as f32).ln_1p()))
+            });
+            searched.truncate(MAX_SEARCHED_TERMS);
+        }
+        for q in searched {
             let lf = self.fields.of(q.language);
             for (field, boost) in [
                 (lf.title, TITLE_BOOST),
