@@ -481,7 +481,12 @@ impl KnowledgeBase {
                 let Ok(inverted) = segment.inverted_index(body) else {
                     continue;
                 };
-                let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else {
+                // Typos rarely hit the first letter: requiring it prunes most of the dictionary.
+                let first = SameFirstByte {
+                    first: term.as_bytes()[0],
+                    typos: &automaton,
+                };
+                let Ok(mut stream) = inverted.terms().search(first).into_stream() else {
                     continue;
                 };
                 while stream.advance() {
@@ -856,6 +861,36 @@ fn coverage(terms: &[QueryTerm], present: &[bool], language: Language, total_doc
         0.0
     } else {
         got / all
+    }
+}
+
+/// The typo automaton, restricted to terms with the same first byte.
+struct SameFirstByte<'a> {
+    first: u8,
+    typos: &'a tantivy::query::DfaWrapper,
+}
+
+impl tantivy_fst::Automaton for SameFirstByte<'_> {
+    /// Whether the first byte matched (`None` before it is read), and the typo state.
+    type State = (Option<bool>, u32);
+
+    fn start(&self) -> Self::State {
+        (None, self.typos.start())
+    }
+
+    fn is_match(&self, state: &Self::State) -> bool {
+        state.0 == Some(true) && self.typos.is_match(&state.1)
+    }
+
+    fn can_match(&self, state: &Self::State) -> bool {
+        state.0 != Some(false) && self.typos.can_match(&state.1)
+    }
+
+    fn accept(&self, state: &Self::State, byte: u8) -> Self::State {
+        (
+            Some(state.0.unwrap_or(byte == self.first)),
+            self.typos.accept(&state.1, byte),
+        )
     }
 }
 
