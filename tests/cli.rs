@@ -52,19 +52,22 @@ fn broken_setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, knowledge, plugins)
 }
 
+/// Runs the binary on the broken setup's knowledge and plugins.
+fn with_broken_setup(args: &[&str]) -> Output {
+    let (dir, knowledge, plugins) = broken_setup();
+    let mut all = vec![
+        "--knowledge",
+        knowledge.to_str().unwrap(),
+        "--plugins",
+        plugins.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    switchboard(&dir.path().join("data"), &all)
+}
+
 #[test]
 fn check_names_the_broken_plugin_and_guidance_file_and_fails() {
-    let (dir, knowledge, plugins) = broken_setup();
-    let out = switchboard(
-        &dir.path().join("data"),
-        &[
-            "--knowledge",
-            knowledge.to_str().unwrap(),
-            "--plugins",
-            plugins.to_str().unwrap(),
-            "check",
-        ],
-    );
+    let out = with_broken_setup(&["check"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("broken.md:3: invalid YAML"), "{stdout}");
@@ -77,19 +80,11 @@ fn check_names_the_broken_plugin_and_guidance_file_and_fails() {
 
 #[test]
 fn ask_still_works_beside_broken_files() {
-    let (dir, knowledge, plugins) = broken_setup();
-    let out = switchboard(
-        &dir.path().join("data"),
-        &[
-            "--knowledge",
-            knowledge.to_str().unwrap(),
-            "--plugins",
-            plugins.to_str().unwrap(),
-            "ask",
-            "what happens to our access if we do not pay an invoice?",
-            "--json",
-        ],
-    );
+    let out = with_broken_setup(&[
+        "ask",
+        "what happens to our access if we do not pay an invoice?",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("broken/plugin.toml"),
