@@ -273,9 +273,9 @@ async fn a_conversation_through_the_real_serenity_client() {
     let config = DiscordConfig::from_toml(CONFIG, &support.queue_ids()).unwrap();
     let router = Router::new(kb, plugins, support, RouterConfig::default());
     let desk = Arc::new(Desk::new(router, store.clone(), 72));
-    let mut client = build_client(Bot::new(desk, config), "test-token", Some(&fake.base))
-        .await
-        .unwrap();
+    let links = data.path().join("discord-threads.json");
+    let bot = Bot::new(Arc::clone(&desk), config.clone()).with_links_file(links.clone());
+    let mut client = build_client(bot, "test-token", Some(&fake.base)).await.unwrap();
     tokio::spawn(async move { run(&mut client, Shards::Fixed(1)).await });
 
     fake.wait_gateway("identify").await;
@@ -477,6 +477,8 @@ async fn a_conversation_through_the_real_serenity_client() {
         "unknown routes: {:?}",
         fake.unknown.lock().unwrap()
     );
+    // A restarted bot still knows the staff thread.
+    assert_eq!(Bot::new(desk, config).with_links_file(links).known_threads(), 1);
 }
 
 #[test]

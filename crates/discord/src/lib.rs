@@ -35,11 +35,34 @@ const EMBED_FIELD_MAX: usize = 1000;
 const ATTEMPTS: u32 = 3;
 
 /// A staff thread and the conversation it belongs to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct ThreadLink {
+    thread: ChannelId,
     ticket: String,
     queue: String,
     customer_channel: ChannelId,
+}
+
+/// Reads the thread links saved by an earlier run; a missing or unreadable file is an empty
+/// list (the problem is logged), so the bot still starts.
+fn load_links(path: &std::path::Path) -> Vec<ThreadLink> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+            tracing::error!(path = %path.display(), error = %e, "thread links unreadable; staff threads of earlier runs are not relayed");
+            Vec::new()
+        }),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Saves the links atomically (write a temporary file, then rename).
+fn save_links(path: &std::path::Path, links: &[ThreadLink]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(links).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(tmp, path)
 }
 
 #[derive(Default)]
@@ -55,6 +78,7 @@ pub struct Bot {
     desk: Arc<Desk>,
     config: DiscordConfig,
     state: Mutex<State>,
+    links_file: Option<std::path::PathBuf>,
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -102,7 +126,28 @@ impl Bot {
             desk,
             config,
             state: Mutex::new(State::default()),
+            links_file: None,
         }
+    }
+
+    /// Keeps the thread-to-ticket links in `path`, so staff threads keep working after a
+    /// restart; links saved by an earlier run are loaded now.
+    #[must_use]
+    pub fn with_links_file(mut self, path: std::path::PathBuf) -> Self {
+        {
+            let mut state = self.state();
+            for link in load_links(&path) {
+                state.ticket_threads.insert(link.ticket.clone(), link.thread);
+                state.threads.insert(link.thread, link);
+            }
+        }
+        self.links_file = Some(path);
+        self
+    }
+
+    /// How many staff threads the bot knows.
+    pub fn known_threads(&self) -> usize {
+        self.state().threads.len()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -249,15 +294,20 @@ impl Bot {
             .map_err(|e| e.to_string())?;
         {
             let mut state = self.state();
-            state.threads.insert(
-                thread.id,
-                ThreadLink {
-                    ticket: ticket.id.clone(),
-                    queue: ticket.queue.clone(),
-                    customer_channel,
-                },
-            );
+            let link = ThreadLink {
+                thread: thread.id,
+                ticket: ticket.id.clone(),
+                queue: ticket.queue.clone(),
+                customer_channel,
+            };
+            state.threads.insert(thread.id, link);
             state.ticket_threads.insert(ticket.id.clone(), thread.id);
+            if let Some(path) = &self.links_file {
+                let links: Vec<ThreadLink> = state.threads.values().cloned().collect();
+                if let Err(e) = save_links(path, &links) {
+                    tracing::error!(path = %path.display(), error = %e, "could not save thread links");
+                }
+            }
         }
         thread
             .id
