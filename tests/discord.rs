@@ -1,19 +1,10 @@
 //! The Discord adapter end to end: the real serenity client against a fake Discord on
 //! 127.0.0.1 (REST routes and a gateway websocket) inside this test process. The fake records
 //! every request; a request to a route it does not know fails the test.
-#![allow(clippy::needless_pass_by_value)] // The JSON builders read better taking values.
 
-use axum::extract::ws::{Message as Ws, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router as Axum};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use switchboard_core::desk::Desk;
 use switchboard_core::plugins::{load_plugins, load_support_model};
 use switchboard_core::tickets::{TicketStatus, TicketStore};
@@ -22,226 +13,14 @@ use switchboard_discord::{build_client, run, Bot, DiscordConfig, Shards};
 use switchboard_knowledge::ingest::ingest_roots;
 use switchboard_knowledge::KnowledgeBase;
 use switchboard_tickets::SqliteTicketStore;
-use tokio::sync::mpsc;
 
-const APP: u64 = 1_000;
-const BOT: u64 = 1_001;
-const GUILD: u64 = 900;
-const CUSTOMER: u64 = 111;
-const DM: u64 = 801;
-const HELPDESK_CHANNEL: u64 = 501;
-const HELPDESK_PING: u64 = 601;
-const HELPDESK_AGENT_ROLE: u64 = 703;
-const SALES_AGENT_ROLE: u64 = 702;
-const WAIT: Duration = Duration::from_secs(20);
+#[path = "support/fake_discord.rs"]
+mod fake_discord;
 
-#[derive(Debug, Clone)]
-struct Recorded {
-    method: String,
-    path: String,
-    body: Value,
-}
-
-enum GatewayCommand {
-    Dispatch(&'static str, Value),
-    Reconnect,
-}
-
-#[derive(Clone)]
-struct Fake {
-    base: String,
-    requests: Arc<Mutex<Vec<Recorded>>>,
-    unknown: Arc<Mutex<Vec<String>>>,
-    gateway_log: Arc<Mutex<Vec<String>>>,
-    commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<GatewayCommand>>>,
-    seq: Arc<AtomicU64>,
-    ids: Arc<AtomicU64>,
-}
-
-fn user(id: u64, name: &str, bot: bool) -> Value {
-    json!({"id": id.to_string(), "username": name, "discriminator": "0", "global_name": null, "avatar": null, "bot": bot})
-}
-
-fn message(id: u64, channel: u64, author: Value, content: &str, guild_roles: Option<&[u64]>) -> Value {
-    let mut m = json!({
-        "id": id.to_string(), "channel_id": channel.to_string(), "author": author, "content": content,
-        "timestamp": "2026-11-28T10:00:00.000000+00:00", "edited_timestamp": null, "tts": false,
-        "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
-        "pinned": false, "type": 0
-    });
-    if let Some(roles) = guild_roles {
-        m["guild_id"] = json!(GUILD.to_string());
-        m["member"] = json!({"roles": roles.iter().map(ToString::to_string).collect::<Vec<_>>(), "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false});
-    }
-    m
-}
-
-fn member(id: u64, name: &str, roles: &[u64]) -> Value {
-    json!({"user": user(id, name, false), "roles": roles.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0})
-}
-
-impl Fake {
-    fn record(&self, method: &str, path: &str, body: Value) {
-        self.requests.lock().unwrap().push(Recorded {
-            method: method.into(),
-            path: path.into(),
-            body,
-        });
-    }
-
-    fn next_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::SeqCst)
-    }
-
-    fn requests(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    /// Waits for a request matching `pred` at or after index `from`; returns its index.
-    async fn wait_for(&self, from: usize, what: &str, pred: impl Fn(&Recorded) -> bool) -> (usize, Recorded) {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            let reqs = self.requests();
-            if let Some((i, r)) = reqs.iter().enumerate().skip(from).find(|(_, r)| pred(r)) {
-                return (i, r.clone());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("timed out waiting for {what}; requests: {:#?}", self.requests());
-    }
-
-    async fn wait_gateway(&self, what: &str) {
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if self.gateway_log.lock().unwrap().iter().any(|l| l == what) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("gateway never saw {what}: {:?}", self.gateway_log.lock().unwrap());
-    }
-}
-
-async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::body::Bytes) -> Response {
-    let path = uri.path().to_string();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    fake.record(method.as_str(), &path, body.clone());
-    let parts: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
-    let ws = format!("{}/gw", fake.base.replace("http://", "ws://"));
-    match (method.as_str(), parts.as_slice()) {
-        ("GET", ["gateway"]) => Json(json!({"url": ws})).into_response(),
-        ("GET", ["gateway", "bot"]) => Json(json!({"url": ws, "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})).into_response(),
-        ("PUT", ["applications", _, "commands"]) => Json(json!([])).into_response(),
-        ("POST", ["channels", channel, "messages"]) => {
-            let channel: u64 = channel.parse().unwrap();
-            let content = body["content"].as_str().unwrap_or("");
-            Json(message(fake.next_id(), channel, user(BOT, "switchboard", true), content, None)).into_response()
-        }
-        ("POST", ["channels", parent, "threads"]) => Json(json!({
-            "id": fake.next_id().to_string(), "type": 12, "guild_id": GUILD.to_string(),
-            "parent_id": parent, "name": body["name"], "position": 0, "permission_overwrites": []
-        }))
-        .into_response(),
-        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
-        ("PATCH", ["webhooks", _, _, "messages", "@original"]) => {
-            let content = body["content"].as_str().unwrap_or("");
-            Json(message(fake.next_id(), DM, user(BOT, "switchboard", true), content, None)).into_response()
-        }
-        _ => {
-            fake.unknown.lock().unwrap().push(format!("{method} {path}"));
-            StatusCode::NOT_FOUND.into_response()
-        }
-    }
-}
-
-async fn gateway(State(fake): State<Fake>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.on_upgrade(move |socket| session(fake, socket))
-}
-
-async fn send(socket: &mut WebSocket, value: Value) -> bool {
-    socket.send(Ws::Text(value.to_string().into())).await.is_ok()
-}
-
-/// One gateway connection: HELLO, then IDENTIFY -> READY or RESUME -> RESUMED, heartbeats
-/// acknowledged, and dispatches from the test. Events queued while no client is connected
-/// wait for the next connection.
-async fn session(fake: Fake, mut socket: WebSocket) {
-    fake.gateway_log.lock().unwrap().push("connect".into());
-    if !send(&mut socket, json!({"op": 10, "d": {"heartbeat_interval": 45000}})).await {
-        return;
-    }
-    let mut ready = false;
-    loop {
-        let mut commands = fake.commands.lock().await;
-        tokio::select! {
-            incoming = socket.recv() => {
-                drop(commands);
-                let Some(Ok(Ws::Text(text))) = incoming else { return };
-                let frame: Value = serde_json::from_str(&text).unwrap();
-                match frame["op"].as_u64() {
-                    Some(1) => { send(&mut socket, json!({"op": 11})).await; }
-                    Some(2) => {
-                        fake.gateway_log.lock().unwrap().push("identify".into());
-                        let s = fake.seq.fetch_add(1, Ordering::SeqCst) + 1;
-                        let ws = format!("{}/gw", fake.base.replace("http://", "ws://"));
-                        send(&mut socket, json!({"op": 0, "t": "READY", "s": s, "d": {
-                            "v": 10, "user": user(BOT, "switchboard", true), "guilds": [],
-                            "session_id": "session-1", "resume_gateway_url": ws,
-                            "application": {"id": APP.to_string(), "flags": 0}}})).await;
-                        ready = true;
-                    }
-                    Some(6) => {
-                        fake.gateway_log.lock().unwrap().push("resume".into());
-                        let s = fake.seq.fetch_add(1, Ordering::SeqCst) + 1;
-                        send(&mut socket, json!({"op": 0, "t": "RESUMED", "s": s, "d": {}})).await;
-                        ready = true;
-                    }
-                    _ => {}
-                }
-            }
-            command = commands.recv(), if ready => {
-                match command {
-                    Some(GatewayCommand::Dispatch(t, d)) => {
-                        let s = fake.seq.fetch_add(1, Ordering::SeqCst) + 1;
-                        send(&mut socket, json!({"op": 0, "t": t, "s": s, "d": d})).await;
-                    }
-                    Some(GatewayCommand::Reconnect) => {
-                        send(&mut socket, json!({"op": 7, "d": null})).await;
-                        fake.gateway_log.lock().unwrap().push("reconnect-sent".into());
-                        drop(commands);
-                        // Stop reading commands on this connection; the client reconnects.
-                        while let Some(Ok(_)) = socket.recv().await {}
-                        return;
-                    }
-                    None => return,
-                }
-            }
-        }
-    }
-}
-
-async fn start_fake() -> (Fake, mpsc::UnboundedSender<GatewayCommand>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::unbounded_channel();
-    let fake = Fake {
-        base,
-        requests: Arc::default(),
-        unknown: Arc::default(),
-        gateway_log: Arc::default(),
-        commands: Arc::new(tokio::sync::Mutex::new(rx)),
-        seq: Arc::default(),
-        ids: Arc::new(AtomicU64::new(5_000)),
-    };
-    let app = Axum::new()
-        .route("/gw", get(gateway))
-        .fallback(rest)
-        .with_state(fake.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (fake, tx)
-}
+use fake_discord::{
+    member, message, start_fake, user, GatewayCommand, APP, BOT, CUSTOMER, DM, GUILD, HELPDESK_AGENT_ROLE,
+    HELPDESK_CHANNEL, HELPDESK_PING, SALES_AGENT_ROLE,
+};
 
 fn repo(dir: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)

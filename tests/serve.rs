@@ -1,0 +1,88 @@
+//! The shipped binary's `switchboard serve` against the fake Discord: DISCORD_API_BASE points
+//! it at the fake, the token comes only from the environment and is never printed.
+
+#[path = "support/fake_discord.rs"]
+mod fake_discord;
+
+use fake_discord::{message, start_fake, user, GatewayCommand, CUSTOMER, DM};
+use std::process::{Command, Stdio};
+
+const CONFIG: &str = r#"
+guild = 900
+shards = { fixed = 1 }
+[queues]
+helpdesk = { channel = 501, ping_role = 601 }
+billing = { channel = 502, ping_role = 602 }
+technical = { channel = 503, ping_role = 603 }
+sales = { channel = 504, ping_role = 604 }
+[staff_roles]
+"703" = "helpdesk-agent"
+"#;
+
+const TOKEN: &str = "very-secret-test-token";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_discord_against_the_fake() {
+    let (fake, gateway) = start_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("discord.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["serve", "--discord-config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_API_BASE", &fake.base)
+        .env("RUST_LOG", "debug")
+        .env_remove("SWITCHBOARD_KNOWLEDGE")
+        .env_remove("SWITCHBOARD_PLUGINS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.wait_gateway("identify").await;
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "MESSAGE_CREATE",
+            message(
+                10,
+                DM,
+                user(CUSTOMER, "casey", false),
+                "Innerhalb welcher Frist kann ich ein Abonnement kündigen?",
+                None,
+            ),
+        ))
+        .unwrap();
+    let (_, answer) = fake
+        .wait_for(0, "the answer", |r| {
+            r.method == "POST" && r.path == format!("/api/v10/channels/{DM}/messages")
+        })
+        .await;
+    assert!(
+        answer.body.to_string().contains("de-de/kuendigung.md#window"),
+        "{}",
+        answer.body
+    );
+    let labels = answer.body["components"][0]["components"].to_string();
+    assert!(
+        labels.contains("Mit einem Menschen sprechen"),
+        "German labels: {labels}"
+    );
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("Discord adapter running"), "{printed}");
+    assert!(
+        !printed.contains(TOKEN),
+        "the token never appears in output or logs"
+    );
+    assert!(
+        fake.unknown.lock().unwrap().is_empty(),
+        "unknown routes: {:?}",
+        fake.unknown.lock().unwrap()
+    );
+}
