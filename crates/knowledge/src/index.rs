@@ -37,7 +37,7 @@ const DOC_STORE_CACHE_BLOCKS: usize = 2048;
 /// At most this many terms go into one query.
 const MAX_SEARCHED_TERMS: usize = 24;
 /// Sections considered for re-ranking by coverage.
-const RERANK_DEPTH: usize = 40;
+const RERANK_DEPTH: usize = 30;
 /// A section covering none of the question keeps this share of its score.
 const MIN_COVERAGE_FACTOR: f32 = 0.05;
 /// Name of the compound dictionary file in an index directory.
