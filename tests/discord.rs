@@ -18,8 +18,8 @@ use switchboard_tickets::SqliteTicketStore;
 mod fake_discord;
 
 use fake_discord::{
-    member, message, start_fake, user, GatewayCommand, APP, BOT, CUSTOMER, DM, GUILD, HELPDESK_AGENT_ROLE,
-    HELPDESK_CHANNEL, HELPDESK_PING, SALES_AGENT_ROLE,
+    ask_in_dm, member, message, start_fake, user, GatewayCommand, APP, BOT, CUSTOMER, DM, GUILD,
+    HELPDESK_AGENT_ROLE, HELPDESK_CHANNEL, HELPDESK_PING, SALES_AGENT_ROLE,
 };
 
 fn repo(dir: &str) -> std::path::PathBuf {
@@ -65,23 +65,13 @@ async fn a_conversation_through_the_real_serenity_client() {
 
     // 1. A DM question is answered with a citation embed and buttons.
     let customer = user(CUSTOMER, "casey", false);
-    gateway
-        .send(GatewayCommand::Dispatch(
-            "MESSAGE_CREATE",
-            message(
-                10,
-                DM,
-                customer.clone(),
-                "what happens to our access if we do not pay an invoice?",
-                None,
-            ),
-        ))
-        .unwrap();
-    let (i, answer) = fake
-        .wait_for(0, "the answer in the DM", |r| {
-            r.method == "POST" && r.path == format!("/api/v10/channels/{DM}/messages")
-        })
-        .await;
+    let (i, answer) = ask_in_dm(
+        &fake,
+        &gateway,
+        10,
+        "what happens to our access if we do not pay an invoice?",
+    )
+    .await;
     let embed = &answer.body["embeds"][0];
     assert!(
         embed["fields"][0]["value"]

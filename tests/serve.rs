@@ -4,7 +4,7 @@
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
 
-use fake_discord::{message, start_fake, user, GatewayCommand, CUSTOMER, DM};
+use fake_discord::{ask_in_dm, start_fake};
 use std::process::{Command, Stdio};
 
 const CONFIG: &str = r#"
@@ -41,23 +41,13 @@ async fn the_binary_serves_discord_against_the_fake() {
         .spawn()
         .unwrap();
     fake.wait_gateway("identify").await;
-    gateway
-        .send(GatewayCommand::Dispatch(
-            "MESSAGE_CREATE",
-            message(
-                10,
-                DM,
-                user(CUSTOMER, "casey", false),
-                "Innerhalb welcher Frist kann ich ein Abonnement kündigen?",
-                None,
-            ),
-        ))
-        .unwrap();
-    let (_, answer) = fake
-        .wait_for(0, "the answer", |r| {
-            r.method == "POST" && r.path == format!("/api/v10/channels/{DM}/messages")
-        })
-        .await;
+    let (_, answer) = ask_in_dm(
+        &fake,
+        &gateway,
+        10,
+        "Innerhalb welcher Frist kann ich ein Abonnement kündigen?",
+    )
+    .await;
     assert!(
         answer.body.to_string().contains("de-de/kuendigung.md#window"),
         "{}",

@@ -237,3 +237,24 @@ pub async fn start_fake() -> (Fake, mpsc::UnboundedSender<GatewayCommand>) {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (fake, tx)
 }
+
+/// A customer writes `text` in the DM channel; waits for the bot's reply there.
+pub async fn ask_in_dm(
+    fake: &Fake,
+    gateway: &mpsc::UnboundedSender<GatewayCommand>,
+    id: u64,
+    text: &str,
+) -> (usize, Recorded) {
+    let from = fake.requests().len();
+    let customer = user(CUSTOMER, "casey", false);
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "MESSAGE_CREATE",
+            message(id, DM, customer, text, None),
+        ))
+        .unwrap();
+    fake.wait_for(from, "the answer in the DM", |r| {
+        r.method == "POST" && r.path == format!("/api/v10/channels/{DM}/messages")
+    })
+    .await
+}
