@@ -170,6 +170,29 @@ pub struct IndexStats {
     pub compound_words: usize,
 }
 
+impl IndexStats {
+    /// Counts the sections that were indexed (no need to read them back from the index).
+    pub fn of(sections: &[Section], compound_words: usize) -> Self {
+        let mut stats = IndexStats {
+            sections: sections.len(),
+            compound_words,
+            ..IndexStats::default()
+        };
+        for s in sections {
+            *stats
+                .sections_by_language
+                .entry(s.language.code().to_string())
+                .or_default() += 1;
+        }
+        stats.documents = sections
+            .iter()
+            .map(|s| s.doc_path.as_str())
+            .collect::<HashSet<_>>()
+            .len();
+        stats
+    }
+}
+
 /// What to search for.
 #[derive(Debug, Clone)]
 pub struct SearchRequest<'a> {
@@ -421,29 +444,9 @@ impl KnowledgeBase {
         }
     }
 
-    /// Counts of what the index holds.
-    pub fn stats(&self) -> Result<IndexStats> {
-        let searcher = self.reader.searcher();
-        let mut stats = IndexStats {
-            compound_words: self.compounds.len(),
-            ..IndexStats::default()
-        };
-        let mut docs = HashSet::new();
-        for segment in searcher.segment_readers() {
-            let store = segment.get_store_reader(1).map_err(|source| KnowledgeError::Io {
-                path: "segment store".into(),
-                source,
-            })?;
-            for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
-                let doc = doc?;
-                stats.sections += 1;
-                let lang = first_text(&doc, self.fields.lang);
-                *stats.sections_by_language.entry(lang).or_default() += 1;
-                docs.insert(first_text(&doc, self.fields.path));
-            }
-        }
-        stats.documents = docs.len();
-        Ok(stats)
+    /// Words in the German compound dictionary.
+    pub fn compound_words(&self) -> usize {
+        self.compounds.len()
     }
 
     /// Whether an indexed term exists in a language's body or title.

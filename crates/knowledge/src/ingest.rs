@@ -1075,15 +1075,3 @@ fn parse_faq(file: &GuidanceFile, text: &str) -> ParsedFile {
         warnings,
     }
 }
-
-/// Keeps the unknown front matter keys reachable for callers that want them.
-pub fn read_front_matter(text: &str) -> Result<FrontMatter, String> {
-    let text = normalize_text(text);
-    match split_front_matter(&text).0 {
-        None => Ok(FrontMatter::default()),
-        Some(yaml) => parse_front_matter(yaml).map_err(|(m, line)| match line {
-            Some(l) => format!("line {}: {m}", l + 1),
-            None => m,
-        }),
-    }
-}

@@ -108,7 +108,7 @@ impl IndexStore {
             source,
         })?;
         let kb = KnowledgeBase::open(&dir)?;
-        let stats = kb.stats()?;
+        let stats = IndexStats::of(&ingested.sections, kb.compound_words());
         let report = BuildReport {
             files: ingested.files,
             stats,
