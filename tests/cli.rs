@@ -1,5 +1,8 @@
 //! The `switchboard` binary end to end: check, ask, search, index, on temporary folders.
 
+#[path = "support/files.rs"]
+mod files;
+use files::copy_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -16,19 +19,6 @@ fn switchboard(data: &Path, args: &[&str]) -> Output {
         .env_remove("SWITCHBOARD_PLUGINS")
         .output()
         .expect("binary runs")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// A copy of the bundled knowledge and plugins with one broken file in each.

@@ -18,28 +18,13 @@ use switchboard_tickets::SqliteTicketStore;
 mod fake_discord;
 
 use fake_discord::{
-    ask_in_dm, member, message, start_fake, user, GatewayCommand, APP, BOT, CUSTOMER, DM, GUILD,
+    ask_in_dm, member, message, start_fake, user, GatewayCommand, APP, BOT, CONFIG, CUSTOMER, DM, GUILD,
     HELPDESK_AGENT_ROLE, HELPDESK_CHANNEL, HELPDESK_PING, SALES_AGENT_ROLE,
 };
 
 fn repo(dir: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
 }
-
-const CONFIG: &str = r#"
-guild = 900
-support_channels = [{ id = 777, trigger = "mention" }]
-shards = { fixed = 1 }
-[queues]
-helpdesk = { channel = 501, ping_role = 601 }
-billing = { channel = 502, ping_role = 602 }
-technical = { channel = 503, ping_role = 603 }
-sales = { channel = 504, ping_role = 604 }
-[staff_roles]
-"701" = "billing-admin"
-"702" = "sales-agent"
-"703" = "helpdesk-agent"
-"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_through_the_real_serenity_client() {

@@ -1,6 +1,9 @@
 //! Ingestion, index and search on our own fixtures (tests/fixtures/knowledge), hostile
 //! files included.
 
+#[path = "support/files.rs"]
+mod files;
+use files::copy_dir;
 use std::path::{Path, PathBuf};
 use switchboard_knowledge::ingest::{ingest_roots, Ingested};
 use switchboard_knowledge::{IndexStore, KnowledgeBase, Language, Product, SearchRequest, Section};
@@ -181,19 +184,6 @@ fn hostile_files_are_skipped_with_reasons_and_the_rest_indexed() {
     );
     // Five articles and one include snippet.
     assert_eq!(ing.files, 6);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn kb() -> KnowledgeBase {

@@ -4,20 +4,8 @@
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
 
-use fake_discord::{ask_in_dm, start_fake};
+use fake_discord::{ask_in_dm, start_fake, CONFIG};
 use std::process::{Command, Stdio};
-
-const CONFIG: &str = r#"
-guild = 900
-shards = { fixed = 1 }
-[queues]
-helpdesk = { channel = 501, ping_role = 601 }
-billing = { channel = 502, ping_role = 602 }
-technical = { channel = 503, ping_role = 603 }
-sales = { channel = 504, ping_role = 604 }
-[staff_roles]
-"703" = "helpdesk-agent"
-"#;
 
 const TOKEN: &str = "very-secret-test-token";
 

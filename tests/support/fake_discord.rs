@@ -258,3 +258,19 @@ pub async fn ask_in_dm(
     })
     .await
 }
+
+/// The Discord configuration matching the fake's channels and roles.
+pub const CONFIG: &str = r#"
+guild = 900
+support_channels = [{ id = 777, trigger = "mention" }]
+shards = { fixed = 1 }
+[queues]
+helpdesk = { channel = 501, ping_role = 601 }
+billing = { channel = 502, ping_role = 602 }
+technical = { channel = 503, ping_role = 603 }
+sales = { channel = 504, ping_role = 604 }
+[staff_roles]
+"701" = "billing-admin"
+"702" = "sales-agent"
+"703" = "helpdesk-agent"
+"#;
