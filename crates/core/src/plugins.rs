@@ -214,6 +214,8 @@ pub struct Plugin {
     pub intents: Vec<Intent>,
     /// Products, parsed.
     pub products: Vec<Product>,
+    /// Thesaurus entries with their customer words normalised once, at load.
+    thesaurus: PerLanguage<Vec<(String, String)>>,
 }
 
 /// Why an intent fired.
@@ -365,11 +367,21 @@ fn validate(
         }
     }
     if errors.is_empty() {
+        let normalise = |map: &BTreeMap<String, String>| {
+            map.iter()
+                .map(|(from, to)| (normalize_for_matching(from), to.clone()))
+                .collect()
+        };
+        let thesaurus = PerLanguage {
+            de: normalise(&manifest.thesaurus.de),
+            en: normalise(&manifest.thesaurus.en),
+        };
         Ok(Plugin {
             manifest,
             path: path.to_path_buf(),
             intents,
             products,
+            thesaurus,
         })
     } else {
         Err(errors)
@@ -438,12 +450,11 @@ impl PluginSet {
         let normalized = normalize_for_matching(text);
         let mut out: Vec<(String, String)> = Vec::new();
         for plugin in &self.plugins {
-            for (from, to) in plugin.manifest.thesaurus.get(lang) {
-                let from_n = normalize_for_matching(from);
-                if entities::contains_phrase(&normalized, &from_n)
-                    && !out.iter().any(|(f, t)| f == &from_n && t == to)
+            for (from, to) in plugin.thesaurus.get(lang) {
+                if entities::contains_phrase(&normalized, from)
+                    && !out.iter().any(|(f, t)| f == from && t == to)
                 {
-                    out.push((from_n, to.clone()));
+                    out.push((from.clone(), to.clone()));
                 }
             }
         }
