@@ -15,16 +15,18 @@ use switchboard_knowledge::{KnowledgeBase, KnowledgeError, Language, Product, Se
 
 /// Only this much of a message is analysed; the whole message is still kept by the caller.
 pub const MAX_ANALYSED_CHARS: usize = 2_000;
-/// Confidence is a logistic model of three signals: the top section's rarity-weighted
+/// Confidence is a logistic model of four signals: the top section's rarity-weighted
 /// coverage of the question, its margin over the best other document (as a share of its
-/// score), and the share of the question's words the guidance knows. The weights were fitted
-/// by logistic regression on ../shared/eval/dev.toml (answered cases, target: the top
-/// document is acceptable), so the confidence reads as an estimated probability that the
-/// cited section is right. See ARCHITECTURE.md.
-const CONFIDENCE_BIAS: f32 = -4.5;
-const COVERAGE_WEIGHT: f32 = 0.95;
-const MARGIN_WEIGHT: f32 = 4.4;
-const KNOWN_WEIGHT: f32 = 3.4;
+/// score), the share of the question's words the guidance knows, and the top document's share
+/// of the score of all retrieved sections (evidence concentrated in one document). The weights
+/// were fitted by L2-regularised logistic regression on ../shared/eval/dev.toml (answered
+/// cases, target: the top document is acceptable), so the confidence reads as an estimated
+/// probability that the cited section is right. See ARCHITECTURE.md.
+const CONFIDENCE_BIAS: f32 = -1.42;
+const COVERAGE_WEIGHT: f32 = 1.16;
+const MARGIN_WEIGHT: f32 = 1.07;
+const KNOWN_WEIGHT: f32 = 0.69;
+const DOC_MASS_WEIGHT: f32 = 1.17;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 15;
 /// Sections shown in a suggestion or handoff.
@@ -272,11 +274,10 @@ impl Router {
         })
     }
 
-    /// Confidence in the top section: how much of the question it covers, and how clearly
-    /// it beats the best other document.
-    /// Confidence in the top section, from three signals: how much of the question (by
-    /// rarity) it covers, how clearly it beats the best other document, and how many of the
-    /// question's words the guidance knows at all.
+    /// Confidence in the top section, from four signals: how much of the question (by
+    /// rarity) it covers, how clearly it beats the best other document, how many of the
+    /// question's words the guidance knows at all, and how much of the retrieved evidence
+    /// lies in the top document.
     fn confidence(&self, scored: &[(f32, SearchHit)], known_share: f32) -> (f32, Vec<(String, f32)>) {
         let Some((top_score, top)) = scored.first() else {
             return (0.0, vec![("no-hits".into(), 0.0)]);
@@ -290,10 +291,22 @@ impl Router {
         } else {
             0.0
         };
+        let total: f32 = scored.iter().map(|(s, _)| *s).sum();
+        let doc_mass = if total > 0.0 {
+            scored
+                .iter()
+                .filter(|(_, h)| h.doc_path == top.doc_path)
+                .map(|(s, _)| *s)
+                .sum::<f32>()
+                / total
+        } else {
+            0.0
+        };
         let z = CONFIDENCE_BIAS
             + COVERAGE_WEIGHT * top.coverage
             + MARGIN_WEIGHT * margin.clamp(0.0, 1.0)
-            + KNOWN_WEIGHT * known_share;
+            + KNOWN_WEIGHT * known_share
+            + DOC_MASS_WEIGHT * doc_mass;
         let confidence = 1.0 / (1.0 + (-z).exp());
         (
             confidence,
@@ -301,6 +314,7 @@ impl Router {
                 ("coverage".into(), top.coverage),
                 ("margin".into(), margin),
                 ("known-words".into(), known_share),
+                ("doc-mass".into(), doc_mass),
             ],
         )
     }

@@ -36,6 +36,9 @@ const WRITER_HEAP_BYTES: usize = 100_000_000;
 const DOC_STORE_CACHE_BLOCKS: usize = 2048;
 /// At most this many terms go into one query.
 const MAX_SEARCHED_TERMS: usize = 24;
+/// How much more a section counts when the question's words are in its title, description or
+/// headings (by rarity-weighted share), on top of its coverage anywhere.
+const TITLE_COVERAGE_WEIGHT: f32 = 0.4;
 /// Sections considered for re-ranking by coverage.
 const RERANK_DEPTH: usize = 30;
 /// A section covering none of the question keeps this share of its score.
@@ -255,6 +258,9 @@ pub struct SearchHit {
     pub line: u64,
     /// Share of the question's words (weighted by rarity) the section contains, 0..1.
     pub coverage: f32,
+    /// The same share counted only in the document's title and description and the section's
+    /// headings: what the section is about rather than what it mentions.
+    pub title_coverage: f32,
     /// The section's full text (not serialised).
     #[serde(skip)]
     pub body: String,
@@ -650,26 +656,29 @@ impl KnowledgeBase {
         };
         let mut top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
         // Coverage comes from the postings, so only the sections returned are read from the store.
-        let (languages, present) = self.presence(&searcher, &top, &terms)?;
+        let presence = self.presence(&searcher, &top, &terms)?;
         let total = searcher.num_docs();
-        let mut coverages: Vec<(f32, f32, tantivy::DocAddress)> = top
+        let mut coverages: Vec<(f32, f32, f32, tantivy::DocAddress)> = top
             .drain(..)
             .enumerate()
             .map(|(i, (score, addr))| {
-                let c = coverage(&terms, &present[i], languages[i], total);
+                let language = presence.languages[i];
+                let c = coverage(&terms, &presence.present[i], language, total);
+                let tc = coverage(&terms, &presence.in_title[i], language, total);
                 let score = if request.rerank {
-                    score * c.max(MIN_COVERAGE_FACTOR)
+                    score * c.max(MIN_COVERAGE_FACTOR) * (1.0 + TITLE_COVERAGE_WEIGHT * tc)
                 } else {
                     score
                 };
-                (score, c, addr)
+                (score, c, tc, addr)
             })
             .collect();
         coverages.sort_by(|a, b| b.0.total_cmp(&a.0));
         coverages.truncate(request.limit);
-        let mut hits = self.hits(&searcher, coverages.iter().map(|(s, _, a)| (*s, *a)).collect())?;
-        for (hit, (_, c, _)) in hits.iter_mut().zip(&coverages) {
+        let mut hits = self.hits(&searcher, coverages.iter().map(|(s, _, _, a)| (*s, *a)).collect())?;
+        for (hit, (_, c, tc, _)) in hits.iter_mut().zip(&coverages) {
             hit.coverage = *c;
+            hit.title_coverage = *tc;
         }
         if request.snippets {
             self.add_snippets(&searcher, &query, &mut hits)?;
@@ -736,6 +745,7 @@ impl KnowledgeBase {
                 line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
                 body: first_text(&doc, lf.body),
                 coverage: 0.0,
+                title_coverage: 0.0,
             });
         }
         Ok(hits)
@@ -748,9 +758,10 @@ impl KnowledgeBase {
         searcher: &Searcher,
         candidates: &[(f32, tantivy::DocAddress)],
         terms: &[QueryTerm],
-    ) -> Result<(Vec<Language>, Vec<Vec<bool>>)> {
+    ) -> Result<Presence> {
         let mut languages = vec![Language::En; candidates.len()];
         let mut present = vec![vec![false; terms.len()]; candidates.len()];
+        let mut in_title = vec![vec![false; terms.len()]; candidates.len()];
         let mut order: Vec<usize> = (0..candidates.len()).collect();
         order.sort_by_key(|&i| (candidates[i].1.segment_ord, candidates[i].1.doc_id));
         let mark = |field: Field, text: &str, hit: &mut dyn FnMut(usize)| -> Result<()> {
@@ -786,11 +797,19 @@ impl KnowledgeBase {
                 continue;
             }
             let lf = self.fields.of(q.language);
-            for field in [lf.title, lf.heading, lf.body] {
-                mark(field, &q.term, &mut |i| present[i][t] = true)?;
+            for field in [lf.title, lf.heading] {
+                mark(field, &q.term, &mut |i| {
+                    present[i][t] = true;
+                    in_title[i][t] = true;
+                })?;
             }
+            mark(lf.body, &q.term, &mut |i| present[i][t] = true)?;
         }
-        Ok((languages, present))
+        Ok(Presence {
+            languages,
+            present,
+            in_title,
+        })
     }
 
     /// Fills in highlighted snippets (only for the hits that are returned: it costs).
@@ -809,6 +828,16 @@ impl KnowledgeBase {
         }
         Ok(())
     }
+}
+
+/// Which query terms each re-ranked candidate contains, from the postings.
+struct Presence {
+    /// Each candidate's language.
+    languages: Vec<Language>,
+    /// `present[i][t]`: candidate `i` contains term `t` anywhere.
+    present: Vec<Vec<bool>>,
+    /// `in_title[i][t]`: candidate `i` contains term `t` in its title, description or headings.
+    in_title: Vec<Vec<bool>>,
 }
 
 /// Rarity-weighted share of the question's words a section contains. A word counts fully
