@@ -7,7 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, Query, QueryParser, Scorer, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
@@ -39,6 +41,10 @@ const MAX_SEARCHED_TERMS: usize = 24;
 /// How much more a section counts when the question's words are in its title, description or
 /// headings (by rarity-weighted share), on top of its coverage anywhere.
 const TITLE_COVERAGE_WEIGHT: f32 = 0.4;
+/// Terms searched in the first pass over the index; the rest are scored on its candidates.
+const FIRST_PASS_TERMS: usize = 12;
+/// Candidates the first pass keeps when terms are left for the second.
+const FIRST_PASS_DEPTH: usize = 200;
 /// Sections considered for re-ranking by coverage.
 const RERANK_DEPTH: usize = 30;
 /// A section covering none of the question keeps this share of its score.
@@ -592,36 +598,72 @@ impl KnowledgeBase {
         (words, matched)
     }
 
-    fn build_query(&self, terms: &[QueryTerm]) -> BooleanQuery {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
-        // Long chat messages carry many common words: search the most informative ones (rare
-        // terms, weighted), which bounds the cost of the longest questions.
+    /// The searched terms (weight above zero), most informative first: the rarest, weighted.
+    /// Long chat messages carry many common words; beyond [`MAX_SEARCHED_TERMS`] the least
+    /// informative are dropped, which bounds the cost of the longest (or hostile) questions.
+    fn informative_first(terms: &[QueryTerm], total_docs: u64) -> Vec<&QueryTerm> {
         let mut searched: Vec<&QueryTerm> = terms.iter().filter(|q| q.weight > 0.0).collect();
-        if searched.len() > MAX_SEARCHED_TERMS {
-            searched.sort_by(|a, b| {
-                (b.weight / (1.0 + b.doc_freq as f32).ln_1p())
-                    .total_cmp(&(a.weight / (1.0 + a.doc_freq as f32).ln_1p()))
-            });
-            searched.truncate(MAX_SEARCHED_TERMS);
-        }
-        for q in searched {
-            let lf = self.fields.of(q.language);
-            for (field, boost) in [
-                (lf.title, TITLE_BOOST),
-                (lf.heading, HEADING_BOOST),
-                (lf.body, 1.0),
-            ] {
+        let key = |q: &QueryTerm| q.weight * idf(q.doc_freq, total_docs);
+        searched.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        searched.truncate(MAX_SEARCHED_TERMS);
+        searched
+    }
+
+    /// The fields a term is searched in, with their boosts (the term's weight included).
+    fn clauses_of(&self, q: &QueryTerm) -> [(Field, f32); 3] {
+        let lf = self.fields.of(q.language);
+        [
+            (lf.title, TITLE_BOOST * q.weight),
+            (lf.heading, HEADING_BOOST * q.weight),
+            (lf.body, q.weight),
+        ]
+    }
+
+    fn build_query(&self, terms: &[&QueryTerm]) -> BooleanQuery {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
+        for q in terms {
+            for (field, boost) in self.clauses_of(q) {
                 let tq = TermQuery::new(
                     Term::from_field_text(field, &q.term),
                     IndexRecordOption::WithFreqs,
                 );
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(tq), boost * q.weight)),
-                ));
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
             }
         }
         BooleanQuery::new(clauses)
+    }
+
+    /// Adds the scores `terms` would have contributed to a full query to each candidate, read
+    /// by seeking the terms' scorers to the candidates only. The sum equals the score of the
+    /// full boolean query for these sections: its clauses' scores add up.
+    fn add_scores(
+        &self,
+        searcher: &Searcher,
+        candidates: &mut [(f32, tantivy::DocAddress)],
+        terms: &[&QueryTerm],
+    ) -> Result<()> {
+        let order = address_order(candidates);
+        let scoring = EnableScoring::enabled_from_searcher(searcher);
+        for q in terms {
+            for (field, boost) in self.clauses_of(q) {
+                let weight = TermQuery::new(
+                    Term::from_field_text(field, &q.term),
+                    IndexRecordOption::WithFreqs,
+                )
+                .weight(scoring)?;
+                let mut extra = vec![0.0f32; candidates.len()];
+                visit_matches(
+                    candidates,
+                    &order,
+                    |segment| Ok(Some(weight.scorer(searcher.segment_reader(segment), boost)?)),
+                    |i, scorer| extra[i] = scorer.score(),
+                )?;
+                for (c, e) in candidates.iter_mut().zip(extra) {
+                    c.0 += e;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Searches the knowledge base.
@@ -648,16 +690,32 @@ impl KnowledgeBase {
                 term_coverage: best_coverage,
             });
         }
-        let query = self.build_query(&terms);
+        let total = searcher.num_docs();
+        let by_information = Self::informative_first(&terms, total);
+        let (first, second) = by_information.split_at(by_information.len().min(FIRST_PASS_TERMS));
         let depth = if request.rerank {
             request.limit.max(RERANK_DEPTH)
         } else {
             request.limit
         };
-        let mut top = searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
+        // Two passes keep long questions fast: the most informative terms find the candidates
+        // (their postings are short), the common rest only add their scores to those.
+        let first_depth = if second.is_empty() {
+            depth
+        } else {
+            depth.max(FIRST_PASS_DEPTH)
+        };
+        let mut top = searcher.search(
+            &self.build_query(first),
+            &TopDocs::with_limit(first_depth).order_by_score(),
+        )?;
+        if !second.is_empty() {
+            self.add_scores(&searcher, &mut top, second)?;
+            top.sort_by(|a, b| b.0.total_cmp(&a.0));
+            top.truncate(depth);
+        }
         // Coverage comes from the postings, so only the sections returned are read from the store.
         let presence = self.presence(&searcher, &top, &terms)?;
-        let total = searcher.num_docs();
         let mut coverages: Vec<(f32, f32, f32, tantivy::DocAddress)> = top
             .drain(..)
             .enumerate()
@@ -681,7 +739,7 @@ impl KnowledgeBase {
             hit.title_coverage = *tc;
         }
         if request.snippets {
-            self.add_snippets(&searcher, &query, &mut hits)?;
+            self.add_snippets(&searcher, &self.build_query(&by_information), &mut hits)?;
         }
         Ok(SearchOutcome {
             hits,
@@ -762,32 +820,24 @@ impl KnowledgeBase {
         let mut languages = vec![Language::En; candidates.len()];
         let mut present = vec![vec![false; terms.len()]; candidates.len()];
         let mut in_title = vec![vec![false; terms.len()]; candidates.len()];
-        let mut order: Vec<usize> = (0..candidates.len()).collect();
-        order.sort_by_key(|&i| (candidates[i].1.segment_ord, candidates[i].1.doc_id));
+        let order = address_order(candidates);
         let mark = |field: Field, text: &str, hit: &mut dyn FnMut(usize)| -> Result<()> {
             let term = Term::from_field_text(field, text);
-            let mut current_segment = u32::MAX;
-            let mut postings = None;
-            for &i in &order {
-                let addr = candidates[i].1;
-                if addr.segment_ord != current_segment {
-                    current_segment = addr.segment_ord;
-                    let segment = searcher.segment_reader(addr.segment_ord);
-                    postings = segment
+            visit_matches(
+                candidates,
+                &order,
+                |segment| {
+                    searcher
+                        .segment_reader(segment)
                         .inverted_index(field)?
                         .read_postings(&term, IndexRecordOption::Basic)
                         .map_err(|source| KnowledgeError::Io {
                             path: "postings".into(),
                             source,
-                        })?;
-                }
-                if let Some(p) = postings.as_mut() {
-                    if p.doc() <= addr.doc_id && p.seek(addr.doc_id) == addr.doc_id {
-                        hit(i);
-                    }
-                }
-            }
-            Ok(())
+                        })
+                },
+                |i, _| hit(i),
+            )
         };
         mark(self.fields.lang, Language::De.code(), &mut |i| {
             languages[i] = Language::De;
@@ -830,6 +880,44 @@ impl KnowledgeBase {
     }
 }
 
+/// Candidate indices sorted by segment and document, the order doc sets can seek in.
+fn address_order(candidates: &[(f32, tantivy::DocAddress)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by_key(|&i| (candidates[i].1.segment_ord, candidates[i].1.doc_id));
+    order
+}
+
+/// Calls `hit` for each candidate (visited in `order`, see [`address_order`]) that the doc set
+/// `open` gives for its segment contains.
+fn visit_matches<D: DocSet>(
+    candidates: &[(f32, tantivy::DocAddress)],
+    order: &[usize],
+    mut open: impl FnMut(u32) -> Result<Option<D>>,
+    mut hit: impl FnMut(usize, &mut D),
+) -> Result<()> {
+    let mut current_segment = u32::MAX;
+    let mut docs: Option<D> = None;
+    for &i in order {
+        let addr = candidates[i].1;
+        if addr.segment_ord != current_segment {
+            current_segment = addr.segment_ord;
+            docs = open(addr.segment_ord)?;
+        }
+        if let Some(d) = docs.as_mut() {
+            if d.doc() <= addr.doc_id && d.seek(addr.doc_id) == addr.doc_id {
+                hit(i, d);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// BM25's inverse document frequency, as tantivy computes it.
+fn idf(doc_freq: u64, total_docs: u64) -> f32 {
+    let df = doc_freq.max(1) as f32;
+    ((1.0 + (total_docs as f32 - df + 0.5) / (df + 0.5)).ln()).max(0.01)
+}
+
 /// Which query terms each re-ranked candidate contains, from the postings.
 struct Presence {
     /// Each candidate's language.
@@ -844,11 +932,8 @@ struct Presence {
 /// when its term is present, less through a typo correction, and by the share of its parts
 /// for a compound whose whole form is absent. `present[i]` tells whether `terms[i]` occurs.
 fn coverage(terms: &[QueryTerm], present: &[bool], language: Language, total_docs: u64) -> f32 {
-    // A word the guidance never uses weighs like a word found in one section.
-    let idf = |df: u64| {
-        let df = df.max(1) as f32;
-        ((1.0 + (total_docs as f32 - df + 0.5) / (df + 0.5)).ln()).max(0.01)
-    };
+    // A word the guidance never uses weighs like a word found in one section (see `idf`).
+    let idf = |df: u64| idf(df, total_docs);
     let mut words: Vec<usize> = terms
         .iter()
         .filter(|t| t.language == language)
@@ -971,4 +1056,48 @@ fn render_snippet(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
     }
     out.push_str(&fragment[last..]);
     out.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The second pass must add exactly what the common terms' clauses would have scored in
+    /// one boolean query over all terms.
+    #[test]
+    fn two_passes_score_like_one_query() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/knowledge");
+        let ingested = crate::ingest::ingest_roots(&[root]);
+        let kb = KnowledgeBase::build_in_ram(&ingested.sections).expect("index builds");
+        let text = "We added licences in the middle of the month, the invoice shows prorated \
+                    charges for the billing cycle and the subscription; can we cancel within \
+                    the cancellation window, get a credit, and which support contact helps?";
+        let mut request = SearchRequest::new(text, 10);
+        request.language = Some(Language::En);
+        request.rerank = false;
+        request.snippets = false;
+        let outcome = kb.search(&request).expect("search");
+        let searcher = kb.reader.searcher();
+        let all = KnowledgeBase::informative_first(&outcome.terms, searcher.num_docs());
+        assert!(all.len() > FIRST_PASS_TERMS, "{} terms", all.len());
+        let one_query = searcher
+            .search(&kb.build_query(&all), &TopDocs::with_limit(1000).order_by_score())
+            .expect("search");
+        let one_query = kb.hits(&searcher, one_query).expect("hits");
+        assert!(!outcome.hits.is_empty());
+        assert_eq!(outcome.hits[0].citation, one_query[0].citation);
+        for hit in &outcome.hits {
+            let full = one_query
+                .iter()
+                .find(|h| h.citation == hit.citation)
+                .expect("every two-pass hit matches the full query");
+            assert!(
+                (hit.score - full.score).abs() <= 1e-4 * full.score.max(1.0),
+                "{}: {} vs {}",
+                hit.citation,
+                hit.score,
+                full.score
+            );
+        }
+    }
 }
