@@ -132,6 +132,32 @@ fn fail_under_names_the_shortfall() {
 }
 
 #[test]
+fn fail_under_per_language() {
+    let r = report(results());
+    let overall = r.overall.decision_accuracy;
+    let de = r.by_lang["de"].decision_accuracy;
+    let en = r.by_lang["en"].decision_accuracy;
+    assert!(de < en, "the fixture's German cases fare worse: {de} vs {en}");
+    // A gate between the two languages' figures fails for German only.
+    let gate = (de + en) / 2.0;
+    let t = parse_thresholds(&format!(
+        "de.decision_accuracy={gate},en.decision_accuracy={gate}"
+    ))
+    .unwrap();
+    assert_eq!(
+        shortfalls(&r, &t),
+        [format!("de.decision_accuracy = {de:.3} < {gate}")]
+    );
+    assert!(shortfalls(
+        &r,
+        &parse_thresholds(&format!("decision_accuracy={overall}")).unwrap()
+    )
+    .is_empty());
+    assert!(parse_thresholds("fr.hit_at_1=0.5").is_err());
+    assert!(parse_thresholds("de.hit_at_7=0.5").is_err());
+}
+
+#[test]
 fn bad_case_files_are_refused_with_a_reason() {
     let dup = "[[case]]\nid='a'\nlang='en'\nquestion='q'\nexpect='answer'\n[[case]]\nid='a'\nlang='en'\nquestion='q'\nexpect='answer'\n";
     assert!(switchboard_eval::parse_cases(dup)

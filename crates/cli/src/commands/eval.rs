@@ -16,7 +16,8 @@ pub struct EvalArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-    /// Exit non-zero below these figures, e.g. `hit_at_1=0.8,decision_accuracy=0.9`.
+    /// Exit non-zero below these figures, e.g. `hit_at_1=0.8,decision_accuracy=0.9`; prefix a
+    /// metric with a language (`de.hit_at_1=0.65`) to gate that language's figure.
     #[arg(long)]
     fail_under: Option<String>,
     /// Switch layers off: any of intents, thesaurus, priors, rerank, confidence.

@@ -1,0 +1,50 @@
+//! Answer quality on ../shared/eval/dev.toml through the shipped binary, gated per language
+//! with `eval --fail-under` at the acceptance levels of the answer-quality issue that this
+//! build meets (README, "Answer quality"). A change that loses them fails here, not in a
+//! note. Skips with a message where ../shared is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    dir.join("eval/dev.toml").is_file().then_some(dir)
+}
+
+#[test]
+fn dev_set_meets_the_gates_per_language() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared/eval/dev.toml not found beside the repository");
+        return;
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    let gates = [
+        "de.hit_at_1=0.65",
+        "en.hit_at_1=0.65",
+        "en.hit_at_3=0.82",
+        "de.decision_accuracy=0.80",
+        "en.decision_accuracy=0.80",
+        "de.answer_precision=0.90",
+        "en.answer_precision=0.90",
+    ]
+    .join(",");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--knowledge")
+        .arg(shared.join("corpus"))
+        .arg("eval")
+        .arg("--cases")
+        .arg(shared.join("eval/dev.toml"))
+        .arg("--fail-under")
+        .arg(&gates)
+        .output()
+        .expect("switchboard runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "eval below its gates:\n{stderr}\n{stdout}");
+    assert!(
+        stdout.contains("switchboard (de)") && stdout.contains("switchboard (en)"),
+        "{stdout}"
+    );
+}
