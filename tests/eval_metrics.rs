@@ -139,7 +139,7 @@ fn fail_under_per_language() {
     let en = r.by_lang["en"].decision_accuracy;
     assert!(de < en, "the fixture's German cases fare worse: {de} vs {en}");
     // A gate between the two languages' figures fails for German only.
-    let gate = (de + en) / 2.0;
+    let gate = f64::midpoint(de, en);
     let t = parse_thresholds(&format!(
         "de.decision_accuracy={gate},en.decision_accuracy={gate}"
     ))
