@@ -301,11 +301,71 @@ fn stored_index_is_rebuilt_when_guidance_changes() {
     let (kb, report) = store.open_or_build(&roots).unwrap();
     assert!(report.is_some(), "changed guidance rebuilds");
     assert_eq!(kb.search(&SearchRequest::new("wombat", 3)).unwrap().hits.len(), 1);
-    std::fs::remove_dir_all(data.path().join("indexes")).unwrap();
+    // Deleted while nothing has it open, as an admin would between runs.
+    drop(kb);
+    if let Err(e) = std::fs::remove_dir_all(data.path().join("indexes")) {
+        let left: Vec<_> = walkdir::WalkDir::new(data.path())
+            .into_iter()
+            .flatten()
+            .map(|e| e.path().to_path_buf())
+            .collect();
+        panic!("cannot delete the index: {e}; left: {left:#?}");
+    }
     let (kb, _) = store.open_or_build(&roots).unwrap();
     assert_eq!(
         kb.search(&SearchRequest::new("quokka", 3)).unwrap().hits.len(),
         1,
         "deleting the index loses nothing"
     );
+}
+
+/// Searches for `question` and returns the best passage of the section `citation`.
+fn passage(kb: &KnowledgeBase, question: &str, citation: &str, max_chars: usize) -> String {
+    let mut request = SearchRequest::new(question, 10);
+    request.language = Some(Language::En);
+    let outcome = kb.search(&request).unwrap();
+    let hit = outcome
+        .hits
+        .iter()
+        .find(|h| h.citation == citation)
+        .unwrap_or_else(|| panic!("{citation} not found for {question:?}"));
+    kb.best_passage(hit, &outcome.terms, max_chars)
+}
+
+#[test]
+fn answers_quote_the_passage_that_answers() {
+    let kb = kb();
+    let mid_month = "en-us/billing-cycle.md#mid-month";
+    // The answer is the section's last sentence, beyond the length quoted.
+    let p = passage(
+        &kb,
+        "does removing licences after the cancellation window create a credit",
+        mid_month,
+        90,
+    );
+    assert!(p.starts_with("… "), "{p}");
+    assert!(
+        p.contains("Removing licences after the cancellation window does not create a credit."),
+        "{p}"
+    );
+    // A question about the beginning quotes the beginning, without an ellipsis.
+    let p = passage(
+        &kb,
+        "licences added during a billing period prorated",
+        mid_month,
+        90,
+    );
+    assert!(
+        p.starts_with("When licences are added during a billing period"),
+        "{p}"
+    );
+    // Never longer than asked, even when one sentence is.
+    let p = passage(
+        &kb,
+        "licences added during a billing period prorated",
+        mid_month,
+        30,
+    );
+    assert!(p.chars().count() <= 31, "{p}");
+    assert!(p.ends_with('…'), "{p}");
 }

@@ -11,7 +11,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::Arc;
-use switchboard_knowledge::{KnowledgeBase, KnowledgeError, Language, Product, SearchHit, SearchRequest};
+use switchboard_knowledge::{
+    KnowledgeBase, KnowledgeError, Language, Product, QueryTerm, SearchHit, SearchRequest,
+};
 
 /// Only this much of a message is analysed; the whole message is still kept by the caller.
 pub const MAX_ANALYSED_CHARS: usize = 2_000;
@@ -31,7 +33,7 @@ const DOC_MASS_WEIGHT: f32 = 1.17;
 const RETRIEVED_SECTIONS: usize = 15;
 /// Sections shown in a suggestion or handoff.
 const SUGGESTED: usize = 3;
-/// Characters of guidance quoted in an answer.
+/// Characters of guidance quoted in an answer (the passage that best answers the question).
 const ANSWER_EXCERPT_CHARS: usize = 320;
 
 /// A customer message as the adapters hand it to the core.
@@ -147,7 +149,10 @@ impl std::fmt::Debug for Router {
 struct Retrieval {
     hits: Vec<SearchHit>,
     traced: Vec<TracedHit>,
+    /// The terms searched for, as the trace shows them.
     terms: Vec<String>,
+    /// The terms searched for, with their weights and rarity.
+    query_terms: Vec<QueryTerm>,
     expansions: Vec<(String, String)>,
     confidence: f32,
     signals: Vec<(String, f32)>,
@@ -268,6 +273,7 @@ impl Router {
                 .collect(),
             traced,
             terms,
+            query_terms: outcome.terms,
             expansions,
             confidence,
             signals,
@@ -540,7 +546,10 @@ impl Router {
         trace: Trace,
     ) -> Decision {
         let top = &retrieval.hits[0];
-        let mut reply = format!("{}\n\n{}", top.heading, excerpt(&top.body, ANSWER_EXCERPT_CHARS));
+        let passage = self
+            .kb
+            .best_passage(top, &retrieval.query_terms, ANSWER_EXCERPT_CHARS);
+        let mut reply = format!("{}\n\n{passage}", top.heading);
         reply.push_str(&format!(
             "\n\n{} {} › {} ({})",
             replies.answer_source, top.title, top.heading, top.citation

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-/// Bumped whenever analysis changes, so stored indexes are rebuilt.
-pub const ANALYZER_VERSION: u32 = 8;
+/// Bumped whenever analysis or ingestion changes, so stored indexes are rebuilt.
+pub const ANALYZER_VERSION: u32 = 9;
 
 /// Words longer than this (in bytes) are not indexed: they are hashes, base64 or noise.
 const MAX_TOKEN_BYTES: usize = 40;

@@ -41,6 +41,9 @@ const MAX_SEARCHED_TERMS: usize = 24;
 /// How much more a section counts when the question's words are in its title, description or
 /// headings (by rarity-weighted share), on top of its coverage anywhere.
 const TITLE_COVERAGE_WEIGHT: f32 = 0.4;
+/// A passage from the section's beginning is preferred while it holds this share of the best
+/// passage's question terms.
+const PASSAGE_BEGINNING_SHARE: f32 = 0.75;
 /// Terms searched in the first pass over the index; the rest are scored on its candidates.
 const FIRST_PASS_TERMS: usize = 12;
 /// Candidates the first pass keeps when terms are left for the second.
@@ -454,6 +457,77 @@ impl KnowledgeBase {
             Language::De => &self.de,
             Language::En => &self.en,
         }
+    }
+
+    /// The passage of a hit's section that best answers the question: the run of consecutive
+    /// sentences, at most `max_chars` long, holding the most of the question's terms (weighted
+    /// by rarity). It starts at the section's beginning when that holds at least
+    /// [`PASSAGE_BEGINNING_SHARE`] as much, because the beginning gives the context; a passage
+    /// from further in starts with `…`.
+    pub fn best_passage(&self, hit: &SearchHit, terms: &[QueryTerm], max_chars: usize) -> String {
+        let total = self.reader.searcher().num_docs();
+        let weights: HashMap<&str, f32> = terms
+            .iter()
+            .filter(|q| q.language == hit.language && q.weight > 0.0)
+            .map(|q| (q.term.as_str(), q.weight * idf(q.doc_freq, total)))
+            .collect();
+        let analyzer = self.analyzer(hit.language);
+        let units = sentences(&hit.body);
+        let unit_terms: Vec<HashSet<String>> = units
+            .iter()
+            .map(|u| {
+                analyzer
+                    .analyze(u)
+                    .into_iter()
+                    .map(|t| t.term)
+                    .filter(|t| weights.contains_key(t.as_str()))
+                    .collect()
+            })
+            .collect();
+        let lengths: Vec<usize> = units.iter().map(|u| u.chars().count() + 1).collect();
+        let mut best = (0usize, 0usize, 0.0f32); // (start, end exclusive, score)
+        let mut from_beginning = best;
+        for start in 0..units.len() {
+            let mut found: HashSet<&str> = HashSet::new();
+            let mut chars = 0;
+            let mut end = start;
+            while end < units.len() && (end == start || chars + lengths[end] <= max_chars) {
+                chars += lengths[end];
+                found.extend(unit_terms[end].iter().map(String::as_str));
+                end += 1;
+            }
+            let score: f32 = found.iter().map(|t| weights[t]).sum();
+            if start == 0 {
+                from_beginning = (start, end, score);
+            }
+            if score > best.2 {
+                best = (start, end, score);
+            }
+        }
+        if from_beginning.2 >= PASSAGE_BEGINNING_SHARE * best.2 {
+            best = from_beginning;
+        }
+        let (start, end) = if best.2 > 0.0 { (best.0, best.1) } else { (0, 0) };
+        let end = if end == 0 {
+            // Nothing of the question in the text: its beginning, as much as fits.
+            let mut chars = 0;
+            let mut end = 0;
+            while end < units.len() && (end == 0 || chars + lengths[end] <= max_chars) {
+                chars += lengths[end];
+                end += 1;
+            }
+            end
+        } else {
+            end
+        };
+        let mut text = units[start..end].join(" ");
+        if text.chars().count() > max_chars {
+            text = format!("{}…", text.chars().take(max_chars).collect::<String>().trim_end());
+        }
+        if start > 0 {
+            text = format!("… {text}");
+        }
+        text
     }
 
     /// Words in the German compound dictionary.
@@ -878,6 +952,35 @@ impl KnowledgeBase {
         }
         Ok(())
     }
+}
+
+/// A section's text as sentences: split at line ends and after `.`, `!` or `?` before a space,
+/// whitespace collapsed, empty pieces dropped. Only the first 8 KB are read: an answer quotes from
+/// near the beginning, and the cost stays bounded for huge sections.
+fn sentences(body: &str) -> Vec<String> {
+    const READ_BYTES: usize = 8_192;
+    let mut cut = body.len().min(READ_BYTES);
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = Vec::new();
+    for line in body[..cut].lines() {
+        let mut current = String::new();
+        let mut words = line.split_whitespace().peekable();
+        while let Some(word) = words.next() {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+            if word.ends_with(['.', '!', '?']) && words.peek().is_some() {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+    }
+    out
 }
 
 /// Candidate indices sorted by segment and document, the order doc sets can seek in.

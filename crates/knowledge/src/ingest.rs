@@ -704,7 +704,9 @@ fn parse_markdown(text: &str, first_line: usize) -> MarkdownParse {
                 }
             }
             Event::End(TagEnd::TableCell) => block.push_str(" | "),
-            Event::End(TagEnd::TableRow | TagEnd::TableHead | TagEnd::CodeBlock | TagEnd::BlockQuote(_)) => {
+            // A list item's text and a callout or code block inside it are separate blocks.
+            Event::Start(Tag::BlockQuote(_) | Tag::CodeBlock(_) | Tag::Table(_))
+            | Event::End(TagEnd::TableRow | TagEnd::TableHead | TagEnd::CodeBlock | TagEnd::BlockQuote(_)) => {
                 flush_block(&mut block, &mut current.body);
             }
             _ => {}
