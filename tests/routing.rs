@@ -175,6 +175,18 @@ fn small_talk_is_declined_in_the_customers_language() {
 }
 
 #[test]
+fn messages_the_guidance_mostly_does_not_know_are_declined() {
+    // One real word among keyboard mash: one document wins clearly on it, but the message is
+    // not understood.
+    let d = check("qwfp zxcvb invoice plmk yxcv", Outcome::Decline, None);
+    assert!(d.trace.reason.contains("not understood"), "{:#?}", d.trace);
+    assert!(d.citations.is_empty());
+    // Mostly known, with a word of slang, is still helped.
+    let d = decide("our invoice is overdue, wat now?");
+    assert_ne!(d.outcome, Outcome::Decline, "{:#?}", d.trace);
+}
+
+#[test]
 fn guidance_questions_are_answered_with_a_citation() {
     let d = decide("what happens to our access if we do not pay an invoice?");
     assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);

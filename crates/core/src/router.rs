@@ -29,6 +29,9 @@ const COVERAGE_WEIGHT: f32 = 1.16;
 const MARGIN_WEIGHT: f32 = 1.07;
 const KNOWN_WEIGHT: f32 = 0.69;
 const DOC_MASS_WEIGHT: f32 = 1.17;
+/// Below this share of known words a message is not understood: it is declined (with the way
+/// to a person), and the confidence is scaled down in proportion.
+const UNDERSTOOD_SHARE: f32 = 0.5;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 15;
 /// Sections shown in a suggestion or handoff.
@@ -153,6 +156,8 @@ struct Retrieval {
     terms: Vec<String>,
     /// The terms searched for, with their weights and rarity.
     query_terms: Vec<QueryTerm>,
+    /// Share of the question's words the guidance knows.
+    known_share: f32,
     expansions: Vec<(String, String)>,
     confidence: f32,
     signals: Vec<(String, f32)>,
@@ -274,6 +279,7 @@ impl Router {
             traced,
             terms,
             query_terms: outcome.terms,
+            known_share: outcome.term_coverage,
             expansions,
             confidence,
             signals,
@@ -313,7 +319,10 @@ impl Router {
             + MARGIN_WEIGHT * margin.clamp(0.0, 1.0)
             + KNOWN_WEIGHT * known_share
             + DOC_MASS_WEIGHT * doc_mass;
-        let confidence = 1.0 / (1.0 + (-z).exp());
+        // A question the guidance mostly does not know (gibberish, another product's jargon) is
+        // not understood, however clearly one document wins on the rest of it.
+        let understood = (known_share / UNDERSTOOD_SHARE).min(1.0);
+        let confidence = understood / (1.0 + (-z).exp());
         (
             confidence,
             vec![
@@ -481,6 +490,13 @@ impl Router {
             self.decline(&replies, lang, trace)
         } else if retrieval.hits.is_empty() {
             trace.reason = "no guidance matches any word of the message".into();
+            self.decline(&replies, lang, trace)
+        } else if self.config.layers.confidence && retrieval.known_share < UNDERSTOOD_SHARE {
+            trace.reason = format!(
+                "the guidance knows {:.0}% of the message's words (< {:.0}%): not understood",
+                retrieval.known_share * 100.0,
+                UNDERSTOOD_SHARE * 100.0
+            );
             self.decline(&replies, lang, trace)
         } else if confident {
             trace.reason = format!(
