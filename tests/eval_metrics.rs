@@ -1,7 +1,7 @@
 //! The eval metrics on a tiny case file, every figure computed by hand.
 
 use switchboard_core::Outcome;
-use switchboard_eval::{load_cases, parse_thresholds, report, shortfalls, Case, CaseResult};
+use switchboard_eval::{calibration, load_cases, parse_thresholds, report, shortfalls, Case, CaseResult};
 
 fn cases() -> Vec<Case> {
     load_cases(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/eval/tiny.toml"))
@@ -169,4 +169,24 @@ fn bad_case_files_are_refused_with_a_reason() {
         .contains("no queue"));
     let unknown = "[[case]]\nid='a'\nlang='en'\nquestion='q'\nexpect='answer'\ncolour='red'\n";
     assert!(switchboard_eval::parse_cases(unknown).is_err());
+}
+
+#[test]
+fn calibration_bands_compare_confidence_with_the_share_right() {
+    let mut r = results();
+    // en-1 right (top a.md), en-2 wrong top, en-3 a handoff case, de-1 wrong top; de-2 and de-3
+    // found no guidance and are left out.
+    for (result, confidence) in r.iter_mut().zip([1.0, 0.8, 0.6, 0.55, 0.1, 0.3]) {
+        result.confidence = confidence;
+    }
+    let bands = calibration(&r);
+    assert_eq!(bands.len(), 4);
+    assert_eq!(bands.iter().map(|b| b.cases).collect::<Vec<_>>(), [0, 0, 2, 2]);
+    // Confidences are f32: compare their means to single precision.
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-6;
+    assert!(near(bands[2].mean_confidence, 0.575), "{bands:?}");
+    assert!(close(bands[2].right, 0.0));
+    // The top band holds confidence 1.0 itself.
+    assert!(near(bands[3].mean_confidence, 0.9), "{bands:?}");
+    assert!(close(bands[3].right, 0.5));
 }

@@ -267,6 +267,56 @@ pub struct Report {
     pub results: Vec<CaseResult>,
 }
 
+/// One confidence band of a calibration table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationBand {
+    /// Lower bound of the band (inclusive).
+    pub from: f32,
+    /// Upper bound of the band (exclusive, except for the last band).
+    pub to: f32,
+    /// Cases whose confidence falls in the band.
+    pub cases: usize,
+    /// Their mean confidence.
+    pub mean_confidence: f64,
+    /// The share of them whose top document is an acceptable answer.
+    pub right: f64,
+}
+
+/// How well the confidence reads as a probability: for the cases where guidance was found,
+/// in four bands of confidence, the mean confidence beside the share whose top document is
+/// acceptable (handoff and out-of-scope cases count as not right: no document answers them).
+pub fn calibration(results: &[CaseResult]) -> Vec<CalibrationBand> {
+    let bounds = [0.0f32, 0.25, 0.5, 0.75, 1.0];
+    bounds
+        .windows(2)
+        .map(|b| {
+            let last = b[1] >= 1.0;
+            let band: Vec<&CaseResult> = results
+                .iter()
+                .filter(|r| !r.ranked_docs.is_empty())
+                .filter(|r| r.confidence >= b[0] && (r.confidence < b[1] || (last && r.confidence <= b[1])))
+                .collect();
+            let n = band.len();
+            let share = |count: usize| if n == 0 { 0.0 } else { count as f64 / n as f64 };
+            CalibrationBand {
+                from: b[0],
+                to: b[1],
+                cases: n,
+                mean_confidence: if n == 0 {
+                    0.0
+                } else {
+                    band.iter().map(|r| f64::from(r.confidence)).sum::<f64>() / n as f64
+                },
+                right: share(
+                    band.iter()
+                        .filter(|r| r.expect == Expect::Answer && r.top_is_acceptable())
+                        .count(),
+                ),
+            }
+        })
+        .collect()
+}
+
 /// Builds a report from results.
 pub fn report(results: Vec<CaseResult>) -> Report {
     let all: Vec<&CaseResult> = results.iter().collect();

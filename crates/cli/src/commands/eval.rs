@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 use switchboard_core::{Layers, RouterConfig};
-use switchboard_eval::{load_cases, parse_thresholds, run as run_cases, shortfalls, Metrics, Report};
+use switchboard_eval::{
+    calibration, load_cases, parse_thresholds, run as run_cases, shortfalls, Metrics, Report,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -131,6 +133,14 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
             elapsed.as_secs_f64(),
             elapsed.as_secs_f64() * 1000.0 / cases.len().max(1) as f64
         );
+        println!();
+        println!("confidence calibration (cases where guidance was found; right = its top document is acceptable):");
+        for band in calibration(&report.results) {
+            println!(
+                "  {:.2}-{:.2}: {:>3} cases, mean confidence {:.2}, right {:.2}",
+                band.from, band.to, band.cases, band.mean_confidence, band.right
+            );
+        }
         if args.verbose {
             for r in &report.results {
                 let signals: Vec<String> = r.signals.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
