@@ -187,6 +187,30 @@ fn messages_the_guidance_mostly_does_not_know_are_declined() {
 }
 
 #[test]
+fn questions_about_our_support_are_answered_from_the_support_model() {
+    let d = decide_at("what are your support hours?", CLOSED);
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+    assert!(d.trace.reason.contains("support model"), "{:#?}", d.trace);
+    for queue in &router().support().queues {
+        assert!(d.reply.contains(queue.name.get(Language::En)), "{}", d.reply);
+    }
+    assert!(
+        d.reply.contains("closed now, opens Mon 2026-11-30"),
+        "{}",
+        d.reply
+    );
+    assert!(d.reply.contains("95.00 EUR per hour"), "{}", d.reply);
+    assert!(d.reply.contains("free of charge"), "{}", d.reply);
+    let d = decide_at("Was kostet euer technischer Support?", OPEN);
+    assert_eq!(d.language, Language::De);
+    assert!(d.reply.contains("95,00 EUR pro Stunde"), "{}", d.reply);
+    assert!(d.reply.contains("jetzt erreichbar"), "{}", d.reply);
+    // Microsoft's own support for partners is a guidance question, not ours to list.
+    let d = decide("what hours is german language partner support available");
+    assert!(!d.trace.reason.contains("support model"), "{:#?}", d.trace);
+}
+
+#[test]
 fn guidance_questions_are_answered_with_a_citation() {
     let d = decide("what happens to our access if we do not pay an invoice?");
     assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);

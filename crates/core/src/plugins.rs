@@ -31,6 +31,9 @@ pub enum IntentAction {
     NotCsp,
     /// The customer says the last answer did not help.
     NotHelpful,
+    /// The customer asks what support they get: every queue's hours (open now or the next
+    /// opening), contact and price, from the support model rather than from guidance text.
+    SupportInfo,
 }
 
 /// Values per language.
@@ -102,7 +105,8 @@ pub struct MoneyRuleSpec {
 }
 
 /// Reply templates. Placeholders: `{partner}`, `{queue}`, `{hours}`, `{contact}`,
-/// `{price}`, `{respond_by}`, `{next_open}`, `{portal}`.
+/// `{price}`, `{respond_by}`, `{next_open}`, `{portal}`, `{status}`. The `support_*` templates
+/// may be left out of a manifest: the built-in ones of the language are used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyTemplates {
@@ -124,6 +128,21 @@ pub struct ReplyTemplates {
     pub decline: String,
     /// Customer did not buy through a CSP.
     pub not_csp: String,
+    /// Before the list of support queues (`{partner}`). Optional in manifests.
+    #[serde(default)]
+    pub support_info: Option<String>,
+    /// One queue of that list: `{queue}`, `{hours}`, `{status}`, `{contact}`, `{price}`.
+    #[serde(default)]
+    pub support_queue: Option<String>,
+    /// `{status}` of an open queue.
+    #[serde(default)]
+    pub support_open: Option<String>,
+    /// `{status}` of a closed queue (`{next_open}`).
+    #[serde(default)]
+    pub support_closed: Option<String>,
+    /// `{price}` of a queue that charges nothing.
+    #[serde(default)]
+    pub support_free: Option<String>,
 }
 
 /// Product and licence names the entity extractor recognises.

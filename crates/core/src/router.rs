@@ -429,6 +429,7 @@ impl Router {
         let answer_intent = best(IntentAction::Answer);
         let decline = best(IntentAction::Decline);
         let not_csp = best(IntentAction::NotCsp);
+        let support_info = best(IntentAction::SupportInfo);
         let not_helpful = best(IntentAction::NotHelpful).filter(|_| context.awaiting_feedback);
 
         // An explicit handoff intent wins unless an answer intent of higher priority fired
@@ -482,6 +483,12 @@ impl Router {
                 asks_feedback: false,
                 trace,
             }
+        } else if let Some(i) = support_info {
+            trace.reason = format!(
+                "the customer asks about the support they get (`{}`): the support model answers",
+                i.matched
+            );
+            self.support_info(&replies, lang, trace, now)
         } else if let Some(d) = decline.filter(|_| findings.entities.products.is_empty()) {
             trace.reason = format!(
                 "out of scope: intent `{}` (`{}`) and no confident guidance",
@@ -612,6 +619,63 @@ impl Router {
             citations: picks.into_iter().map(Self::citation).collect(),
             handoff: None,
             offers_human: offer_human,
+            asks_feedback: false,
+            trace,
+        }
+    }
+
+    /// Every queue's hours, whether it is open now (or when it opens), contact and price.
+    fn support_info(
+        &self,
+        replies: &ReplyTemplates,
+        lang: Language,
+        trace: Trace,
+        now: Timestamp,
+    ) -> Decision {
+        let builtin = default_replies(lang);
+        let template = |pick: fn(&ReplyTemplates) -> &Option<String>| -> String {
+            pick(replies)
+                .clone()
+                .or_else(|| pick(&builtin).clone())
+                .unwrap_or_default()
+        };
+        let mut reply = fill(
+            &template(|r| &r.support_info),
+            &[("{partner}", self.support.partner_name.clone())],
+        );
+        for queue in &self.support.queues {
+            let status = queue.status_at(now);
+            let status_text = if status.open {
+                template(|r| &r.support_open)
+            } else {
+                fill(
+                    &template(|r| &r.support_closed),
+                    &[("{next_open}", status.next_open.unwrap_or_default())],
+                )
+            };
+            let price = queue
+                .price
+                .as_ref()
+                .map_or_else(|| template(|r| &r.support_free), |p| price_text(p, lang));
+            reply.push('\n');
+            reply.push_str(&fill(
+                &template(|r| &r.support_queue),
+                &[
+                    ("{queue}", queue.name.get(lang).to_string()),
+                    ("{hours}", queue.hours_text()),
+                    ("{status}", status_text),
+                    ("{contact}", queue.contact.get(lang).to_string()),
+                    ("{price}", price),
+                ],
+            ));
+        }
+        Decision {
+            outcome: Outcome::Answer,
+            reply,
+            language: lang,
+            citations: Vec::new(),
+            handoff: None,
+            offers_human: false,
             asks_feedback: false,
             trace,
         }
@@ -748,6 +812,11 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             handoff_price: "This support is charged at {price}.".into(),
             decline: "I can help with billing, licences and support for Azure, Microsoft 365 and Dynamics 365 bought through {partner}. For anything else, say \"talk to a human\".".into(),
             not_csp: "If you bought directly from Microsoft, {partner} cannot see your billing: please use {portal}.".into(),
+            support_info: Some("Support from {partner}:".into()),
+            support_queue: Some("- {queue}: {hours} ({status}); {contact}; {price}".into()),
+            support_open: Some("open now".into()),
+            support_closed: Some("closed now, opens {next_open}".into()),
+            support_free: Some("free of charge".into()),
         },
         Language::De => ReplyTemplates {
             answer_source: "Quelle:".into(),
@@ -759,6 +828,11 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             handoff_price: "Dieser Support kostet {price}.".into(),
             decline: "Ich helfe bei Abrechnung, Lizenzen und Support für Azure, Microsoft 365 und Dynamics 365, gekauft über {partner}. Für alles andere schreiben Sie „mit einem Menschen sprechen“.".into(),
             not_csp: "Wenn Sie direkt bei Microsoft gekauft haben, kann {partner} Ihre Abrechnung nicht sehen: bitte nutzen Sie {portal}.".into(),
+            support_info: Some("Support von {partner}:".into()),
+            support_queue: Some("- {queue}: {hours} ({status}); {contact}; {price}".into()),
+            support_open: Some("jetzt erreichbar".into()),
+            support_closed: Some("jetzt geschlossen, wieder ab {next_open}".into()),
+            support_free: Some("kostenlos".into()),
         },
     }
 }
