@@ -473,16 +473,7 @@ impl Router {
                     ("{partner}", self.support.partner_name.clone()),
                 ],
             );
-            Decision {
-                outcome: Outcome::Answer,
-                reply,
-                language: lang,
-                citations: Vec::new(),
-                handoff: None,
-                offers_human: false,
-                asks_feedback: false,
-                trace,
-            }
+            reply_without_citation(reply, lang, trace)
         } else if let Some(i) = support_info {
             trace.reason = format!(
                 "the customer asks about the support they get (`{}`): the support model answers",
@@ -669,16 +660,7 @@ impl Router {
                 ],
             ));
         }
-        Decision {
-            outcome: Outcome::Answer,
-            reply,
-            language: lang,
-            citations: Vec::new(),
-            handoff: None,
-            offers_human: false,
-            asks_feedback: false,
-            trace,
-        }
+        reply_without_citation(reply, lang, trace)
     }
 
     fn decline(&self, replies: &ReplyTemplates, lang: Language, trace: Trace) -> Decision {
@@ -777,6 +759,20 @@ impl Router {
             asks_feedback: false,
             trace,
         }
+    }
+}
+
+/// An answer that comes from the support model or a fixed text, not from guidance.
+fn reply_without_citation(reply: String, lang: Language, trace: Trace) -> Decision {
+    Decision {
+        outcome: Outcome::Answer,
+        reply,
+        language: lang,
+        citations: Vec::new(),
+        handoff: None,
+        offers_human: false,
+        asks_feedback: false,
+        trace,
     }
 }
 
