@@ -6,7 +6,9 @@ mod files;
 use files::copy_dir;
 use std::path::{Path, PathBuf};
 use switchboard_knowledge::ingest::{ingest_roots, Ingested};
-use switchboard_knowledge::{IndexStore, KnowledgeBase, Language, Product, SearchRequest, Section};
+use switchboard_knowledge::{
+    Expansion, IndexStore, KnowledgeBase, Language, Product, SearchRequest, Section,
+};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/knowledge")
@@ -368,4 +370,33 @@ fn answers_quote_the_passage_that_answers() {
     );
     assert!(p.chars().count() <= 31, "{p}");
     assert!(p.ends_with('…'), "{p}");
+}
+
+#[test]
+fn an_expansion_covers_the_customer_word_it_stands_for() {
+    let kb = kb();
+    let coverage_with = |replaces: Option<&str>| {
+        let mut request = SearchRequest::new("seats added mid month", 10);
+        request.language = Some(Language::En);
+        request.expansions.push(Expansion {
+            text: "licences".into(),
+            weight: 0.6,
+            replaces: replaces.map(str::to_string),
+        });
+        let outcome = kb.search(&request).unwrap();
+        outcome
+            .hits
+            .iter()
+            .find(|h| h.citation == "en-us/billing-cycle.md#mid-month")
+            .expect("the mid-month section is found")
+            .coverage
+    };
+    let linked = coverage_with(Some("seats"));
+    let unlinked = coverage_with(None);
+    // "seats" is unknown to the guidance; through "licences" the section now covers it.
+    assert!(linked > unlinked, "{linked} vs {unlinked}");
+    assert!(
+        linked < 1.0,
+        "an expansion counts less than the customer's own word: {linked}"
+    );
 }

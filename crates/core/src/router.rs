@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::Arc;
 use switchboard_knowledge::{
-    KnowledgeBase, KnowledgeError, Language, Product, QueryTerm, SearchHit, SearchRequest,
+    Expansion, KnowledgeBase, KnowledgeError, Language, Product, QueryTerm, SearchHit, SearchRequest,
 };
 
 /// Only this much of a message is analysed; the whole message is still kept by the caller.
@@ -227,11 +227,19 @@ impl Router {
         request.rerank = self.config.layers.rerank;
         request.expansions = expansions
             .iter()
-            .map(|(_, to)| (to.clone(), self.config.expansion_weight))
+            .map(|(from, to)| Expansion {
+                text: to.clone(),
+                weight: self.config.expansion_weight,
+                replaces: Some(from.clone()),
+            })
             .collect();
         for product in context_products {
             // A product named earlier in the conversation still applies, a little.
-            request.expansions.push((product.clone(), 0.3));
+            request.expansions.push(Expansion {
+                text: product.clone(),
+                weight: 0.3,
+                replaces: None,
+            });
             expansions.push(("(conversation)".into(), product.clone()));
         }
         let outcome = self.kb.search(&request)?;
@@ -259,7 +267,8 @@ impl Router {
                 raw_score: h.score,
             })
             .collect();
-        let (confidence, signals) = self.confidence(&scored, outcome.term_coverage);
+        let known_share = self.known_share(&outcome.terms, &expansions, lang);
+        let (confidence, signals) = self.confidence(&scored, known_share);
         let terms = outcome
             .terms
             .iter()
@@ -279,11 +288,41 @@ impl Router {
             traced,
             terms,
             query_terms: outcome.terms,
-            known_share: outcome.term_coverage,
+            known_share,
             expansions,
             confidence,
             signals,
         })
+    }
+
+    /// Share of the question's words the guidance knows: found in the index (as written or as
+    /// a typo correction), or mapped to the guidance's words by a thesaurus entry that fired.
+    fn known_share(&self, terms: &[QueryTerm], expansions: &[(String, String)], lang: Language) -> f32 {
+        let analyzer = self.kb.analyzer(lang);
+        let mapped: HashSet<String> = expansions
+            .iter()
+            .flat_map(|(from, _)| analyzer.analyze(from))
+            .map(|t| t.term)
+            .collect();
+        let mut words: Vec<usize> = terms
+            .iter()
+            .filter(|t| t.language == lang && !t.compound_part)
+            .filter_map(|t| t.word)
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        if words.is_empty() {
+            return 0.0;
+        }
+        let known = words
+            .iter()
+            .filter(|&&w| {
+                terms
+                    .iter()
+                    .any(|t| t.word == Some(w) && (t.doc_freq > 0 || mapped.contains(&t.term)))
+            })
+            .count();
+        known as f32 / words.len() as f32
     }
 
     /// Confidence in the top section, from four signals: how much of the question (by

@@ -24,6 +24,9 @@ const HEADING_BOOST: f32 = 1.5;
 const COMPOUND_PART_WEIGHT: f32 = 0.6;
 /// Weight of a typo correction next to a word spelt right.
 const CORRECTION_WEIGHT: f32 = 0.8;
+/// How much the guidance's words for a customer's word (a thesaurus expansion) count towards
+/// covering it.
+const EXPANSION_COVERAGE: f32 = 0.8;
 /// How much a typo correction counts towards coverage: a guess is weaker evidence.
 const CORRECTION_COVERAGE: f32 = 0.6;
 /// Words shorter than this are never corrected: too many neighbours.
@@ -205,6 +208,18 @@ impl IndexStats {
     }
 }
 
+/// Extra text to search for beside the question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expansion {
+    /// The text (the guidance's words).
+    pub text: String,
+    /// Its weight next to the question's own words.
+    pub weight: f32,
+    /// The customer's words it stands for, if any: a section with the expansion's terms then
+    /// covers those words of the question (see [`SearchHit::coverage`]).
+    pub replaces: Option<String>,
+}
+
 /// What to search for.
 #[derive(Debug, Clone)]
 pub struct SearchRequest<'a> {
@@ -216,8 +231,8 @@ pub struct SearchRequest<'a> {
     pub limit: usize,
     /// Compute highlighted snippets (costs a little per hit).
     pub snippets: bool,
-    /// Extra text to search for, with a weight (query expansion by the caller).
-    pub expansions: Vec<(String, f32)>,
+    /// Extra text to search for (query expansion by the caller).
+    pub expansions: Vec<Expansion>,
     /// Re-rank the top sections by how much of the question they cover.
     pub rerank: bool,
 }
@@ -275,6 +290,15 @@ pub struct SearchHit {
     pub body: String,
 }
 
+/// Where text turned into query terms comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TermSource {
+    /// The question: each word stands for itself.
+    Question,
+    /// An expansion, standing for the question word at this position, if any.
+    Expansion(Option<usize>),
+}
+
 /// How one word of the question became query terms.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct QueryTerm {
@@ -290,8 +314,11 @@ pub struct QueryTerm {
     pub weight: f32,
     /// Sections containing the term in the body.
     pub doc_freq: u64,
-    /// Which word of the question it came from; `None` for expansions.
+    /// Which word of the question it came from, or stands for; `None` for expansions that
+    /// stand for no word of the question.
     pub word: Option<usize>,
+    /// True for a term of an expansion (standing for `word`, if any).
+    pub expands: bool,
 }
 
 /// The result of a search.
@@ -602,9 +629,14 @@ impl KnowledgeBase {
         lang: Language,
         text: &str,
         weight: f32,
-        from_question: bool,
+        source: TermSource,
         out: &mut Vec<QueryTerm>,
     ) -> (usize, usize) {
+        let from_question = source == TermSource::Question;
+        let word_of = |position: usize| match source {
+            TermSource::Question => Some(position),
+            TermSource::Expansion(word) => word,
+        };
         let analyzer = self.analyzer(lang);
         let mut words = 0;
         let mut matched = 0;
@@ -634,7 +666,8 @@ impl KnowledgeBase {
                     compound_part: t.is_compound_part,
                     weight: weight * part_weight,
                     doc_freq: df,
-                    word: from_question.then_some(t.position),
+                    word: word_of(t.position),
+                    expands: !from_question,
                 });
                 continue;
             }
@@ -652,6 +685,7 @@ impl KnowledgeBase {
                     weight: 0.0,
                     doc_freq: 0,
                     word: Some(t.position),
+                    expands: false,
                 });
             }
             for (term, df) in corrections {
@@ -665,7 +699,8 @@ impl KnowledgeBase {
                     compound_part: t.is_compound_part,
                     weight: weight * part_weight * CORRECTION_WEIGHT,
                     doc_freq: df,
-                    word: from_question.then_some(t.position),
+                    word: word_of(t.position),
+                    expands: !from_question,
                 });
             }
         }
@@ -749,12 +784,35 @@ impl KnowledgeBase {
         let mut terms = Vec::new();
         let mut best_coverage = 0.0f32;
         for &lang in &langs {
-            let (words, matched) = self.query_terms(&searcher, lang, request.text, 1.0, true, &mut terms);
+            let (words, matched) = self.query_terms(
+                &searcher,
+                lang,
+                request.text,
+                1.0,
+                TermSource::Question,
+                &mut terms,
+            );
             if words > 0 {
                 best_coverage = best_coverage.max(matched as f32 / words as f32);
             }
-            for (text, weight) in &request.expansions {
-                self.query_terms(&searcher, lang, text, *weight, false, &mut terms);
+            let question = self.analyzer(lang).analyze(request.text);
+            for e in &request.expansions {
+                // The expansion stands for the question word its customer phrase starts with.
+                let word = e.replaces.as_deref().and_then(|phrase| {
+                    let first = self.analyzer(lang).analyze(phrase).into_iter().next()?;
+                    question
+                        .iter()
+                        .find(|q| !q.is_compound_part && q.term == first.term)
+                        .map(|q| q.position)
+                });
+                self.query_terms(
+                    &searcher,
+                    lang,
+                    &e.text,
+                    e.weight,
+                    TermSource::Expansion(word),
+                    &mut terms,
+                );
             }
         }
         if terms.is_empty() || request.limit == 0 {
@@ -1053,7 +1111,7 @@ fn coverage(terms: &[QueryTerm], present: &[bool], language: Language, total_doc
                 .filter(move |(_, t)| t.word == Some(w) && t.language == language)
         };
         let weight = of_word()
-            .filter(|(_, t)| !t.compound_part)
+            .filter(|(_, t)| !t.compound_part && !t.expands)
             .map(|(_, t)| idf(t.doc_freq))
             .fold(0.0f32, f32::max);
         if weight == 0.0 {
@@ -1062,7 +1120,9 @@ fn coverage(terms: &[QueryTerm], present: &[bool], language: Language, total_doc
         let mut score: f32 = of_word()
             .filter(|(i, t)| !t.compound_part && present[*i])
             .map(|(_, t)| {
-                if t.corrected_from.is_some() {
+                if t.expands {
+                    EXPANSION_COVERAGE
+                } else if t.corrected_from.is_some() {
                     CORRECTION_COVERAGE
                 } else {
                     1.0

@@ -12,7 +12,7 @@ mod model;
 pub mod store;
 
 pub use index::{
-    IndexStats, KnowledgeBase, KnowledgeError, QueryTerm, SearchHit, SearchOutcome, SearchRequest,
+    Expansion, IndexStats, KnowledgeBase, KnowledgeError, QueryTerm, SearchHit, SearchOutcome, SearchRequest,
 };
 pub use model::{citation, FrontMatter, Language, Product, Section};
 pub use store::{BuildReport, IndexStore};
