@@ -395,8 +395,4 @@ fn an_expansion_covers_the_customer_word_it_stands_for() {
     let unlinked = coverage_with(None);
     // "seats" is unknown to the guidance; through "licences" the section now covers it.
     assert!(linked > unlinked, "{linked} vs {unlinked}");
-    assert!(
-        linked < 1.0,
-        "an expansion counts less than the customer's own word: {linked}"
-    );
 }

@@ -24,11 +24,11 @@ pub const MAX_ANALYSED_CHARS: usize = 2_000;
 /// were fitted by L2-regularised logistic regression on ../shared/eval/dev.toml (answered
 /// cases, target: the top document is acceptable), so the confidence reads as an estimated
 /// probability that the cited section is right. See ARCHITECTURE.md.
-const CONFIDENCE_BIAS: f32 = -1.42;
-const COVERAGE_WEIGHT: f32 = 1.16;
-const MARGIN_WEIGHT: f32 = 1.07;
-const KNOWN_WEIGHT: f32 = 0.69;
-const DOC_MASS_WEIGHT: f32 = 1.17;
+const CONFIDENCE_BIAS: f32 = -1.35;
+const COVERAGE_WEIGHT: f32 = 0.84;
+const MARGIN_WEIGHT: f32 = 1.84;
+const KNOWN_WEIGHT: f32 = 0.40;
+const DOC_MASS_WEIGHT: f32 = 1.40;
 /// Below this share of known words a message is not understood: it is declined (with the way
 /// to a person), and the confidence is scaled down in proportion.
 const UNDERSTOOD_SHARE: f32 = 0.5;
@@ -123,7 +123,7 @@ pub struct RouterConfig {
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
-            answer_threshold: 0.75,
+            answer_threshold: 0.70,
             suggest_threshold: 0.20,
             expansion_weight: 0.6,
             layers: Layers::default(),

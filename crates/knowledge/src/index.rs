@@ -25,8 +25,9 @@ const COMPOUND_PART_WEIGHT: f32 = 0.6;
 /// Weight of a typo correction next to a word spelt right.
 const CORRECTION_WEIGHT: f32 = 0.8;
 /// How much the guidance's words for a customer's word (a thesaurus expansion) count towards
-/// covering it.
-const EXPANSION_COVERAGE: f32 = 0.8;
+/// covering it: fully, because a thesaurus entry states that they mean the same (a typo
+/// correction, by contrast, is a guess).
+const EXPANSION_COVERAGE: f32 = 1.0;
 /// How much a typo correction counts towards coverage: a guess is weaker evidence.
 const CORRECTION_COVERAGE: f32 = 0.6;
 /// Words shorter than this are never corrected: too many neighbours.
