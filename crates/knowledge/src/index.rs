@@ -796,7 +796,11 @@ impl KnowledgeBase {
             if words > 0 {
                 best_coverage = best_coverage.max(matched as f32 / words as f32);
             }
-            let question = self.analyzer(lang).analyze(request.text);
+            let question = if request.expansions.iter().any(|e| e.replaces.is_some()) {
+                self.analyzer(lang).analyze(request.text)
+            } else {
+                Vec::new()
+            };
             for e in &request.expansions {
                 // The expansion stands for the question word its customer phrase starts with.
                 let word = e.replaces.as_deref().and_then(|phrase| {
