@@ -361,6 +361,16 @@ fn answers_quote_the_passage_that_answers() {
         p.starts_with("When licences are added during a billing period"),
         "{p}"
     );
+    // Without any of the question's terms in it, the section's beginning.
+    let mut request = SearchRequest::new("licences added", 10);
+    request.language = Some(Language::En);
+    let outcome = kb.search(&request).unwrap();
+    let hit = outcome.hits.iter().find(|h| h.citation == mid_month).unwrap();
+    let p = kb.best_passage(hit, &[], 90);
+    assert!(
+        p.starts_with("When licences are added during a billing period"),
+        "{p}"
+    );
     // Never longer than asked, even when one sentence is.
     let p = passage(
         &kb,

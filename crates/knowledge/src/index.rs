@@ -532,22 +532,11 @@ impl KnowledgeBase {
                 best = (start, end, score);
             }
         }
+        // Also when nothing of the question is in the text: then its beginning, as much as fits.
         if from_beginning.2 >= PASSAGE_BEGINNING_SHARE * best.2 {
             best = from_beginning;
         }
-        let (start, end) = if best.2 > 0.0 { (best.0, best.1) } else { (0, 0) };
-        let end = if end == 0 {
-            // Nothing of the question in the text: its beginning, as much as fits.
-            let mut chars = 0;
-            let mut end = 0;
-            while end < units.len() && (end == 0 || chars + lengths[end] <= max_chars) {
-                chars += lengths[end];
-                end += 1;
-            }
-            end
-        } else {
-            end
-        };
+        let (start, end, _) = best;
         let mut text = units[start..end].join(" ");
         if text.chars().count() > max_chars {
             text = format!("{}…", text.chars().take(max_chars).collect::<String>().trim_end());
