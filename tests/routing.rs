@@ -211,6 +211,24 @@ fn questions_about_our_support_are_answered_from_the_support_model() {
 }
 
 #[test]
+fn a_close_second_section_of_the_same_document_is_named_beside_the_answer() {
+    let d = decide("können wir ein abo nach einer woche noch kündigen?");
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+    let cited: Vec<&str> = d.citations.iter().map(|c| c.citation.as_str()).collect();
+    assert_eq!(cited.len(), 2, "{cited:?}");
+    assert!(
+        cited.iter().all(|c| c.starts_with("de-de/kuendigung.md#")),
+        "{cited:?}"
+    );
+    assert!(cited.contains(&"de-de/kuendigung.md#window"), "{cited:?}");
+    assert!(d.reply.contains("Siehe auch:"), "{}", d.reply);
+    // A clear answer stands alone.
+    let d = decide("what happens to our access if we do not pay an invoice?");
+    assert_eq!(d.citations.len(), 1, "{:#?}", d.citations);
+    assert!(!d.reply.contains("See also:"), "{}", d.reply);
+}
+
+#[test]
 fn guidance_questions_are_answered_with_a_citation() {
     let d = decide("what happens to our access if we do not pay an invoice?");
     assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);

@@ -105,8 +105,8 @@ pub struct MoneyRuleSpec {
 }
 
 /// Reply templates. Placeholders: `{partner}`, `{queue}`, `{hours}`, `{contact}`,
-/// `{price}`, `{respond_by}`, `{next_open}`, `{portal}`, `{status}`. The `support_*` templates
-/// may be left out of a manifest: the built-in ones of the language are used.
+/// `{price}`, `{respond_by}`, `{next_open}`, `{portal}`, `{status}`. The `support_*` and
+/// `see_also` templates may be left out of a manifest: the built-in ones of the language are used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyTemplates {
@@ -143,6 +143,9 @@ pub struct ReplyTemplates {
     /// `{price}` of a queue that charges nothing.
     #[serde(default)]
     pub support_free: Option<String>,
+    /// Before a second section of the answer's document that scores nearly as well.
+    #[serde(default)]
+    pub see_also: Option<String>,
 }
 
 /// Product and licence names the entity extractor recognises.

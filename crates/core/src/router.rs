@@ -34,6 +34,9 @@ const DOC_MASS_WEIGHT: f32 = 1.40;
 const UNDERSTOOD_SHARE: f32 = 0.5;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 15;
+/// A section of the answer's document scoring at least this share of the cited one is named
+/// beside it ("see also").
+const SEE_ALSO_SHARE: f32 = 0.7;
 /// Sections shown in a suggestion or handoff.
 const SUGGESTED: usize = 3;
 /// Characters of guidance quoted in an answer (the passage that best answers the question).
@@ -607,12 +610,29 @@ impl Router {
             "\n\n{} {} › {} ({})",
             replies.answer_source, top.title, top.heading, top.citation
         ));
+        let mut citations = vec![Self::citation(top)];
+        // The ranking is sure of the document; within it, a section scoring nearly as well may
+        // be the one the customer meant.
+        if let Some(sibling) = retrieval.hits[1..].iter().find(|h| {
+            h.doc_path == top.doc_path && h.anchor != top.anchor && h.score >= SEE_ALSO_SHARE * top.score
+        }) {
+            let see_also = replies
+                .see_also
+                .clone()
+                .or_else(|| default_replies(lang).see_also)
+                .unwrap_or_default();
+            reply.push_str(&format!(
+                "\n{see_also} {} › {} ({})",
+                sibling.title, sibling.heading, sibling.citation
+            ));
+            citations.push(Self::citation(sibling));
+        }
         reply.push_str(&format!("\n\n{}", replies.helpful));
         Decision {
             outcome: Outcome::Answer,
             reply,
             language: lang,
-            citations: vec![Self::citation(top)],
+            citations,
             handoff: None,
             offers_human: false,
             asks_feedback: true,
@@ -852,6 +872,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             support_open: Some("open now".into()),
             support_closed: Some("closed now, opens {next_open}".into()),
             support_free: Some("free of charge".into()),
+            see_also: Some("See also:".into()),
         },
         Language::De => ReplyTemplates {
             answer_source: "Quelle:".into(),
@@ -868,6 +889,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             support_open: Some("jetzt erreichbar".into()),
             support_closed: Some("jetzt geschlossen, wieder ab {next_open}".into()),
             support_free: Some("kostenlos".into()),
+            see_also: Some("Siehe auch:".into()),
         },
     }
 }
