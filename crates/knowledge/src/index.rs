@@ -327,10 +327,9 @@ pub struct QueryTerm {
 pub struct SearchOutcome {
     /// Ranked sections, best first.
     pub hits: Vec<SearchHit>,
-    /// The terms searched for.
+    /// The terms searched for; a question word unknown to the guidance is among them with
+    /// weight 0, so callers can tell which words the guidance knows.
     pub terms: Vec<QueryTerm>,
-    /// Share of the question's words (after stop words) that matched the index.
-    pub term_coverage: f32,
 }
 
 /// An opened knowledge base.
@@ -621,15 +620,13 @@ impl KnowledgeBase {
         weight: f32,
         source: TermSource,
         out: &mut Vec<QueryTerm>,
-    ) -> (usize, usize) {
+    ) {
         let from_question = source == TermSource::Question;
         let word_of = |position: usize| match source {
             TermSource::Question => Some(position),
             TermSource::Expansion(word) => word,
         };
         let analyzer = self.analyzer(lang);
-        let mut words = 0;
-        let mut matched = 0;
         for t in analyzer.analyze(text) {
             if out.iter().any(|q| {
                 q.language == lang && (q.term == t.term || q.corrected_from.as_deref() == Some(&t.term))
@@ -641,14 +638,8 @@ impl KnowledgeBase {
             } else {
                 1.0
             };
-            if !t.is_compound_part {
-                words += 1;
-            }
             let df = self.doc_freq(searcher, lang, &t.term);
             if df > 0 {
-                if !t.is_compound_part {
-                    matched += 1;
-                }
                 out.push(QueryTerm {
                     language: lang,
                     term: t.term,
@@ -662,9 +653,6 @@ impl KnowledgeBase {
                 continue;
             }
             let corrections = self.corrections(searcher, lang, &t.term);
-            if !corrections.is_empty() && !t.is_compound_part {
-                matched += 1;
-            }
             if corrections.is_empty() && from_question && !t.is_compound_part {
                 // Unknown to the guidance: not searched, but it counts against coverage.
                 out.push(QueryTerm {
@@ -694,7 +682,6 @@ impl KnowledgeBase {
                 });
             }
         }
-        (words, matched)
     }
 
     /// The searched terms (weight above zero), most informative first: the rarest, weighted.
@@ -772,9 +759,8 @@ impl KnowledgeBase {
             .language
             .map_or_else(|| Language::ALL.to_vec(), |l| vec![l]);
         let mut terms = Vec::new();
-        let mut best_coverage = 0.0f32;
         for &lang in &langs {
-            let (words, matched) = self.query_terms(
+            self.query_terms(
                 &searcher,
                 lang,
                 request.text,
@@ -782,9 +768,6 @@ impl KnowledgeBase {
                 TermSource::Question,
                 &mut terms,
             );
-            if words > 0 {
-                best_coverage = best_coverage.max(matched as f32 / words as f32);
-            }
             let question = if request.expansions.iter().any(|e| e.replaces.is_some()) {
                 self.analyzer(lang).analyze(request.text)
             } else {
@@ -813,7 +796,6 @@ impl KnowledgeBase {
             return Ok(SearchOutcome {
                 hits: Vec::new(),
                 terms,
-                term_coverage: best_coverage,
             });
         }
         let total = searcher.num_docs();
@@ -867,11 +849,7 @@ impl KnowledgeBase {
         if request.snippets {
             self.add_snippets(&searcher, &self.build_query(&by_information), &mut hits)?;
         }
-        Ok(SearchOutcome {
-            hits,
-            terms,
-            term_coverage: best_coverage,
-        })
+        Ok(SearchOutcome { hits, terms })
     }
 
     /// The baseline: tantivy's own `QueryParser` over the same fields and boosts, lenient
