@@ -18,17 +18,17 @@ use switchboard_knowledge::{
 /// Only this much of a message is analysed; the whole message is still kept by the caller.
 pub const MAX_ANALYSED_CHARS: usize = 2_000;
 /// Confidence is a logistic model of four signals: the top section's rarity-weighted
-/// coverage of the question, its margin over the best other document (as a share of its
-/// score), the share of the question's words the guidance knows, and the top document's share
+/// coverage of the question, its margin over the best other document it is not linked with
+/// (as a share of its score), the share of the question's words the guidance knows, and the top document's share
 /// of the score of all retrieved sections (evidence concentrated in one document). The weights
 /// were fitted by L2-regularised logistic regression on ../shared/eval/dev.toml (answered
 /// cases, target: the top document is acceptable), so the confidence reads as an estimated
 /// probability that the cited section is right. See ARCHITECTURE.md.
-const CONFIDENCE_BIAS: f32 = -1.35;
-const COVERAGE_WEIGHT: f32 = 0.84;
-const MARGIN_WEIGHT: f32 = 1.84;
+const CONFIDENCE_BIAS: f32 = -1.42;
+const COVERAGE_WEIGHT: f32 = 0.78;
+const MARGIN_WEIGHT: f32 = 2.15;
 const KNOWN_WEIGHT: f32 = 0.40;
-const DOC_MASS_WEIGHT: f32 = 1.40;
+const DOC_MASS_WEIGHT: f32 = 1.17;
 /// Below this share of known words a message is not understood: it is declined (with the way
 /// to a person), and the confidence is scaled down in proportion.
 const UNDERSTOOD_SHARE: f32 = 0.5;
@@ -126,7 +126,7 @@ pub struct RouterConfig {
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
-            answer_threshold: 0.70,
+            answer_threshold: 0.67,
             suggest_threshold: 0.20,
             expansion_weight: 0.6,
             layers: Layers::default(),
@@ -329,16 +329,18 @@ impl Router {
     }
 
     /// Confidence in the top section, from four signals: how much of the question (by
-    /// rarity) it covers, how clearly it beats the best other document, how many of the
+    /// rarity) it covers, how clearly it beats the best unlinked other document, how many of the
     /// question's words the guidance knows at all, and how much of the retrieved evidence
     /// lies in the top document.
     fn confidence(&self, scored: &[(f32, SearchHit)], known_share: f32) -> (f32, Vec<(String, f32)>) {
         let Some((top_score, top)) = scored.first() else {
             return (0.0, vec![("no-hits".into(), 0.0)]);
         };
+        // A document the top one links to, or that links to it, is the same subject seen from
+        // another side: a near tie with it is no doubt about what the question is about.
         let second_doc = scored
             .iter()
-            .find(|(_, h)| h.doc_path != top.doc_path)
+            .find(|(_, h)| h.doc_path != top.doc_path && !h.is_linked_with(top))
             .map_or(0.0, |(s, _)| *s);
         let margin = if *top_score > 0.0 {
             (top_score - second_doc) / top_score

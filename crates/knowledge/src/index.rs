@@ -105,6 +105,7 @@ struct Fields {
     roles: Field,
     date: Field,
     links: Field,
+    linked: Field,
     line: Field,
     de: LangFields,
     en: LangFields,
@@ -148,6 +149,7 @@ fn build_schema() -> (Schema, Fields) {
     let roles = b.add_text_field("roles", STORED);
     let date = b.add_text_field("date", STORED);
     let links = b.add_text_field("links", STORED);
+    let linked = b.add_text_field("linked", STORED);
     let line = b.add_u64_field("line", STORED | FAST);
     let mut lang_fields = |l: Language| LangFields {
         title: b.add_text_field(&format!("title_{l}"), text(l, true)),
@@ -166,6 +168,7 @@ fn build_schema() -> (Schema, Fields) {
         roles,
         date,
         links,
+        linked,
         line,
         de,
         en,
@@ -279,6 +282,9 @@ pub struct SearchHit {
     pub roles: Vec<String>,
     /// Link targets in the section.
     pub links: Vec<String>,
+    /// The other documents of the knowledge base the section's document links to (paths).
+    #[serde(skip)]
+    pub linked_documents: Vec<String>,
     /// First line of the section in its file.
     pub line: u64,
     /// Share of the question's words (weighted by rarity) the section contains, 0..1.
@@ -289,6 +295,14 @@ pub struct SearchHit {
     /// The section's full text (not serialised).
     #[serde(skip)]
     pub body: String,
+}
+
+impl SearchHit {
+    /// Whether either hit's document links to the other's: their authors treat them as one
+    /// subject seen from two sides, so a near tie between them is no doubt about the subject.
+    pub fn is_linked_with(&self, other: &SearchHit) -> bool {
+        self.linked_documents.contains(&other.doc_path) || other.linked_documents.contains(&self.doc_path)
+    }
 }
 
 /// Where text turned into query terms comes from.
@@ -439,6 +453,7 @@ impl KnowledgeBase {
     fn write_all(&self, sections: &[Section]) -> Result<()> {
         let mut writer: IndexWriter = self.index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
         let f = self.fields;
+        let linked = crate::links::linked_documents(sections);
         for s in sections {
             let lf = f.of(s.language);
             let mut doc = TantivyDocument::default();
@@ -453,6 +468,9 @@ impl KnowledgeBase {
             doc.add_text(f.roles, s.roles.join("\n"));
             doc.add_text(f.date, s.date.as_deref().unwrap_or(""));
             doc.add_text(f.links, s.links.join("\n"));
+            if let Some(targets) = linked.get(&s.doc_path) {
+                doc.add_text(f.linked, targets.join("\n"));
+            }
             doc.add_u64(f.line, s.line as u64);
             doc.add_text(lf.title, &s.doc_title);
             let mut headings = s.parent_headings.join("\n");
@@ -904,6 +922,7 @@ impl KnowledgeBase {
                 audience: lines(&first_text(&doc, f.audience)),
                 roles: lines(&first_text(&doc, f.roles)),
                 links: lines(&first_text(&doc, f.links)),
+                linked_documents: lines(&first_text(&doc, f.linked)),
                 line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
                 body: first_text(&doc, lf.body),
                 coverage: 0.0,
@@ -1196,6 +1215,34 @@ fn render_snippet(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hits_know_which_documents_their_document_links_to() {
+        let section = |path: &str, body: &str, links: &[&str]| Section {
+            body: body.into(),
+            ..crate::links::tests::section(path, Language::En, links)
+        };
+        let sections = vec![
+            section(
+                "en-us/refunds.md",
+                "Refunds are credited to the next invoice.",
+                &[],
+            ),
+            // The link sits in another section than the one that matches.
+            section("en-us/cancel.md", "Cancel within seven days for a refund.", &[]),
+            section("en-us/cancel.md", "Other questions.", &["refunds.md#credit"]),
+            section("en-us/quotas.md", "A refund of quota is not possible.", &[]),
+        ];
+        let kb = KnowledgeBase::build_in_ram(&sections).expect("index builds");
+        let mut request = SearchRequest::new("refund", 10);
+        request.language = Some(Language::En);
+        let hits = kb.search(&request).expect("search").hits;
+        let hit = |path: &str| hits.iter().find(|h| h.doc_path == path).expect(path);
+        assert_eq!(hit("en-us/cancel.md").linked_documents, vec!["en-us/refunds.md"]);
+        assert!(hit("en-us/refunds.md").is_linked_with(hit("en-us/cancel.md")));
+        assert!(hit("en-us/cancel.md").is_linked_with(hit("en-us/refunds.md")));
+        assert!(!hit("en-us/quotas.md").is_linked_with(hit("en-us/refunds.md")));
+    }
 
     /// The second pass must add exactly what the common terms' clauses would have scored in
     /// one boolean query over all terms.

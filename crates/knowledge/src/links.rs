@@ -1,0 +1,148 @@
+//! Which guidance documents link to which: the authors' own statement that two documents
+//! treat the same subject from different sides.
+//!
+//! Links are written three ways in the guidance: relative (`billing-basics.md`,
+//! `../partner-center/x.md#anchor`), site-absolute (`/partner-center/new-commerce-add-ons`) and
+//! external (`https://…`). Relative links resolve against the linking file; a site-absolute link
+//! names a document by its file name, so it resolves to the one document of that language with
+//! that name, and to none when the name is ambiguous. External links never name guidance here.
+
+use crate::model::{Language, Section};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// For each document (by path), the other documents of the knowledge base it links to.
+pub fn linked_documents(sections: &[Section]) -> HashMap<String, Vec<String>> {
+    let paths: HashSet<&str> = sections.iter().map(|s| s.doc_path.as_str()).collect();
+    let mut by_name: HashMap<(Language, &str), Vec<&str>> = HashMap::new();
+    for &path in &paths {
+        if let Some(language) = sections.iter().find(|s| s.doc_path == path).map(|s| s.language) {
+            by_name.entry((language, file_stem(path))).or_default().push(path);
+        }
+    }
+    let mut linked: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for s in sections {
+        let targets = linked.entry(s.doc_path.clone()).or_default();
+        for link in &s.links {
+            let Some(target) = strip_link(link) else {
+                continue;
+            };
+            let resolved = if target.starts_with('/') {
+                None
+            } else {
+                Some(resolve_relative(&s.doc_path, target)).filter(|p| paths.contains(p.as_str()))
+            };
+            let resolved = resolved.or_else(|| match by_name.get(&(s.language, file_stem(target))) {
+                Some(candidates) if candidates.len() == 1 => Some(candidates[0].to_string()),
+                _ => None,
+            });
+            if let Some(path) = resolved.filter(|p| *p != s.doc_path) {
+                targets.insert(path);
+            }
+        }
+    }
+    linked
+        .into_iter()
+        .map(|(doc, targets)| (doc, targets.into_iter().collect()))
+        .collect()
+}
+
+/// The link's path without anchor or query; `None` for external links and in-page anchors.
+fn strip_link(link: &str) -> Option<&str> {
+    let link = link.trim();
+    if link.contains("://") || link.starts_with("mailto:") || link.starts_with('#') {
+        return None;
+    }
+    let end = link.find(['#', '?']).unwrap_or(link.len());
+    Some(&link[..end]).filter(|p| !p.is_empty())
+}
+
+/// The file name without directory and extension: `a/b/billing-basics.md` -> `billing-basics`.
+fn file_stem(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".md")
+        .or_else(|| name.strip_suffix(".yml"))
+        .unwrap_or(name)
+}
+
+/// `target` resolved against the directory of `from`, with `.` and `..` steps applied.
+fn resolve_relative(from: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for step in target.split('/') {
+        match step {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A section with only a path, a language and links (body and headings empty).
+    pub(crate) fn section(path: &str, language: Language, links: &[&str]) -> Section {
+        Section {
+            doc_path: path.into(),
+            doc_title: String::new(),
+            doc_description: None,
+            heading: String::new(),
+            parent_headings: Vec::new(),
+            anchor: String::new(),
+            body: String::new(),
+            language,
+            products: Vec::new(),
+            audience: Vec::new(),
+            roles: Vec::new(),
+            date: None,
+            links: links.iter().map(ToString::to_string).collect(),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn relative_absolute_and_external_links() {
+        let sections = vec![
+            section(
+                "en-us/billing.md",
+                Language::En,
+                &[
+                    "invoice.md#pay",
+                    "/partner-center/refunds",
+                    "https://example.com/invoice.md",
+                    "#local",
+                    "billing.md",
+                    "missing.md",
+                ],
+            ),
+            section("en-us/billing.md", Language::En, &["sub/../invoice.md?view=1"]),
+            section("en-us/invoice.md", Language::En, &[]),
+            section("en-us/refunds.md", Language::En, &[]),
+            section("de-de/pc/refunds.md", Language::De, &["../pc/invoice.md"]),
+            section("de-de/pc/invoice.md", Language::De, &["/partner-center/billing"]),
+        ];
+        let linked = linked_documents(&sections);
+        assert_eq!(
+            linked["en-us/billing.md"],
+            vec!["en-us/invoice.md", "en-us/refunds.md"]
+        );
+        assert!(linked["en-us/invoice.md"].is_empty());
+        assert_eq!(linked["de-de/pc/refunds.md"], vec!["de-de/pc/invoice.md"]);
+        // No German document of that name: a link never crosses languages.
+        assert!(linked["de-de/pc/invoice.md"].is_empty());
+    }
+
+    #[test]
+    fn an_ambiguous_name_links_nowhere() {
+        let sections = vec![
+            section("en-us/a.md", Language::En, &["/somewhere/support"]),
+            section("en-us/support.md", Language::En, &[]),
+            section("en-us/marketplace/support.md", Language::En, &[]),
+        ];
+        assert!(linked_documents(&sections)["en-us/a.md"].is_empty());
+    }
+}
