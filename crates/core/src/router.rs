@@ -24,14 +24,17 @@ pub const MAX_ANALYSED_CHARS: usize = 2_000;
 /// were fitted by L2-regularised logistic regression on ../shared/eval/dev.toml (answered
 /// cases, target: the top document is acceptable), so the confidence reads as an estimated
 /// probability that the cited section is right. See ARCHITECTURE.md.
-const CONFIDENCE_BIAS: f32 = -1.42;
-const COVERAGE_WEIGHT: f32 = 0.78;
-const MARGIN_WEIGHT: f32 = 2.15;
-const KNOWN_WEIGHT: f32 = 0.40;
-const DOC_MASS_WEIGHT: f32 = 1.17;
+const CONFIDENCE_BIAS: f32 = -0.92;
+const COVERAGE_WEIGHT: f32 = 0.52;
+const MARGIN_WEIGHT: f32 = 1.78;
+const KNOWN_WEIGHT: f32 = 0.33;
+const DOC_MASS_WEIGHT: f32 = 1.16;
 /// Below this share of known words a message is not understood: it is declined (with the way
 /// to a person), and the confidence is scaled down in proportion.
 const UNDERSTOOD_SHARE: f32 = 0.5;
+/// Each other retrieved document that links to a section's document multiplies the section's
+/// score by `1 + LINK_AUTHORITY_WEIGHT`.
+const LINK_AUTHORITY_WEIGHT: f32 = 0.1;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 15;
 /// A section of the answer's document scoring at least this share of the cited one is named
@@ -94,6 +97,9 @@ pub struct Layers {
     pub priors: bool,
     /// Re-ranking sections by how much of the question they cover.
     pub rerank: bool,
+    /// Links between documents: a section gains for each other retrieved document linking to
+    /// its document, and the confidence margin skips documents linked with the top one.
+    pub links: bool,
     /// Confidence thresholds; off means "always answer".
     pub confidence: bool,
 }
@@ -105,6 +111,7 @@ impl Default for Layers {
             thesaurus: true,
             priors: true,
             rerank: true,
+            links: true,
             confidence: true,
         }
     }
@@ -126,7 +133,7 @@ pub struct RouterConfig {
 impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
-            answer_threshold: 0.67,
+            answer_threshold: 0.70,
             suggest_threshold: 0.20,
             expansion_weight: 0.6,
             layers: Layers::default(),
@@ -260,6 +267,9 @@ impl Router {
                 (h.score * prior, h)
             })
             .collect();
+        if self.config.layers.links {
+            apply_link_authority(&mut scored);
+        }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         let traced = scored
             .iter()
@@ -340,7 +350,7 @@ impl Router {
         // another side: a near tie with it is no doubt about what the question is about.
         let second_doc = scored
             .iter()
-            .find(|(_, h)| h.doc_path != top.doc_path && !h.is_linked_with(top))
+            .find(|(_, h)| h.doc_path != top.doc_path && !(self.config.layers.links && h.is_linked_with(top)))
             .map_or(0.0, |(s, _)| *s);
         let margin = if *top_score > 0.0 {
             (top_score - second_doc) / top_score
@@ -893,5 +903,88 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             support_free: Some("kostenlos".into()),
             see_also: Some("Siehe auch:".into()),
         },
+    }
+}
+
+/// Link authority within the results: a document that other documents retrieved for the same
+/// question link to is where their authors send readers on this subject, so each distinct citing
+/// document raises its sections' scores by [`LINK_AUTHORITY_WEIGHT`] (a query-time form of
+/// Kleinberg's authorities). Citations from outside the results say nothing about the question
+/// and are not counted: the most linked documents of a corpus are hubs such as API references.
+fn apply_link_authority(scored: &mut [(f32, SearchHit)]) {
+    let citing: Vec<usize> = scored
+        .iter()
+        .map(|(_, hit)| {
+            scored
+                .iter()
+                .filter(|(_, other)| {
+                    other.doc_path != hit.doc_path && other.linked_documents.contains(&hit.doc_path)
+                })
+                .map(|(_, other)| other.doc_path.as_str())
+                .collect::<HashSet<_>>()
+                .len()
+        })
+        .collect();
+    for ((score, _), n) in scored.iter_mut().zip(citing) {
+        *score *= 1.0 + LINK_AUTHORITY_WEIGHT * n as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_knowledge::{Language, Section};
+
+    fn section(path: &str, body: &str, links: &[&str]) -> Section {
+        Section {
+            body: body.into(),
+            links: links.iter().map(ToString::to_string).collect(),
+            ..Section::new(path, Language::En)
+        }
+    }
+
+    #[test]
+    fn link_authority_counts_each_citing_retrieved_document_once() {
+        let kb = KnowledgeBase::build_in_ram(&[
+            section("en-us/refunds.md", "Refunds are credited.", &[]),
+            section("en-us/cancel.md", "Cancel for a refund.", &["refunds.md"]),
+            // A second section of the same citing document does not count again.
+            section(
+                "en-us/cancel.md",
+                "A refund takes a week.",
+                &["refunds.md#timing"],
+            ),
+            section(
+                "en-us/invoice.md",
+                "A refund shows on the invoice.",
+                &["refunds.md"],
+            ),
+            section("en-us/other.md", "A refund of quota.", &[]),
+            // Not retrieved for the question: its link says nothing about it.
+            section(
+                "en-us/unrelated.md",
+                "Quotas and limits.",
+                &["refunds.md", "other.md"],
+            ),
+        ])
+        .expect("index builds");
+        let mut request = SearchRequest::new("refund", 10);
+        request.language = Some(Language::En);
+        let mut scored: Vec<(f32, SearchHit)> = kb
+            .search(&request)
+            .expect("search")
+            .hits
+            .into_iter()
+            .map(|h| (1.0, h))
+            .collect();
+        assert_eq!(scored.len(), 5);
+        apply_link_authority(&mut scored);
+        for (score, hit) in &scored {
+            let expected = match hit.doc_path.as_str() {
+                "en-us/refunds.md" => 1.0 + 2.0 * LINK_AUTHORITY_WEIGHT,
+                _ => 1.0,
+            };
+            assert!((score - expected).abs() < 1e-6, "{}: {score}", hit.doc_path);
+        }
     }
 }

@@ -87,20 +87,8 @@ pub(crate) mod tests {
     /// A section with only a path, a language and links (body and headings empty).
     pub(crate) fn section(path: &str, language: Language, links: &[&str]) -> Section {
         Section {
-            doc_path: path.into(),
-            doc_title: String::new(),
-            doc_description: None,
-            heading: String::new(),
-            parent_headings: Vec::new(),
-            anchor: String::new(),
-            body: String::new(),
-            language,
-            products: Vec::new(),
-            audience: Vec::new(),
-            roles: Vec::new(),
-            date: None,
             links: links.iter().map(ToString::to_string).collect(),
-            line: 1,
+            ..Section::new(path, language)
         }
     }
 

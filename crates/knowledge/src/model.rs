@@ -146,6 +146,27 @@ pub struct Section {
 }
 
 impl Section {
+    /// An introduction section of `doc_path` with nothing in it yet: fill in what matters with
+    /// struct update syntax (`Section { body, ..Section::new(path, language) }`).
+    pub fn new(doc_path: impl Into<String>, language: Language) -> Self {
+        Section {
+            doc_path: doc_path.into(),
+            doc_title: String::new(),
+            doc_description: None,
+            heading: String::new(),
+            parent_headings: Vec::new(),
+            anchor: String::new(),
+            body: String::new(),
+            language,
+            products: Vec::new(),
+            audience: Vec::new(),
+            roles: Vec::new(),
+            date: None,
+            links: Vec::new(),
+            line: 1,
+        }
+    }
+
     /// The citation of this section: `path#anchor`, or the path alone for an introduction.
     pub fn citation(&self) -> String {
         citation(&self.doc_path, &self.anchor)

@@ -22,7 +22,7 @@ pub struct EvalArgs {
     /// metric with a language (`de.hit_at_1=0.65`) to gate that language's figure.
     #[arg(long)]
     fail_under: Option<String>,
-    /// Switch layers off: any of intents, thesaurus, priors, rerank, confidence.
+    /// Switch layers off: any of intents, thesaurus, priors, links, rerank, confidence.
     #[arg(long, value_delimiter = ',')]
     without: Vec<String>,
     /// Print the figures with each layer added in turn, from plain search upwards.
@@ -44,9 +44,12 @@ fn layers_without(names: &[String]) -> Result<Layers> {
             "thesaurus" => layers.thesaurus = false,
             "priors" => layers.priors = false,
             "rerank" => layers.rerank = false,
+            "links" => layers.links = false,
             "confidence" => layers.confidence = false,
             other => {
-                anyhow::bail!("unknown layer `{other}` (intents, thesaurus, priors, rerank, confidence)")
+                anyhow::bail!(
+                    "unknown layer `{other}` (intents, thesaurus, priors, links, rerank, confidence)"
+                )
             }
         }
     }
@@ -93,17 +96,21 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
     if args.layers {
         println!("{HEADER}");
-        let steps: [(&str, &[&str]); 6] = [
+        let steps: [(&str, &[&str]); 7] = [
             (
                 "plain search, always answer",
-                &["intents", "thesaurus", "priors", "rerank", "confidence"],
+                &["intents", "thesaurus", "priors", "links", "rerank", "confidence"],
             ),
             (
                 "+ coverage re-ranking",
-                &["intents", "thesaurus", "priors", "confidence"],
+                &["intents", "thesaurus", "priors", "links", "confidence"],
             ),
-            ("+ document priors", &["intents", "thesaurus", "confidence"]),
-            ("+ thesaurus", &["intents", "confidence"]),
+            (
+                "+ document priors",
+                &["intents", "thesaurus", "links", "confidence"],
+            ),
+            ("+ thesaurus", &["intents", "links", "confidence"]),
+            ("+ link authority", &["intents", "confidence"]),
             ("+ intents", &["confidence"]),
             ("+ confidence (full)", &[]),
         ];
