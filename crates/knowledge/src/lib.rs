@@ -8,7 +8,7 @@
 pub mod analysis;
 pub mod index;
 pub mod ingest;
-mod links;
+pub mod links;
 mod model;
 pub mod store;
 

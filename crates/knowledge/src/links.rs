@@ -46,6 +46,52 @@ pub fn linked_documents(sections: &[Section]) -> HashMap<String, Vec<String>> {
         .collect()
 }
 
+/// A relative link to a guidance file (`.md` or `.yml`) that is not in the knowledge base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenLink {
+    /// The linking document, relative to its knowledge root.
+    pub doc_path: String,
+    /// First line of the section holding the link.
+    pub line: usize,
+    /// The link as written.
+    pub link: String,
+}
+
+impl std::fmt::Display for BrokenLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: link `{}` (in the section starting here) names no guidance file",
+            self.doc_path, self.line, self.link
+        )
+    }
+}
+
+/// Relative links to guidance files that do not resolve: a renamed or deleted file, or a typo.
+/// Site-absolute and external links are not checked (they may name pages published elsewhere).
+pub fn broken_links(sections: &[Section]) -> Vec<BrokenLink> {
+    let paths: HashSet<&str> = sections.iter().map(|s| s.doc_path.as_str()).collect();
+    let mut broken = Vec::new();
+    for s in sections {
+        for link in &s.links {
+            let Some(target) = strip_link(link).filter(|t| !t.starts_with('/')) else {
+                continue;
+            };
+            let is_guidance = std::path::Path::new(target)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("yml"));
+            if is_guidance && !paths.contains(resolve_relative(&s.doc_path, target).as_str()) {
+                broken.push(BrokenLink {
+                    doc_path: s.doc_path.clone(),
+                    line: s.line,
+                    link: link.clone(),
+                });
+            }
+        }
+    }
+    broken
+}
+
 /// The link's path without anchor or query; `None` for external links and in-page anchors.
 fn strip_link(link: &str) -> Option<&str> {
     let link = link.trim();
@@ -122,6 +168,23 @@ pub(crate) mod tests {
         assert_eq!(linked["de-de/pc/refunds.md"], vec!["de-de/pc/invoice.md"]);
         // No German document of that name: a link never crosses languages.
         assert!(linked["de-de/pc/invoice.md"].is_empty());
+    }
+
+    #[test]
+    fn broken_relative_links_are_named_with_file_and_line() {
+        let mut with_typo = section(
+            "en-us/a.md",
+            Language::En,
+            &["b.md#x", "bb.md", "/x/missing", "https://e.com/c.md"],
+        );
+        with_typo.line = 12;
+        let sections = vec![with_typo, section("en-us/b.md", Language::En, &["../en-us/a.md"])];
+        let broken = broken_links(&sections);
+        assert_eq!(broken.len(), 1, "{broken:?}");
+        assert_eq!(
+            broken[0].to_string(),
+            "en-us/a.md:12: link `bb.md` (in the section starting here) names no guidance file"
+        );
     }
 
     #[test]

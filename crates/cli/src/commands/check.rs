@@ -25,6 +25,9 @@ pub fn run(env: &Env, _args: &CheckArgs) -> ExitCode {
             println!("warning: {w}");
         }
     }
+    for broken in switchboard_knowledge::links::broken_links(&ingested.sections) {
+        println!("warning: {broken}");
+    }
     println!(
         "knowledge: {} files, {} sections",
         ingested.files,
