@@ -33,6 +33,11 @@ fn broken_setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
         "---\ntitle: [oops\n  x: : y\n---\n# Broken\n\nText.\n",
     )
     .unwrap();
+    std::fs::write(
+        knowledge.join("en-us/linking.md"),
+        "# Linking\n\nText.\n\n## Moved\n\nSee [the old page](renamed-page.md#part) and [billing](billing-policy.md).\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(plugins.join("broken")).unwrap();
     std::fs::write(
         plugins.join("broken/plugin.toml"),
@@ -66,6 +71,52 @@ fn check_names_the_broken_plugin_and_guidance_file_and_fails() {
         "{stdout}"
     );
     assert!(stdout.contains("plugins: 5 loaded"), "{stdout}");
+    // A link to a guidance file that does not exist is a warning with file and line; the link
+    // to an existing file is not.
+    assert!(
+        stdout.contains("warning: en-us/linking.md:5: link `renamed-page.md#part`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("billing-policy.md`"), "{stdout}");
+}
+
+#[test]
+fn eval_switches_layers_off_by_name_and_adds_them_in_turn() {
+    let data = tempfile::tempdir().unwrap();
+    let cases = repo("tests/fixtures/eval/tiny.toml");
+    let cases = cases.to_str().unwrap();
+    let out = switchboard(data.path(), &["eval", "--cases", cases, "--layers"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let steps = [
+        "plain search, always answer",
+        "+ coverage re-ranking",
+        "+ document priors",
+        "+ thesaurus",
+        "+ link authority",
+        "+ intents",
+        "+ confidence (full)",
+    ];
+    for step in steps {
+        assert!(stdout.contains(&format!("| {step} (all)")), "{step}: {stdout}");
+    }
+    let out = switchboard(
+        data.path(),
+        &["eval", "--cases", cases, "--without", "links,thesaurus", "--json"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(report["cases"].as_u64().unwrap() > 0);
+    let out = switchboard(
+        data.path(),
+        &["eval", "--cases", cases, "--without", "links,bogus"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("unknown layer `bogus`") && stderr.contains("links"),
+        "{stderr}"
+    );
 }
 
 #[test]
