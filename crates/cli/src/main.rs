@@ -52,6 +52,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Text commands piped into `head` end quietly, as Unix tools do, instead of panicking
+        // on the closed pipe. The server keeps the runtime's default: a peer closing a
+        // connection must never kill it.
+        sigpipe::reset();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
