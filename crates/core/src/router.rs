@@ -19,8 +19,9 @@ use switchboard_knowledge::{
 pub const MAX_ANALYSED_CHARS: usize = 2_000;
 /// Confidence is a logistic model of four signals: the top section's rarity-weighted
 /// coverage of the question, its margin over the best other document it is not linked with
-/// (as a share of its score), the share of the question's words the guidance knows, and the top document's share
-/// of the score of all retrieved sections (evidence concentrated in one document). The weights
+/// (as a share of its score), the share of the question's words the guidance knows, and the
+/// top document's share of the score of all retrieved sections (evidence concentrated in one
+/// document). The weights
 /// were fitted by L2-regularised logistic regression on ../shared/eval/dev.toml (answered
 /// cases, target: the top document is acceptable), so the confidence reads as an estimated
 /// probability that the cited section is right. See ARCHITECTURE.md.
@@ -339,9 +340,9 @@ impl Router {
     }
 
     /// Confidence in the top section, from four signals: how much of the question (by
-    /// rarity) it covers, how clearly it beats the best unlinked other document, how many of the
-    /// question's words the guidance knows at all, and how much of the retrieved evidence
-    /// lies in the top document.
+    /// rarity) it covers, how clearly it beats the best other document not linked with it, how
+    /// many of the question's words the guidance knows at all, and how much of the retrieved
+    /// evidence lies in the top document.
     fn confidence(&self, scored: &[(f32, SearchHit)], known_share: f32) -> (f32, Vec<(String, f32)>) {
         let Some((top_score, top)) = scored.first() else {
             return (0.0, vec![("no-hits".into(), 0.0)]);
