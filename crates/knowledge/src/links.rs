@@ -8,16 +8,14 @@
 //! that name, and to none when the name is ambiguous. External links never name guidance here.
 
 use crate::model::{Language, Section};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// For each document (by path), the other documents of the knowledge base it links to.
 pub fn linked_documents(sections: &[Section]) -> HashMap<String, Vec<String>> {
-    let paths: HashSet<&str> = sections.iter().map(|s| s.doc_path.as_str()).collect();
+    let paths = documents(sections);
     let mut by_name: HashMap<(Language, &str), Vec<&str>> = HashMap::new();
-    for &path in &paths {
-        if let Some(language) = sections.iter().find(|s| s.doc_path == path).map(|s| s.language) {
-            by_name.entry((language, file_stem(path))).or_default().push(path);
-        }
+    for (&path, &language) in &paths {
+        by_name.entry((language, file_stem(path))).or_default().push(path);
     }
     let mut linked: HashMap<String, BTreeSet<String>> = HashMap::new();
     for s in sections {
@@ -29,7 +27,7 @@ pub fn linked_documents(sections: &[Section]) -> HashMap<String, Vec<String>> {
             let resolved = if target.starts_with('/') {
                 None
             } else {
-                Some(resolve_relative(&s.doc_path, target)).filter(|p| paths.contains(p.as_str()))
+                Some(resolve_relative(&s.doc_path, target)).filter(|p| paths.contains_key(p.as_str()))
             };
             let resolved = resolved.or_else(|| match by_name.get(&(s.language, file_stem(target))) {
                 Some(candidates) if candidates.len() == 1 => Some(candidates[0].to_string()),
@@ -70,7 +68,7 @@ impl std::fmt::Display for BrokenLink {
 /// Relative links to guidance files that do not resolve: a renamed or deleted file, or a typo.
 /// Site-absolute and external links are not checked (they may name pages published elsewhere).
 pub fn broken_links(sections: &[Section]) -> Vec<BrokenLink> {
-    let paths: HashSet<&str> = sections.iter().map(|s| s.doc_path.as_str()).collect();
+    let paths = documents(sections);
     let mut broken = Vec::new();
     for s in sections {
         for link in &s.links {
@@ -80,7 +78,7 @@ pub fn broken_links(sections: &[Section]) -> Vec<BrokenLink> {
             let is_guidance = std::path::Path::new(target)
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("yml"));
-            if is_guidance && !paths.contains(resolve_relative(&s.doc_path, target).as_str()) {
+            if is_guidance && !paths.contains_key(resolve_relative(&s.doc_path, target).as_str()) {
                 broken.push(BrokenLink {
                     doc_path: s.doc_path.clone(),
                     line: s.line,
@@ -90,6 +88,14 @@ pub fn broken_links(sections: &[Section]) -> Vec<BrokenLink> {
         }
     }
     broken
+}
+
+/// Every document of the knowledge base with its language, in one pass over the sections.
+fn documents(sections: &[Section]) -> HashMap<&str, Language> {
+    sections
+        .iter()
+        .map(|s| (s.doc_path.as_str(), s.language))
+        .collect()
 }
 
 /// The link's path without anchor or query; `None` for external links and in-page anchors.
