@@ -27,6 +27,7 @@ fn dev_set_meets_the_gates_per_language() {
         "en.decision_accuracy=0.80",
         "de.answer_precision=0.90",
         "en.answer_precision=0.90",
+        "de.answer_coverage=0.45",
         "en.answer_coverage=0.45",
     ]
     .join(",");

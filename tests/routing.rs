@@ -241,6 +241,43 @@ fn guidance_questions_are_answered_with_a_citation() {
 }
 
 #[test]
+fn each_language_is_held_to_its_own_answer_threshold() {
+    let english = "what happens to our access if we do not pay an invoice?";
+    let german = "Innerhalb welcher Frist kann ich ein Abonnement kündigen?";
+    let confidence = |text: &str| decide(text).trace.confidence;
+    let (en, de) = (confidence(english), confidence(german));
+    // Between the two questions' confidences only, so each side of it is decided by its language.
+    let strict = f32::midpoint(en.max(de), 1.0);
+    let lenient = en.min(de) / 2.0;
+    for (de_threshold, en_threshold) in [(lenient, strict), (strict, lenient)] {
+        let mut config = *router().config();
+        config.answer_threshold.de = de_threshold;
+        config.answer_threshold.en = en_threshold;
+        let router = router().with_config(config);
+        for (text, threshold) in [(english, en_threshold), (german, de_threshold)] {
+            let d = router
+                .decide(
+                    &Message::text(text),
+                    &mut ConversationContext::default(),
+                    OPEN.parse().unwrap(),
+                )
+                .unwrap();
+            // The same value copied through, so exact comparison is the point.
+            assert!(
+                d.trace.answer_threshold.to_bits() == threshold.to_bits(),
+                "{text}"
+            );
+            let expected = if threshold.to_bits() == lenient.to_bits() {
+                Outcome::Answer
+            } else {
+                Outcome::Suggest
+            };
+            assert_eq!(d.outcome, expected, "{text}: {:#?}", d.trace);
+        }
+    }
+}
+
+#[test]
 fn handoff_tells_hours_inside_and_outside_them() {
     let open = decide_at("please call me back", OPEN).handoff.unwrap();
     assert!(open.open_now);

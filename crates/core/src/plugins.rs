@@ -37,7 +37,7 @@ pub enum IntentAction {
 }
 
 /// Values per language.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerLanguage<T> {
     /// German.
