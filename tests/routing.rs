@@ -403,3 +403,37 @@ fn a_plugin_added_as_files_is_picked_up_and_broken_ones_are_left_out() {
     assert_eq!(fired[0].intent, "audit");
     assert_eq!(fired[0].action, IntentAction::Handoff);
 }
+
+#[test]
+fn thesaurus_keys_match_a_word_one_typo_away_with_the_same_first_letter() {
+    let manifest = "name = 'vocabulary'\n[thesaurus.de]\n\"gesperrt\" = \"ausgesetzt\"\n\"abo\" = \"Abonnement\"\n[thesaurus.en]\n\"blocked\" = \"suspend\"\n";
+    let plugin = parse_plugin(manifest, Path::new("plugins/vocabulary/plugin.toml"), &support()).unwrap();
+    let set = switchboard_core::plugins::PluginSet {
+        plugins: vec![plugin],
+        errors: Vec::new(),
+    };
+    let expanded = |text: &str, lang| -> Vec<String> {
+        set.expansions(text, lang)
+            .into_iter()
+            .map(|(from, _)| from)
+            .collect()
+    };
+    assert_eq!(
+        expanded("das abo wurde gesperrt", Language::De),
+        ["abo", "gesperrt"]
+    );
+    // An extra, a swapped and a changed letter in a word of six or more letters.
+    for typo in ["gesperrrt", "gespertr", "gesperet"] {
+        assert_eq!(
+            expanded(&format!("konto {typo}"), Language::De),
+            ["gesperrt"],
+            "{typo}"
+        );
+    }
+    // Two typos, a different first letter, and keys too short to guess at do not match.
+    assert!(expanded("konto gesprt", Language::De).is_empty());
+    assert!(expanded("my account is locked", Language::En).is_empty());
+    assert!(expanded("das abbo", Language::De).is_empty());
+    // The other language's thesaurus is not consulted.
+    assert!(expanded("blocked", Language::De).is_empty());
+}

@@ -8,7 +8,7 @@ use crate::support::SupportModel;
 use regex::{Regex, RegexBuilder};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use switchboard_knowledge::{Language, Product};
 
@@ -34,6 +34,19 @@ pub enum IntentAction {
     /// The customer asks what support they get: every queue's hours (open now or the next
     /// opening), contact and price, from the support model rather than from guidance text.
     SupportInfo,
+}
+
+/// A one-word thesaurus key at least this long also matches a message word one typo away
+/// from it (`gesperrrt` for `gesperrt`); shorter keys would match other words.
+const MIN_FUZZY_KEY_CHARS: usize = 6;
+
+/// Whether `word` is `key` with one letter added, dropped, changed or two swapped, the first
+/// letter kept (typos rarely hit it, and `locked` is not `blocked`).
+fn one_typo_apart(word: &str, key: &str) -> bool {
+    // Cheap tests first: a long message meets every key of the thesaurus.
+    word.chars().next() == key.chars().next()
+        && word.len().abs_diff(key.len()) <= 2
+        && strsim::damerau_levenshtein(word, key) == 1
 }
 
 /// Values per language.
@@ -470,12 +483,18 @@ impl PluginSet {
     /// Thesaurus expansions for a message: the guidance words for customer words found in it.
     pub fn expansions(&self, text: &str, lang: Language) -> Vec<(String, String)> {
         let normalized = normalize_for_matching(text);
+        let words: BTreeSet<&str> = normalized
+            .split(|c: char| !c.is_alphanumeric() && c != '-')
+            .filter(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS)
+            .collect();
         let mut out: Vec<(String, String)> = Vec::new();
         for plugin in &self.plugins {
             for (from, to) in plugin.thesaurus.get(lang) {
-                if entities::contains_phrase(&normalized, from)
-                    && !out.iter().any(|(f, t)| f == from && t == to)
-                {
+                let typed = entities::contains_phrase(&normalized, from)
+                    || (from.chars().count() >= MIN_FUZZY_KEY_CHARS
+                        && !from.contains(' ')
+                        && words.iter().any(|w| one_typo_apart(w, from)));
+                if typed && !out.iter().any(|(f, t)| f == from && t == to) {
                     out.push((from.clone(), to.clone()));
                 }
             }
