@@ -406,14 +406,16 @@ fn a_plugin_added_as_files_is_picked_up_and_broken_ones_are_left_out() {
 
 #[test]
 fn thesaurus_keys_match_a_word_one_typo_away_with_the_same_first_letter() {
-    let manifest = "name = 'vocabulary'\n[thesaurus.de]\n\"gesperrt\" = \"ausgesetzt\"\n\"abo\" = \"Abonnement\"\n[thesaurus.en]\n\"blocked\" = \"suspend\"\n";
+    let manifest = "name = 'vocabulary'\n[thesaurus.de]\n\"gesperrt\" = \"ausgesetzt\"\n\"abo\" = \"Abonnement\"\n[thesaurus.en]\n\"blocked\" = \"suspend\"\n\"charged\" = \"charges\"\n";
     let plugin = parse_plugin(manifest, Path::new("plugins/vocabulary/plugin.toml"), &support()).unwrap();
     let set = switchboard_core::plugins::PluginSet {
         plugins: vec![plugin],
         errors: Vec::new(),
     };
+    // Words the guidance uses, as the index would say.
+    let known = ["gesperrt", "abonnement", "account", "changed", "charged"];
     let expanded = |text: &str, lang| -> Vec<String> {
-        set.expansions(text, lang)
+        set.expansions(text, lang, |word| known.contains(&word))
             .into_iter()
             .map(|(from, _)| from)
             .collect()
@@ -433,6 +435,9 @@ fn thesaurus_keys_match_a_word_one_typo_away_with_the_same_first_letter() {
     // Two typos, a different first letter, and keys too short to guess at do not match.
     assert!(expanded("konto gesprt", Language::De).is_empty());
     assert!(expanded("my account is locked", Language::En).is_empty());
+    // A word the guidance knows is not taken for a typo of a key; an unknown one is.
+    assert!(expanded("my plan changed", Language::En).is_empty());
+    assert_eq!(expanded("we were chargd twice", Language::En), ["charged"]);
     assert!(expanded("das abbo", Language::De).is_empty());
     // The other language's thesaurus is not consulted.
     assert!(expanded("blocked", Language::De).is_empty());

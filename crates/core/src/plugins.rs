@@ -481,7 +481,14 @@ impl PluginSet {
     }
 
     /// Thesaurus expansions for a message: the guidance words for customer words found in it.
-    pub fn expansions(&self, text: &str, lang: Language) -> Vec<(String, String)> {
+    /// A one-word key also matches a word one typo away that `is_known` (the guidance's
+    /// vocabulary) does not recognise: `gesperrrt` is `gesperrt`, but `changed` is not `charged`.
+    pub fn expansions(
+        &self,
+        text: &str,
+        lang: Language,
+        is_known: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
         let normalized = normalize_for_matching(text);
         let words: BTreeSet<&str> = normalized
             .split(|c: char| !c.is_alphanumeric() && c != '-')
@@ -493,7 +500,8 @@ impl PluginSet {
                 let typed = entities::contains_phrase(&normalized, from)
                     || (from.chars().count() >= MIN_FUZZY_KEY_CHARS
                         && !from.contains(' ')
-                        && words.iter().any(|w| one_typo_apart(w, from)));
+                        // The index is asked only for a word already near a key.
+                        && words.iter().any(|w| one_typo_apart(w, from) && !is_known(w)));
                 if typed && !out.iter().any(|(f, t)| f == from && t == to) {
                     out.push((from.clone(), to.clone()));
                 }

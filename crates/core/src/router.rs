@@ -231,7 +231,8 @@ impl Router {
         context_products: &[String],
     ) -> Result<Retrieval, KnowledgeError> {
         let mut expansions = if self.config.layers.thesaurus {
-            self.plugins.expansions(text, lang)
+            self.plugins
+                .expansions(text, lang, |word| self.kb.knows_word(lang, word))
         } else {
             Vec::new()
         };
