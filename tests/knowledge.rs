@@ -385,11 +385,32 @@ fn answers_quote_the_passage_that_answers() {
 #[test]
 fn an_expansion_covers_the_customer_word_it_stands_for() {
     let kb = kb();
-    let coverage_with = |replaces: Option<&str>| {
+    let coverage_with = |replaces: Option<&str>| coverage_of_mid_month(&kb, "licences", replaces);
+    let linked = coverage_with(Some("seats"));
+    let unlinked = coverage_with(None);
+    // "seats" is unknown to the guidance; through "licences" the section now covers it.
+    assert!(linked > unlinked, "{linked} vs {unlinked}");
+}
+
+#[test]
+fn a_common_word_of_an_expansion_covers_less_than_its_rarest() {
+    let kb = kb();
+    // "refund" (one section) is the rarer word of this expansion, and the mid-month section
+    // holds only the commoner "licences": it covers "seats" partly, not as if it held both.
+    let alone = coverage_of_mid_month(&kb, "licences", Some("seats"));
+    let beside_rarer = coverage_of_mid_month(&kb, "licences refund", Some("seats"));
+    let unlinked = coverage_of_mid_month(&kb, "licences", None);
+    assert!(beside_rarer < alone, "{beside_rarer} vs {alone}");
+    assert!(beside_rarer > unlinked, "{beside_rarer} vs {unlinked}");
+}
+
+/// Coverage of the mid-month section for "seats added mid month" with one expansion.
+fn coverage_of_mid_month(kb: &KnowledgeBase, expansion: &str, replaces: Option<&str>) -> f32 {
+    {
         let mut request = SearchRequest::new("seats added mid month", 10);
         request.language = Some(Language::En);
         request.expansions.push(Expansion {
-            text: "licences".into(),
+            text: expansion.into(),
             weight: 0.6,
             replaces: replaces.map(str::to_string),
         });
@@ -400,9 +421,5 @@ fn an_expansion_covers_the_customer_word_it_stands_for() {
             .find(|h| h.citation == "en-us/billing-cycle.md#mid-month")
             .expect("the mid-month section is found")
             .coverage
-    };
-    let linked = coverage_with(Some("seats"));
-    let unlinked = coverage_with(None);
-    // "seats" is unknown to the guidance; through "licences" the section now covers it.
-    assert!(linked > unlinked, "{linked} vs {unlinked}");
+    }
 }

@@ -25,8 +25,9 @@ const COMPOUND_PART_WEIGHT: f32 = 0.6;
 /// Weight of a typo correction next to a word spelt right.
 const CORRECTION_WEIGHT: f32 = 0.8;
 /// How much the guidance's words for a customer's word (a thesaurus expansion) count towards
-/// covering it: fully, because a thesaurus entry states that they mean the same (a typo
-/// correction, by contrast, is a guess).
+/// covering it: fully for the expansion's rarest term, because a thesaurus entry states that
+/// they mean the same (a typo correction, by contrast, is a guess); a more common term of the
+/// same expansion counts by its rarity relative to that one.
 const EXPANSION_COVERAGE: f32 = 1.0;
 /// How much a typo correction counts towards coverage: a guess is weaker evidence.
 const CORRECTION_COVERAGE: f32 = 0.6;
@@ -1116,11 +1117,18 @@ fn coverage(terms: &[QueryTerm], present: &[bool], language: Language, total_doc
         if weight == 0.0 {
             continue;
         }
+        // An expansion's rarest term is what it means; its common ones (`partner` in "billing
+        // relationship partner invoice") are in most sections and vouch for the word only in
+        // proportion to their rarity.
+        let signature = of_word()
+            .filter(|(_, t)| t.expands && !t.compound_part)
+            .map(|(_, t)| idf(t.doc_freq))
+            .fold(0.0f32, f32::max);
         let mut score: f32 = of_word()
             .filter(|(i, t)| !t.compound_part && present[*i])
             .map(|(_, t)| {
                 if t.expands {
-                    EXPANSION_COVERAGE
+                    EXPANSION_COVERAGE * idf(t.doc_freq) / signature
                 } else if t.corrected_from.is_some() {
                     CORRECTION_COVERAGE
                 } else {
