@@ -44,6 +44,12 @@ fn broken_setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
         "name = 'broken'\n[[intents]]\nname = 'x'\naction = 'handoff'\nqueue = 'billing'\npatterns.en = ['(?P<unclosed']\n",
     )
     .unwrap();
+    std::fs::create_dir_all(plugins.join("vocabulary")).unwrap();
+    std::fs::write(
+        plugins.join("vocabulary/plugin.toml"),
+        "name = 'vocabulary'\n[thesaurus.en]\n\"dunning\" = \"nonpayment Mahnwesen\"\n",
+    )
+    .unwrap();
     (dir, knowledge, plugins)
 }
 
@@ -70,7 +76,12 @@ fn check_names_the_broken_plugin_and_guidance_file_and_fails() {
         stdout.contains("broken/plugin.toml: intents[0].patterns.en[0]"),
         "{stdout}"
     );
-    assert!(stdout.contains("plugins: 5 loaded"), "{stdout}");
+    assert!(stdout.contains("plugins: 6 loaded"), "{stdout}");
+    // A thesaurus word the guidance never uses is named with its plugin; a word it uses is not.
+    assert!(
+        stdout.contains("warning: ") && stdout.contains("vocabulary/plugin.toml: thesaurus.en: 1 guidance word(s) occur in no `en` guidance file and find nothing: Mahnwesen"),
+        "{stdout}"
+    );
     // A link to a guidance file that does not exist is a warning with file and line; the link
     // to an existing file is not.
     assert!(

@@ -442,3 +442,30 @@ fn thesaurus_keys_match_a_word_one_typo_away_with_the_same_first_letter() {
     // The other language's thesaurus is not consulted.
     assert!(expanded("blocked", Language::De).is_empty());
 }
+
+#[test]
+fn thesaurus_words_no_guidance_uses_are_named_per_plugin_and_language() {
+    let manifest = "name = 'vocabulary'\n[thesaurus.de]\n\"abo\" = \"Abonnement Abo-Vertrag\"\n\"sperren\" = \"aussetzen Abonnement\"\n[thesaurus.en]\n\"seats\" = \"licences\"\n";
+    let plugin = parse_plugin(manifest, Path::new("plugins/vocabulary/plugin.toml"), &support()).unwrap();
+    let set = switchboard_core::plugins::PluginSet {
+        plugins: vec![plugin],
+        errors: Vec::new(),
+    };
+    let known = |lang: Language, word: &str| lang == Language::En || word == "Abonnement";
+    let gaps = set.thesaurus_gaps(known);
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0].key, "thesaurus.de");
+    assert!(gaps[0].file.ends_with("vocabulary/plugin.toml"));
+    // Each unknown word once, however many entries use it; known words are not named.
+    assert!(
+        gaps[0].reason.starts_with("2 guidance word(s)"),
+        "{}",
+        gaps[0].reason
+    );
+    assert!(
+        gaps[0].reason.ends_with(": Abo-Vertrag, aussetzen"),
+        "{}",
+        gaps[0].reason
+    );
+    assert!(set.thesaurus_gaps(|_, _| true).is_empty());
+}

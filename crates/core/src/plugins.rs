@@ -448,6 +448,38 @@ impl PluginSet {
             .find_map(|p| p.manifest.replies.as_ref().and_then(|r| r.get(lang).as_ref()))
     }
 
+    /// Thesaurus words that no guidance of their language uses, one problem per plugin and
+    /// language: such a word can never find a section, so its entry does less than its author
+    /// meant (`switchboard check` warns). `is_known` is the knowledge base's vocabulary.
+    pub fn thesaurus_gaps(&self, is_known: impl Fn(Language, &str) -> bool) -> Vec<PluginError> {
+        let mut gaps = Vec::new();
+        for plugin in &self.plugins {
+            for lang in Language::ALL {
+                let mut unknown: Vec<&str> = Vec::new();
+                for (_, to) in plugin.thesaurus.get(lang) {
+                    for word in to.split_whitespace() {
+                        if !unknown.contains(&word) && !is_known(lang, word) {
+                            unknown.push(word);
+                        }
+                    }
+                }
+                if !unknown.is_empty() {
+                    gaps.push(PluginError {
+                        file: plugin.path.clone(),
+                        key: format!("thesaurus.{}", lang.code()),
+                        reason: format!(
+                            "{} guidance word(s) occur in no `{}` guidance file and find nothing: {}",
+                            unknown.len(),
+                            lang.code(),
+                            unknown.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        gaps
+    }
+
     /// The prior weight of a document path (the product of all matching priors).
     pub fn prior(&self, doc_path: &str) -> f32 {
         self.plugins

@@ -570,15 +570,18 @@ impl KnowledgeBase {
         self.compounds.len()
     }
 
-    /// Whether an indexed term exists in a language's body or title.
     /// Whether the guidance of `lang` uses `word` (every term the analyzer makes of it): a word
-    /// it does not know may be a typo of one it does.
+    /// it does not know may be a typo of one it does. A stop word, which the analyzer drops,
+    /// counts as known: it is a word of the language, not a typo.
     pub fn knows_word(&self, lang: Language, word: &str) -> bool {
         let searcher = self.reader.searcher();
-        let terms = self.analyzer(lang).analyze(word);
-        !terms.is_empty() && terms.iter().all(|t| self.doc_freq(&searcher, lang, &t.term) > 0)
+        self.analyzer(lang)
+            .analyze(word)
+            .iter()
+            .all(|t| self.doc_freq(&searcher, lang, &t.term) > 0)
     }
 
+    /// Whether an indexed term exists in a language's body or title.
     fn doc_freq(&self, searcher: &Searcher, lang: Language, term: &str) -> u64 {
         let lf = self.fields.of(lang);
         [lf.body, lf.title, lf.heading]

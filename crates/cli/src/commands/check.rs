@@ -4,6 +4,7 @@ use super::Env;
 use std::process::ExitCode;
 use switchboard_core::{load_plugins, load_support_model};
 use switchboard_knowledge::ingest::ingest_roots;
+use switchboard_knowledge::KnowledgeBase;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {}
@@ -42,6 +43,18 @@ pub fn run(env: &Env, _args: &CheckArgs) -> ExitCode {
     for e in &plugins.errors {
         errors += 1;
         println!("error: {e}");
+    }
+    // Checked against this knowledge only: an index in memory, nothing written.
+    match KnowledgeBase::build_in_ram(&ingested.sections) {
+        Ok(kb) => {
+            for gap in plugins.thesaurus_gaps(|lang, word| kb.knows_word(lang, word)) {
+                println!("warning: {gap}");
+            }
+        }
+        Err(e) => {
+            errors += 1;
+            println!("error: indexing the guidance to check the thesaurus against it: {e}");
+        }
     }
     let names: Vec<&str> = plugins.plugins.iter().map(|p| p.manifest.name.as_str()).collect();
     println!(
