@@ -23,7 +23,9 @@ pub struct Env {
 
 /// The bundled guidance, next to the workspace this binary was built from.
 pub fn bundled_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(name)
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(name);
+    // Without the `crates/cli/../..` detour, messages name files the way people write them.
+    std::fs::canonicalize(&dir).unwrap_or(dir)
 }
 
 impl Env {
