@@ -407,11 +407,7 @@ fn a_plugin_added_as_files_is_picked_up_and_broken_ones_are_left_out() {
 #[test]
 fn thesaurus_keys_match_a_word_one_typo_away_with_the_same_first_letter() {
     let manifest = "name = 'vocabulary'\n[thesaurus.de]\n\"gesperrt\" = \"ausgesetzt\"\n\"abo\" = \"Abonnement\"\n[thesaurus.en]\n\"blocked\" = \"suspend\"\n\"charged\" = \"charges\"\n";
-    let plugin = parse_plugin(manifest, Path::new("plugins/vocabulary/plugin.toml"), &support()).unwrap();
-    let set = switchboard_core::plugins::PluginSet {
-        plugins: vec![plugin],
-        errors: Vec::new(),
-    };
+    let set = vocabulary_plugin(manifest);
     // Words the guidance uses, as the index would say.
     let known = ["gesperrt", "abonnement", "account", "changed", "charged"];
     let expanded = |text: &str, lang| -> Vec<String> {
@@ -446,11 +442,7 @@ fn thesaurus_keys_match_a_word_one_typo_away_with_the_same_first_letter() {
 #[test]
 fn thesaurus_words_no_guidance_uses_are_named_per_plugin_and_language() {
     let manifest = "name = 'vocabulary'\n[thesaurus.de]\n\"abo\" = \"Abonnement Abo-Vertrag\"\n\"sperren\" = \"aussetzen Abonnement\"\n[thesaurus.en]\n\"seats\" = \"licences\"\n";
-    let plugin = parse_plugin(manifest, Path::new("plugins/vocabulary/plugin.toml"), &support()).unwrap();
-    let set = switchboard_core::plugins::PluginSet {
-        plugins: vec![plugin],
-        errors: Vec::new(),
-    };
+    let set = vocabulary_plugin(manifest);
     let known = |lang: Language, word: &str| lang == Language::En || word == "Abonnement";
     let gaps = set.thesaurus_gaps(known);
     assert_eq!(gaps.len(), 1, "{gaps:?}");
@@ -468,4 +460,13 @@ fn thesaurus_words_no_guidance_uses_are_named_per_plugin_and_language() {
         gaps[0].reason
     );
     assert!(set.thesaurus_gaps(|_, _| true).is_empty());
+}
+
+/// A plugin set holding one plugin parsed from `manifest`.
+fn vocabulary_plugin(manifest: &str) -> switchboard_core::plugins::PluginSet {
+    let plugin = parse_plugin(manifest, Path::new("plugins/vocabulary/plugin.toml"), &support()).unwrap();
+    switchboard_core::plugins::PluginSet {
+        plugins: vec![plugin],
+        errors: Vec::new(),
+    }
 }
