@@ -377,6 +377,21 @@ const ENGLISH_STOP_WORDS: &[&str] = &[
     "here", "please", "actually", "hi", "hello",
 ];
 
+/// Words chat questions carry that guidance never means: the pieces an apostrophe leaves
+/// (`don't` -> don, t) and contractions written without it (`dont`, `theres`). Dropped from
+/// questions only, so the index (and its lengths, which BM25 weighs) stays as it is; unknown to
+/// the guidance, they would count against coverage or be "corrected" to real terms
+/// (`theres` -> three).
+const ENGLISH_CHAT_FRAGMENTS: &[&str] = &[
+    "don", "doesn", "didn", "isn", "aren", "wasn", "weren", "hasn", "haven", "hadn", "won", "wouldn",
+    "shouldn", "couldn", "ain", "t", "s", "d", "ll", "ve", "re", "m", "dont", "doesnt", "didnt", "isnt",
+    "arent", "wasnt", "werent", "hasnt", "havent", "hadnt", "wont", "wouldnt", "shouldnt", "couldnt", "cant",
+    "im", "ive", "youre", "theyre", "thats", "theres", "whats",
+];
+
+/// What an apostrophe leaves of German chat (`gibt's`, `geht's`).
+const GERMAN_CHAT_FRAGMENTS: &[&str] = &["s"];
+
 /// German words that, once known, split compounds; learnt from the guidance's own words.
 #[derive(Debug, Default, Clone)]
 pub struct CompoundDictionary {
@@ -575,9 +590,23 @@ impl Analyzer {
 
     /// The full analysis: words, stop words removed, compounds split, stems.
     pub fn analyze(&self, text: &str) -> Vec<AnalyzedTerm> {
+        self.analyze_with(text, &[])
+    }
+
+    /// [`Analyzer::analyze`] for a chat question: contraction pieces such as `don`, `t`,
+    /// `theres` are dropped too.
+    pub fn analyze_question(&self, text: &str) -> Vec<AnalyzedTerm> {
+        let fragments = match self.language {
+            Language::De => GERMAN_CHAT_FRAGMENTS,
+            Language::En => ENGLISH_CHAT_FRAGMENTS,
+        };
+        self.analyze_with(text, fragments)
+    }
+
+    fn analyze_with(&self, text: &str, also_drop: &[&str]) -> Vec<AnalyzedTerm> {
         let mut out = Vec::new();
         for (position, (word, from, to)) in self.words(text).into_iter().enumerate() {
-            if self.is_stop_word(&word) {
+            if self.is_stop_word(&word) || also_drop.contains(&word.as_str()) {
                 continue;
             }
             out.push(AnalyzedTerm {
@@ -704,6 +733,20 @@ mod tests {
     fn english_drops_stop_words_and_stems() {
         let a = Analyzer::new(Language::En, Arc::default());
         assert_eq!(terms(&a, "The invoices are billed"), vec!["invoic", "bill"]);
+    }
+
+    #[test]
+    fn questions_drop_what_contractions_leave_and_the_index_keeps_it() {
+        let question = |a: &Analyzer, text: &str| -> Vec<String> {
+            a.analyze_question(text).into_iter().map(|t| t.term).collect()
+        };
+        let en = Analyzer::new(Language::En, Arc::default());
+        let text = "I don't see the invoice, theres nothing and it isnt paid, we've tried";
+        assert_eq!(question(&en, text), ["see", "invoic", "noth", "paid", "tri"]);
+        // Indexing is unchanged: guidance lengths, which BM25 weighs, stay as they were.
+        assert!(terms(&en, text).contains(&"don".to_string()));
+        let de = german(&["abrechnung"]);
+        assert_eq!(question(&de, "gibt's eine Abrechnung"), ["abrechn"]);
     }
 
     #[test]

@@ -657,7 +657,7 @@ impl KnowledgeBase {
             TermSource::Expansion(word) => word,
         };
         let analyzer = self.analyzer(lang);
-        for t in analyzer.analyze(text) {
+        for t in analyzer.analyze_question(text) {
             if out.iter().any(|q| {
                 q.language == lang && (q.term == t.term || q.corrected_from.as_deref() == Some(&t.term))
             }) {
