@@ -172,6 +172,17 @@ fn small_talk_is_declined_in_the_customers_language() {
     let d = check("wie wird das Wetter morgen?", Outcome::Decline, None);
     assert!(d.reply.contains("mit einem Menschen sprechen"), "{}", d.reply);
     assert!(d.citations.is_empty());
+    // A product named in passing does not make small talk a guidance question.
+    let d = check(
+        "got a good recipe for our azure themed team party?",
+        Outcome::Decline,
+        None,
+    );
+    assert!(
+        d.trace.entities.products.contains(&"Azure".to_string()),
+        "{:#?}",
+        d.trace
+    );
 }
 
 #[test]

@@ -539,7 +539,11 @@ impl Router {
                 i.matched
             );
             self.support_info(&replies, lang, trace, now)
-        } else if let Some(d) = decline.filter(|_| findings.entities.products.is_empty()) {
+        } else if let Some(d) =
+            // A product named in passing ("an azure blue paint") does not make small talk a
+            // guidance question; a confident answer about the product does.
+            decline.filter(|_| findings.entities.products.is_empty() || !confident)
+        {
             trace.reason = format!(
                 "out of scope: intent `{}` (`{}`) and no confident guidance",
                 d.intent, d.matched
