@@ -149,6 +149,19 @@ fn purchases_go_to_sales() {
         Outcome::Handoff,
         Some("sales"),
     );
+    check(
+        "was kostet das, wenn wir 10 weitere Lizenzen bestellen?",
+        Outcome::Handoff,
+        Some("sales"),
+    );
+    // What cancelling costs is a question for the guidance, not a purchase.
+    for text in [
+        "wir wollen das Abo vorzeitig kündigen, was kostet das?",
+        "we want to cancel 5 licences, how much would that be?",
+    ] {
+        let d = decide(text);
+        assert_ne!(d.outcome, Outcome::Handoff, "{text}: {:#?}", d.trace);
+    }
 }
 
 #[test]
