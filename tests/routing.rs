@@ -262,6 +262,13 @@ fn guidance_questions_are_answered_with_a_citation() {
     assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
     assert_eq!(d.citations[0].citation, "de-de/kuendigung.md#window");
     assert_eq!(d.language, Language::De);
+    // In the customer's words: the guidance says "Zugriff" and "Sperre".
+    let d = decide("Unser Zugang ist gesperrt, was tun?");
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+    assert_eq!(
+        d.citations[0].citation,
+        "de-de/abrechnungsrichtlinie.md#restore-access"
+    );
 }
 
 #[test]
