@@ -105,6 +105,17 @@ fn refunds_and_disputes_go_to_billing_with_exact_amounts() {
         Outcome::Handoff,
         Some("billing"),
     );
+    // A charge the customer cannot place is about their own invoice: a person checks it.
+    check(
+        "our invoice shows a charge we don't recognise",
+        Outcome::Handoff,
+        Some("billing"),
+    );
+    check(
+        "auf unserer Rechnung ist ein Betrag, den wir nicht zuordnen können",
+        Outcome::Handoff,
+        Some("billing"),
+    );
 }
 
 #[test]
