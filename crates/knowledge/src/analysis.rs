@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Bumped whenever analysis or ingestion changes, so stored indexes are rebuilt.
-pub const ANALYZER_VERSION: u32 = 10;
+pub const ANALYZER_VERSION: u32 = 11;
 
 /// Words longer than this (in bytes) are not indexed: they are hashes, base64 or noise.
 const MAX_TOKEN_BYTES: usize = 40;
@@ -392,6 +392,60 @@ const ENGLISH_CHAT_FRAGMENTS: &[&str] = &[
 /// What an apostrophe leaves of German chat (`gibt's`, `geht's`).
 const GERMAN_CHAT_FRAGMENTS: &[&str] = &["s"];
 
+/// British spellings of words guidance and customers use, with their American forms: one
+/// customer writes "licences", Microsoft's guidance "licenses", and the stems differ
+/// (`licenc` / `licens`). Both sides are analysed to the American form.
+const BRITISH_TO_AMERICAN: &[(&str, &str)] = &[
+    ("licence", "license"),
+    ("licences", "licenses"),
+    ("licenced", "licensed"),
+    ("licencing", "licensing"),
+    ("cancelled", "canceled"),
+    ("cancelling", "canceling"),
+    ("cancellations", "cancelations"),
+    ("organisation", "organization"),
+    ("organisations", "organizations"),
+    ("organise", "organize"),
+    ("organised", "organized"),
+    ("recognise", "recognize"),
+    ("recognised", "recognized"),
+    ("authorise", "authorize"),
+    ("authorised", "authorized"),
+    ("authorisation", "authorization"),
+    ("centre", "center"),
+    ("centres", "centers"),
+    ("catalogue", "catalog"),
+    ("catalogues", "catalogs"),
+    ("programme", "program"),
+    ("programmes", "programs"),
+    ("enrolment", "enrollment"),
+    ("enrol", "enroll"),
+    ("enrols", "enrolls"),
+    ("behaviour", "behavior"),
+    ("colour", "color"),
+    ("analyse", "analyze"),
+    ("analysed", "analyzed"),
+    ("customise", "customize"),
+    ("customised", "customized"),
+    ("prioritise", "prioritize"),
+    ("summarise", "summarize"),
+    ("optimise", "optimize"),
+    ("utilisation", "utilization"),
+    ("finalise", "finalize"),
+    ("instalment", "installment"),
+    ("instalments", "installments"),
+    ("fulfil", "fulfill"),
+    ("defence", "defense"),
+];
+
+/// The American spelling of a folded English word, or the word itself.
+fn american_spelling(word: &str) -> &str {
+    BRITISH_TO_AMERICAN
+        .iter()
+        .find(|(british, _)| *british == word)
+        .map_or(word, |(_, american)| american)
+}
+
 /// German words that, once known, split compounds; learnt from the guidance's own words.
 #[derive(Debug, Default, Clone)]
 pub struct CompoundDictionary {
@@ -585,6 +639,10 @@ impl Analyzer {
 
     /// Stems one folded word.
     pub fn stem(&self, word: &str) -> String {
+        let word = match self.language {
+            Language::En => american_spelling(word),
+            Language::De => word,
+        };
         self.stemmer.stem(word).into_owned()
     }
 
@@ -733,6 +791,16 @@ mod tests {
     fn english_drops_stop_words_and_stems() {
         let a = Analyzer::new(Language::En, Arc::default());
         assert_eq!(terms(&a, "The invoices are billed"), vec!["invoic", "bill"]);
+    }
+
+    #[test]
+    fn british_and_american_spellings_meet() {
+        let a = Analyzer::new(Language::En, Arc::default());
+        assert_eq!(
+            terms(&a, "licences cancelled organisation"),
+            terms(&a, "licenses canceled organization")
+        );
+        assert_eq!(terms(&a, "licence"), terms(&a, "license"));
     }
 
     #[test]
