@@ -1,7 +1,8 @@
 //! Answer quality on ../shared/eval/dev.toml through the shipped binary, gated per language
 //! with `eval --fail-under` at the acceptance levels of the answer-quality issue that this
 //! build meets (README, "Answer quality"). A change that loses them fails here, not in a
-//! note. Skips with a message where ../shared is absent.
+//! note. Skips with a message where ../shared is absent. The bundled guidance has its own
+//! regression set, which always runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,5 +50,30 @@ fn dev_set_meets_the_gates_per_language() {
     assert!(
         stdout.contains("switchboard (de)") && stdout.contains("switchboard (en)"),
         "{stdout}"
+    );
+}
+
+/// Our own guidance keeps answering the questions it was written for (the bundled regression
+/// set; runs without ../shared). Every case must get the right outcome, every confident answer
+/// the right page.
+#[test]
+fn bundled_guidance_keeps_answering_its_regression_questions() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/eval/bundled.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("eval")
+        .arg("--cases")
+        .arg(&cases)
+        .arg("--fail-under")
+        .arg("decision_accuracy=1.0,answer_precision=1.0,de.hit_at_1=0.9,en.hit_at_1=0.9")
+        .output()
+        .expect("switchboard runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "bundled regression set below its gates:\n{stderr}\n{stdout}"
     );
 }
