@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Bumped whenever analysis or ingestion changes, so stored indexes are rebuilt.
-pub const ANALYZER_VERSION: u32 = 11;
+pub const ANALYZER_VERSION: u32 = 12;
 
 /// Words longer than this (in bytes) are not indexed: they are hashes, base64 or noise.
 const MAX_TOKEN_BYTES: usize = 40;
@@ -643,7 +643,14 @@ impl Analyzer {
             Language::En => american_spelling(word),
             Language::De => word,
         };
-        self.stemmer.stem(word).into_owned()
+        let stem = self.stemmer.stem(word);
+        // Snowball undoubles the consonant left when it strips -ed or -ing (`added`, `adding`
+        // -> `ad`) but leaves the bare verb alone (`add`): the commonest verb of licence
+        // guidance would never meet its own past tense.
+        if self.language == Language::En && stem == "add" {
+            return "ad".to_string();
+        }
+        stem.into_owned()
     }
 
     /// The full analysis: words, stop words removed, compounds split, stems.
@@ -801,6 +808,15 @@ mod tests {
             terms(&a, "licenses canceled organization")
         );
         assert_eq!(terms(&a, "licence"), terms(&a, "license"));
+    }
+
+    #[test]
+    fn add_meets_added_and_adding() {
+        let a = Analyzer::new(Language::En, Arc::default());
+        let one = terms(&a, "add");
+        for form in ["adds", "added", "adding"] {
+            assert_eq!(terms(&a, form), one, "{form}");
+        }
     }
 
     #[test]
