@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Bumped whenever analysis or ingestion changes, so stored indexes are rebuilt.
-pub const ANALYZER_VERSION: u32 = 12;
+pub const ANALYZER_VERSION: u32 = 13;
 
 /// Words longer than this (in bytes) are not indexed: they are hashes, base64 or noise.
 const MAX_TOKEN_BYTES: usize = 40;
@@ -644,11 +644,17 @@ impl Analyzer {
             Language::De => word,
         };
         let stem = self.stemmer.stem(word);
-        // Snowball undoubles the consonant left when it strips -ed or -ing (`added`, `adding`
-        // -> `ad`) but leaves the bare verb alone (`add`): the commonest verb of licence
-        // guidance would never meet its own past tense.
-        if self.language == Language::En && stem == "add" {
-            return "ad".to_string();
+        // Snowball undoubles a final double consonant (but ll, ss, zz) only where it has just
+        // stripped -ed or -ing (`added`, `adding` -> `ad`; `staffed` -> `staf`), and leaves the
+        // bare word alone (`add`, `staff`): the commonest verb of licence guidance would never
+        // meet its own past tense. Undoubling every stem the same way makes them meet.
+        if self.language == Language::En {
+            let bytes = stem.as_bytes();
+            if let [.., a, b] = bytes {
+                if a == b && b"bdfgmnprt".contains(b) && bytes.len() > 2 {
+                    return stem[..stem.len() - 1].to_string();
+                }
+            }
         }
         stem.into_owned()
     }
@@ -811,12 +817,18 @@ mod tests {
     }
 
     #[test]
-    fn add_meets_added_and_adding() {
+    fn bare_words_meet_their_ed_and_ing_forms() {
         let a = Analyzer::new(Language::En, Arc::default());
-        let one = terms(&a, "add");
-        for form in ["adds", "added", "adding"] {
-            assert_eq!(terms(&a, form), one, "{form}");
+        for (bare, forms) in [
+            ("add", ["adds", "added", "adding"]),
+            ("staff", ["staffs", "staffed", "staffing"]),
+        ] {
+            for form in forms {
+                assert_eq!(terms(&a, form), terms(&a, bare), "{form}");
+            }
         }
+        // ll, ss and zz stay doubled, as Snowball keeps them.
+        assert_eq!(terms(&a, "bill billed access"), ["bill", "bill", "access"]);
     }
 
     #[test]
