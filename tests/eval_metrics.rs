@@ -1,7 +1,9 @@
-//! The eval metrics on a tiny case file, every figure computed by hand.
+//! The eval metrics on a tiny case file, every figure computed by hand; the typo perturbation.
 
 use switchboard_core::Outcome;
-use switchboard_eval::{calibration, load_cases, parse_thresholds, report, shortfalls, Case, CaseResult};
+use switchboard_eval::{
+    calibration, load_cases, parse_thresholds, report, shortfalls, with_typos, Case, CaseResult,
+};
 
 fn cases() -> Vec<Case> {
     load_cases(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/eval/tiny.toml"))
@@ -189,4 +191,38 @@ fn calibration_bands_compare_confidence_with_the_share_right() {
     // The top band holds confidence 1.0 itself.
     assert!(near(bands[3].mean_confidence, 0.9), "{bands:?}");
     assert!(close(bands[3].right, 0.5));
+}
+
+#[test]
+fn typos_change_one_long_word_per_question_keeping_its_first_letter() {
+    let cases = cases();
+    let long = Case {
+        question: "where do we download the reconciliation files".into(),
+        ..cases[0].clone()
+    };
+    let short = Case {
+        question: "who bills us".into(),
+        ..cases[0].clone()
+    };
+    for seed in 0..50 {
+        let typed = with_typos(&[long.clone(), short.clone()], seed);
+        assert_eq!(
+            typed,
+            with_typos(&[long.clone(), short.clone()], seed),
+            "same seed, same typos"
+        );
+        assert_eq!(
+            typed[1].question, short.question,
+            "no word of six letters: unchanged"
+        );
+        let before: Vec<&str> = long.question.split(' ').collect();
+        let after: Vec<&str> = typed[0].question.split(' ').collect();
+        assert_eq!(before.len(), after.len());
+        let changed: Vec<(&&str, &&str)> = before.iter().zip(&after).filter(|(b, a)| b != a).collect();
+        assert_eq!(changed.len(), 1, "seed {seed}: {:?}", typed[0].question);
+        let (b, a) = changed[0];
+        assert!(b.chars().count() >= 6);
+        assert_eq!(b.chars().next(), a.chars().next(), "first letter kept");
+        assert!(b.chars().count().abs_diff(a.chars().count()) <= 1);
+    }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use switchboard_core::{Layers, RouterConfig};
 use switchboard_eval::{
-    calibration, load_cases, parse_thresholds, run as run_cases, shortfalls, Metrics, Report,
+    calibration, load_cases, parse_thresholds, run as run_cases, shortfalls, with_typos, Metrics, Report,
 };
 
 #[derive(Debug, clap::Args)]
@@ -34,6 +34,10 @@ pub struct EvalArgs {
     /// Evaluate service hours at this instant (RFC 3339); default now.
     #[arg(long)]
     at: Option<jiff::Timestamp>,
+    /// Put one typo into each question (a letter swapped, dropped or doubled inside a word of
+    /// six or more letters, never the first), chosen by this seed, to measure robustness.
+    #[arg(long, value_name = "SEED")]
+    typos: Option<u64>,
 }
 
 fn layers_without(names: &[String]) -> Result<Layers> {
@@ -79,7 +83,11 @@ fn print_report(label: &str, report: &Report) {
 }
 
 pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
-    let cases = load_cases(&args.cases)?;
+    let mut cases = load_cases(&args.cases)?;
+    if let Some(seed) = args.typos {
+        cases = with_typos(&cases, seed);
+        eprintln!("one typo put into each question that has a word of six or more letters (seed {seed})");
+    }
     let thresholds = args
         .fail_under
         .as_deref()
