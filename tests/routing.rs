@@ -441,7 +441,7 @@ fn a_plugin_added_as_files_is_picked_up_and_broken_ones_are_left_out() {
     assert_eq!(set.errors.len(), 1);
     assert!(set.errors[0].file.ends_with("broken/plugin.toml"));
     assert_eq!(set.plugins.len(), 6, "five bundled plugins and the new one");
-    let fired = set.fire("we have a licence audit next week");
+    let fired = set.fire("we have a licence audit next week", |_| true);
     assert_eq!(fired[0].intent, "audit");
     assert_eq!(fired[0].action, IntentAction::Handoff);
 }
@@ -511,4 +511,25 @@ fn vocabulary_plugin(manifest: &str) -> switchboard_core::plugins::PluginSet {
         plugins: vec![plugin],
         errors: Vec::new(),
     }
+}
+
+#[test]
+fn a_misspelt_intent_word_the_guidance_does_not_know_is_read_as_the_intent_word() {
+    let set = vocabulary_plugin(
+        "name = 'vocabulary'\n[[intents]]\nname = 'refund'\naction = 'handoff'\nqueue = 'billing'\npatterns.en = ['\\brefund\\b']\npatterns.de = ['\\berstatt(en|ung)\\b']\n",
+    );
+    let unknown = |_: &str| false;
+    assert_eq!(set.fire("please refnud us", unknown).len(), 1);
+    assert_eq!(set.fire("bitte um Erstatung", unknown).len(), 1);
+    // A word the guidance knows is taken as written.
+    assert!(set.fire("please refnud us", |_| true).is_empty());
+    // Two typos, or a different first letter, are not guessed at.
+    assert!(set.fire("please rfnud us", unknown).is_empty());
+    assert!(set.fire("please tefund us", unknown).is_empty());
+    // Through the router, with the guidance's own vocabulary.
+    check(
+        "we were overcharged, pls refnud the difference",
+        Outcome::Handoff,
+        Some("billing"),
+    );
 }

@@ -6,6 +6,7 @@
 use crate::entities::{self, Entities};
 use crate::support::SupportModel;
 use regex::{Regex, RegexBuilder};
+use regex_syntax::hir::{Class, Hir, HirKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,6 +48,25 @@ fn one_typo_apart(word: &str, key: &str) -> bool {
     word.chars().next() == key.chars().next()
         && word.len().abs_diff(key.len()) <= 2
         && strsim::damerau_levenshtein(word, key) == 1
+}
+
+/// `text` with every whole-word occurrence of `word` replaced by `by`.
+fn replace_word(text: &str, word: &str, by: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + word.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(char::is_alphabetic) || after.is_some_and(char::is_alphabetic) {
+            out.push_str(word);
+        } else {
+            out.push_str(by);
+        }
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Values per language.
@@ -236,6 +256,117 @@ pub struct Intent {
     patterns: Vec<Regex>,
     unless: Vec<Regex>,
     keywords: Vec<String>,
+    /// The whole words of six or more letters its patterns and keywords spell out, which a
+    /// message word one typo away is read as (see [`PluginSet::fire`]).
+    vocabulary: Vec<String>,
+}
+
+/// The words of six or more letters a regular expression spells out (`receiving` in
+/// `\bnot\s+(working|receiving)\b`, `erstatten` and `erstattung` in `erstatt(en|ung)`), read
+/// from its syntax tree: runs of literals, small alternations and optional parts, expanded.
+fn literal_words(pattern: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Ok(hir) = regex_syntax::parse(pattern) {
+        collect_words(&hir, &mut words);
+    }
+    words.retain(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS);
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// At most this many spellings of one run are expanded; a pattern with more is not a word.
+const MAX_SPELLINGS: usize = 32;
+
+fn collect_words(hir: &Hir, words: &mut Vec<String>) {
+    match hir.kind() {
+        HirKind::Concat(parts) => {
+            // Maximal runs of spellable parts form words; anything else separates them.
+            let mut run: Vec<String> = vec![String::new()];
+            for part in parts {
+                match spellings(part) {
+                    Some(tails) if run.len() * tails.len() <= MAX_SPELLINGS => {
+                        run = run
+                            .iter()
+                            .flat_map(|head| tails.iter().map(move |tail| format!("{head}{tail}")))
+                            .collect();
+                    }
+                    _ => {
+                        words.append(&mut run);
+                        run = vec![String::new()];
+                        collect_words(part, words);
+                    }
+                }
+            }
+            words.append(&mut run);
+        }
+        HirKind::Alternation(alternatives) => {
+            for alternative in alternatives {
+                collect_words(alternative, words);
+            }
+        }
+        HirKind::Capture(capture) => collect_words(&capture.sub, words),
+        HirKind::Repetition(repetition) => collect_words(&repetition.sub, words),
+        // A literal with spaces or punctuation (`not really`) holds several words.
+        HirKind::Literal(literal) => words.extend(
+            String::from_utf8_lossy(&literal.0)
+                .split(|c: char| !c.is_alphabetic())
+                .map(str::to_lowercase),
+        ),
+        _ => words.extend(spellings(hir).unwrap_or_default()),
+    }
+}
+
+/// Every string of letters `hir` matches, if it is a small finite set of them (a look-around
+/// such as `\b` spells the empty string).
+fn spellings(hir: &Hir) -> Option<Vec<String>> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(vec![String::new()]),
+        HirKind::Literal(literal) => {
+            let text = std::str::from_utf8(&literal.0).ok()?;
+            text.chars()
+                .all(char::is_alphabetic)
+                .then(|| vec![text.to_lowercase()])
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            let letters: Vec<char> = class
+                .ranges()
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .take(5)
+                .collect();
+            (letters.len() <= 4 && letters.iter().all(|c| c.is_alphabetic()))
+                .then(|| letters.iter().map(|c| c.to_lowercase().collect()).collect())
+        }
+        HirKind::Capture(capture) => spellings(&capture.sub),
+        HirKind::Repetition(repetition) if repetition.min == 0 && repetition.max == Some(1) => {
+            let mut all = spellings(&repetition.sub)?;
+            all.push(String::new());
+            Some(all)
+        }
+        HirKind::Alternation(alternatives) => {
+            let mut all = Vec::new();
+            for alternative in alternatives {
+                all.extend(spellings(alternative)?);
+            }
+            (all.len() <= MAX_SPELLINGS).then_some(all)
+        }
+        HirKind::Concat(parts) => {
+            let mut all = vec![String::new()];
+            for part in parts {
+                let tails = spellings(part)?;
+                if all.len() * tails.len() > MAX_SPELLINGS {
+                    return None;
+                }
+                all = all
+                    .iter()
+                    .flat_map(|head| tails.iter().map(move |tail| format!("{head}{tail}")))
+                    .collect();
+            }
+            Some(all)
+        }
+        _ => None,
+    }
 }
 
 /// A loaded, validated plugin.
@@ -372,17 +503,32 @@ fn validate(
         };
         let patterns = compiled(&spec.patterns, "patterns");
         let unless = compiled(&spec.unless, "unless");
-        let keywords = Language::ALL
+        let keywords: Vec<String> = Language::ALL
             .iter()
             .flat_map(|&l| spec.keywords.get(l).iter())
             .map(|k| normalize_for_matching(k.trim()))
             .filter(|k| !k.is_empty())
             .collect();
+        let mut vocabulary: Vec<String> = Language::ALL
+            .iter()
+            .flat_map(|&l| spec.patterns.get(l))
+            .flat_map(|p| literal_words(p))
+            .chain(
+                keywords
+                    .iter()
+                    .flat_map(|k| k.split(|c: char| !c.is_alphabetic()))
+                    .filter(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS)
+                    .map(str::to_string),
+            )
+            .collect();
+        vocabulary.sort();
+        vocabulary.dedup();
         intents.push(Intent {
             spec: spec.clone(),
             patterns,
             unless,
             keywords,
+            vocabulary,
         });
     }
     for (i, prior) in manifest.priors.iter().enumerate() {
@@ -491,12 +637,16 @@ impl PluginSet {
     }
 
     /// Intents that fire on a message, best first.
-    pub fn fire(&self, text: &str) -> Vec<FiredIntent> {
+    pub fn fire(&self, text: &str, is_known: impl Fn(&str) -> bool) -> Vec<FiredIntent> {
         let normalized = normalize_for_matching(text);
+        let corrected = self.with_intent_words(&normalized, is_known);
         let mut fired: Vec<FiredIntent> = Vec::new();
         for plugin in &self.plugins {
             for intent in &plugin.intents {
-                if let Some(matched) = intent.matches(&normalized) {
+                let matched = intent
+                    .matches(&normalized)
+                    .or_else(|| corrected.as_deref().and_then(|c| intent.matches(c)));
+                if let Some(matched) = matched {
                     fired.push(FiredIntent {
                         plugin: plugin.manifest.name.clone(),
                         intent: intent.spec.name.clone(),
@@ -510,6 +660,40 @@ impl PluginSet {
         }
         fired.sort_by_key(|f| std::cmp::Reverse(f.priority));
         fired
+    }
+
+    /// `normalized` with each word that the guidance does not know (`is_known`) and that is one
+    /// typo from a word of an intent (see [`one_typo_apart`]) replaced by that word, or `None`
+    /// when there is none: `refnud` is read as `refund`, so a misspelt request still reaches its
+    /// queue. Only intents are matched against it.
+    fn with_intent_words(&self, normalized: &str, is_known: impl Fn(&str) -> bool) -> Option<String> {
+        let mut corrected = normalized.to_string();
+        let mut changed = false;
+        let words: BTreeSet<&str> = normalized
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS)
+            .collect();
+        let vocabulary = || {
+            self.plugins
+                .iter()
+                .flat_map(|p| &p.intents)
+                .flat_map(|i| &i.vocabulary)
+        };
+        for word in words {
+            if vocabulary().any(|v| v == word) {
+                continue;
+            }
+            let Some(intended) = vocabulary().find(|v| one_typo_apart(word, v)) else {
+                continue;
+            };
+            // The index is asked only for a word already near an intent's word.
+            if is_known(word) {
+                continue;
+            }
+            corrected = replace_word(&corrected, word, intended);
+            changed = true;
+        }
+        changed.then_some(corrected)
     }
 
     /// Thesaurus expansions for a message: the guidance words for customer words found in it.
@@ -734,5 +918,26 @@ pub fn load_support_model(dir: &Path) -> (SupportModel, Option<PluginError>) {
                 reason: format!("{}; using the built-in support model", e.reason),
             }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_words_expand_small_alternations_and_skip_escapes() {
+        assert_eq!(
+            literal_words(r"\bnot\s+(working|receiving|loading)\b"),
+            ["loading", "receiving", "working"]
+        );
+        let refund = literal_words(r"\b(zur(ü|ue)ck)?erstatt(en|ung)\b");
+        for word in ["erstatten", "erstattung", "zurückerstatten", "zurueckerstattung"] {
+            assert!(refund.iter().any(|w| w == word), "{word}: {refund:?}");
+        }
+        assert!(literal_words(r"\bwiderspr(e|i)che?\b").contains(&"widerspreche".to_string()));
+        // `.{0,40}` and `\s+` separate words; nothing shorter than six letters is kept.
+        assert_eq!(literal_words(r"\bcharged\s+(us\s+|me\s+)?twice\b"), ["charged"]);
+        assert!(literal_words(r"(unclosed").is_empty());
     }
 }

@@ -429,7 +429,7 @@ impl Router {
         let text = clean(&message.text);
         let (lang, language_source) = language::detect(&text, message.language_hint, context.language);
         let fired_manifest = if self.config.layers.intents {
-            self.plugins.fire(&text)
+            self.plugins.fire(&text, |word| self.kb.knows_word(lang, word))
         } else {
             Vec::new()
         };
