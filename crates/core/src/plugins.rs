@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::{Class, Hir, HirKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use switchboard_knowledge::{Language, Product};
 
@@ -673,17 +673,26 @@ impl PluginSet {
             .split(|c: char| !c.is_alphabetic())
             .filter(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS)
             .collect();
-        let vocabulary = || {
-            self.plugins
-                .iter()
-                .flat_map(|p| &p.intents)
-                .flat_map(|i| &i.vocabulary)
-        };
+        // By first letter: a long message meets every intent word, and typos keep the first.
+        let mut by_first: HashMap<char, Vec<&str>> = HashMap::new();
+        for v in self
+            .plugins
+            .iter()
+            .flat_map(|p| &p.intents)
+            .flat_map(|i| &i.vocabulary)
+        {
+            if let Some(first) = v.chars().next() {
+                by_first.entry(first).or_default().push(v);
+            }
+        }
         for word in words {
-            if vocabulary().any(|v| v == word) {
+            let Some(near) = word.chars().next().and_then(|c| by_first.get(&c)) else {
+                continue;
+            };
+            if near.contains(&word) {
                 continue;
             }
-            let Some(intended) = vocabulary().find(|v| one_typo_apart(word, v)) else {
+            let Some(&intended) = near.iter().find(|v| one_typo_apart(word, v)) else {
                 continue;
             };
             // The index is asked only for a word already near an intent's word.
