@@ -382,6 +382,8 @@ pub struct Plugin {
     pub products: Vec<Product>,
     /// Thesaurus entries with their customer words normalised once, at load.
     thesaurus: PerLanguage<Vec<(String, String)>>,
+    /// Its intents' words by first letter, for reading a misspelt word as one of them.
+    intent_words: HashMap<char, Vec<String>>,
 }
 
 /// Why an intent fired.
@@ -557,12 +559,22 @@ fn validate(
             de: normalise(&manifest.thesaurus.de),
             en: normalise(&manifest.thesaurus.en),
         };
+        let mut intent_words: HashMap<char, Vec<String>> = HashMap::new();
+        for word in intents.iter().flat_map(|i| &i.vocabulary) {
+            if let Some(first) = word.chars().next() {
+                let bucket = intent_words.entry(first).or_default();
+                if !bucket.contains(word) {
+                    bucket.push(word.clone());
+                }
+            }
+        }
         Ok(Plugin {
             manifest,
             path: path.to_path_buf(),
             intents,
             products,
             thesaurus,
+            intent_words,
         })
     } else {
         Err(errors)
@@ -667,42 +679,39 @@ impl PluginSet {
     /// when there is none: `refnud` is read as `refund`, so a misspelt request still reaches its
     /// queue. Only intents are matched against it.
     fn with_intent_words(&self, normalized: &str, is_known: impl Fn(&str) -> bool) -> Option<String> {
-        let mut corrected = normalized.to_string();
-        let mut changed = false;
+        let mut corrected: Option<String> = None;
         let words: BTreeSet<&str> = normalized
             .split(|c: char| !c.is_alphabetic())
             .filter(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS)
             .collect();
-        // By first letter: a long message meets every intent word, and typos keep the first.
-        let mut by_first: HashMap<char, Vec<&str>> = HashMap::new();
-        for v in self
-            .plugins
-            .iter()
-            .flat_map(|p| &p.intents)
-            .flat_map(|i| &i.vocabulary)
-        {
-            if let Some(first) = v.chars().next() {
-                by_first.entry(first).or_default().push(v);
-            }
-        }
         for word in words {
-            let Some(near) = word.chars().next().and_then(|c| by_first.get(&c)) else {
+            // By first letter: a long message meets every intent word, and typos keep the first.
+            let Some(first) = word.chars().next() else {
                 continue;
             };
-            if near.contains(&word) {
+            let near = || {
+                self.plugins
+                    .iter()
+                    .filter_map(move |p| p.intent_words.get(&first))
+                    .flatten()
+            };
+            if near().any(|v| v == word) {
                 continue;
             }
-            let Some(&intended) = near.iter().find(|v| one_typo_apart(word, v)) else {
+            let Some(intended) = near().find(|v| one_typo_apart(word, v)) else {
                 continue;
             };
             // The index is asked only for a word already near an intent's word.
             if is_known(word) {
                 continue;
             }
-            corrected = replace_word(&corrected, word, intended);
-            changed = true;
+            corrected = Some(replace_word(
+                corrected.as_deref().unwrap_or(normalized),
+                word,
+                intended,
+            ));
         }
-        changed.then_some(corrected)
+        corrected
     }
 
     /// Thesaurus expansions for a message: the guidance words for customer words found in it.
