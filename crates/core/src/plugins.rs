@@ -37,8 +37,9 @@ pub enum IntentAction {
     SupportInfo,
 }
 
-/// A one-word thesaurus key at least this long also matches a message word one typo away
-/// from it (`gesperrrt` for `gesperrt`); shorter keys would match other words.
+/// A one-word thesaurus key (or intent word) at least this long also matches a message word one
+/// typo away from it (`gesperrrt` for `gesperrt`, `persn` for `person`); shorter keys would match
+/// other words.
 const MIN_FUZZY_KEY_CHARS: usize = 6;
 
 /// Whether `word` is `key` with one letter added, dropped, changed or two swapped, the first
@@ -682,7 +683,7 @@ impl PluginSet {
         let mut corrected: Option<String> = None;
         let words: BTreeSet<&str> = normalized
             .split(|c: char| !c.is_alphabetic())
-            .filter(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS)
+            .filter(|w| w.chars().count() + 1 >= MIN_FUZZY_KEY_CHARS)
             .collect();
         for word in words {
             // By first letter: a long message meets every intent word, and typos keep the first.
@@ -726,7 +727,7 @@ impl PluginSet {
         let normalized = normalize_for_matching(text);
         let words: BTreeSet<&str> = normalized
             .split(|c: char| !c.is_alphanumeric() && c != '-')
-            .filter(|w| w.chars().count() >= MIN_FUZZY_KEY_CHARS)
+            .filter(|w| w.chars().count() + 1 >= MIN_FUZZY_KEY_CHARS)
             .collect();
         let mut out: Vec<(String, String)> = Vec::new();
         for plugin in &self.plugins {

@@ -169,6 +169,12 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     signals.join(" "),
                     r.got_text()
                 );
+                if args.typos.is_some() {
+                    // The question as it was asked, typo included.
+                    if let Some(case) = cases.iter().find(|c| c.id == r.id) {
+                        println!("      asked: {}", case.question);
+                    }
+                }
             }
         }
         println!("failures ({}):", report.failures.len());
