@@ -77,3 +77,33 @@ fn bundled_guidance_keeps_answering_its_regression_questions() {
         "bundled regression set below its gates:\n{stderr}\n{stdout}"
     );
 }
+
+/// With one typo in each question (`eval --typos`), decisions and retrieval still hold at the
+/// issue's decision level: typo correction, typo-tolerant thesaurus keys and intents at work.
+#[test]
+fn dev_set_with_typos_keeps_its_decisions() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared/eval/dev.toml not found beside the repository");
+        return;
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--knowledge")
+        .arg(shared.join("corpus"))
+        .arg("eval")
+        .arg("--cases")
+        .arg(shared.join("eval/dev.toml"))
+        .args(["--typos", "1", "--fail-under"])
+        .arg("de.decision_accuracy=0.80,en.decision_accuracy=0.80,de.hit_at_3=0.80,en.hit_at_3=0.80")
+        .output()
+        .expect("switchboard runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "eval with typos below its gates:\n{stderr}\n{stdout}"
+    );
+    assert!(stderr.contains("one typo put into each question"), "{stderr}");
+}
