@@ -74,6 +74,9 @@ fn explicit_requests_for_a_person_always_hand_off() {
         Some("helpdesk"),
     );
     check("bitte um Rückruf", Outcome::Handoff, Some("helpdesk"));
+    // Without a German keyboard: umlauts written as plain vowels or as ue.
+    check("bitte um Ruckruf", Outcome::Handoff, Some("helpdesk"));
+    check("bitte um Rueckruf", Outcome::Handoff, Some("helpdesk"));
 }
 
 #[test]

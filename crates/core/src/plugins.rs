@@ -405,7 +405,8 @@ pub struct FiredIntent {
 }
 
 fn compile(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
+    // Matched against text whose umlauts are folded (see `normalize_for_matching`).
+    RegexBuilder::new(&fold_umlauts(pattern))
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
@@ -421,14 +422,33 @@ fn compile(pattern: &str) -> Result<Regex, String> {
 
 /// Lower-cases and folds text the way keywords are matched.
 pub fn normalize_for_matching(text: &str) -> String {
-    text.to_lowercase()
+    let text: String = text
+        .to_lowercase()
         .chars()
         .map(|c| match c {
             '’' | '`' | '´' => '\'',
             c if c.is_control() => ' ',
             c => c,
         })
-        .collect()
+        .collect();
+    fold_umlauts(&text)
+}
+
+/// `ä`, `ö`, `ü` as `a`, `o`, `u` and `ß` as `ss`: customers without a German keyboard write
+/// `kundigen` for `kündigen`, so intents, keywords and thesaurus keys match on folded text (their
+/// `(ü|ue)` alternatives then cover `u` and `ue`).
+fn fold_umlauts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'ä' | 'Ä' => out.push('a'),
+            'ö' | 'Ö' => out.push('o'),
+            'ü' | 'Ü' => out.push('u'),
+            'ß' => out.push_str("ss"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl Intent {
@@ -515,7 +535,7 @@ fn validate(
         let mut vocabulary: Vec<String> = Language::ALL
             .iter()
             .flat_map(|&l| spec.patterns.get(l))
-            .flat_map(|p| literal_words(p))
+            .flat_map(|p| literal_words(&fold_umlauts(p)))
             .chain(
                 keywords
                     .iter()
