@@ -12,13 +12,28 @@ fn shared() -> Option<PathBuf> {
     dir.join("eval/dev.toml").is_file().then_some(dir)
 }
 
+/// `switchboard eval` on ../shared/eval/dev.toml over ../shared/corpus, in a fresh data dir.
+fn eval_dev(shared: &Path, args: &[&str]) -> std::process::Output {
+    let data = tempfile::tempdir().expect("temp dir");
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--knowledge")
+        .arg(shared.join("corpus"))
+        .arg("eval")
+        .arg("--cases")
+        .arg(shared.join("eval/dev.toml"))
+        .args(args)
+        .output()
+        .expect("switchboard runs")
+}
+
 #[test]
 fn dev_set_meets_the_gates_per_language() {
     let Some(shared) = shared() else {
         eprintln!("skipped: ../shared/eval/dev.toml not found beside the repository");
         return;
     };
-    let data = tempfile::tempdir().expect("temp dir");
     let gates = [
         "de.hit_at_1=0.65",
         "en.hit_at_1=0.65",
@@ -32,18 +47,7 @@ fn dev_set_meets_the_gates_per_language() {
         "en.answer_coverage=0.45",
     ]
     .join(",");
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--knowledge")
-        .arg(shared.join("corpus"))
-        .arg("eval")
-        .arg("--cases")
-        .arg(shared.join("eval/dev.toml"))
-        .arg("--fail-under")
-        .arg(&gates)
-        .output()
-        .expect("switchboard runs");
+    let out = eval_dev(&shared, &["--fail-under", &gates]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "eval below its gates:\n{stderr}\n{stdout}");
@@ -86,19 +90,15 @@ fn dev_set_with_typos_keeps_its_decisions() {
         eprintln!("skipped: ../shared/eval/dev.toml not found beside the repository");
         return;
     };
-    let data = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--knowledge")
-        .arg(shared.join("corpus"))
-        .arg("eval")
-        .arg("--cases")
-        .arg(shared.join("eval/dev.toml"))
-        .args(["--typos", "1", "--fail-under"])
-        .arg("de.decision_accuracy=0.80,en.decision_accuracy=0.80,de.hit_at_3=0.80,en.hit_at_3=0.80")
-        .output()
-        .expect("switchboard runs");
+    let out = eval_dev(
+        &shared,
+        &[
+            "--typos",
+            "1",
+            "--fail-under",
+            "de.decision_accuracy=0.80,en.decision_accuracy=0.80,de.hit_at_3=0.80,en.hit_at_3=0.80",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
