@@ -6,6 +6,7 @@ pub mod decision;
 pub mod desk;
 pub mod entities;
 pub mod language;
+pub mod pleasantries;
 pub mod plugins;
 pub mod redact;
 pub mod router;

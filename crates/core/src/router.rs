@@ -455,7 +455,11 @@ impl Router {
         } else {
             Vec::new()
         };
-        let retrieval = self.retrieve(&text, lang, &context_products)?;
+        let retrieval = self.retrieve(
+            crate::pleasantries::without_pleasantries(&text),
+            lang,
+            &context_products,
+        )?;
         if !findings.entities.products.is_empty() {
             context.products.clone_from(&findings.entities.products);
         }
