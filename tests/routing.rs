@@ -283,6 +283,13 @@ fn guidance_questions_are_answered_with_a_citation() {
         d.citations[0].citation,
         "de-de/abrechnungsrichtlinie.md#restore-access"
     );
+    // Greeting and sign-off change nothing.
+    let d = decide("Hallo zusammen, unser Zugang ist gesperrt, was tun? Danke und viele Grüße");
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+    assert_eq!(
+        d.citations[0].citation,
+        "de-de/abrechnungsrichtlinie.md#restore-access"
+    );
 }
 
 #[test]
