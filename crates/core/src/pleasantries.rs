@@ -19,6 +19,9 @@ static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
     .expect("sign-off pattern")
 });
 
+/// How much of a message's end is searched for a sign-off.
+const SIGN_OFF_TAIL_BYTES: usize = 120;
+
 /// Words a question must keep for the trimmed form to be used; "Hi!" or "Danke!" alone stay.
 const MIN_WORDS_LEFT: usize = 2;
 
@@ -27,7 +30,14 @@ const MIN_WORDS_LEFT: usize = 2;
 pub fn without_pleasantries(text: &str) -> &str {
     let start = GREETING.find(text).map_or(0, |m| m.end());
     let rest = &text[start..];
-    let end = SIGN_OFF.find(rest).map_or(rest.len(), |m| m.start());
+    // A sign-off ends the message: only its tail is searched, however long the message.
+    let mut tail = rest.len().saturating_sub(SIGN_OFF_TAIL_BYTES);
+    while !rest.is_char_boundary(tail) {
+        tail += 1;
+    }
+    let end = SIGN_OFF
+        .find(&rest[tail..])
+        .map_or(rest.len(), |m| tail + m.start());
     let core = rest[..end].trim();
     if core.split_whitespace().count() >= MIN_WORDS_LEFT {
         core
