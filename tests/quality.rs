@@ -107,3 +107,94 @@ fn dev_set_with_typos_keeps_its_decisions() {
     );
     assert!(stderr.contains("one typo put into each question"), "{stderr}");
 }
+
+/// The dev set with each question rewritten by `rewrite`, as a case file in `dir`.
+fn dev_variant(shared: &Path, dir: &Path, rewrite: impl Fn(&switchboard_eval::Case) -> String) -> PathBuf {
+    #[derive(serde::Serialize)]
+    struct CaseFile {
+        case: Vec<switchboard_eval::Case>,
+    }
+    let cases = switchboard_eval::load_cases(&shared.join("eval/dev.toml")).expect("dev cases");
+    let case = cases
+        .iter()
+        .map(|c| switchboard_eval::Case {
+            question: rewrite(c),
+            ..c.clone()
+        })
+        .collect();
+    let path = dir.join("variant.toml");
+    std::fs::write(&path, toml::to_string(&CaseFile { case }).expect("toml")).expect("write");
+    path
+}
+
+/// `eval --json` on a case file over ../shared/corpus.
+fn eval_json(shared: &Path, cases: &Path) -> serde_json::Value {
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--knowledge")
+        .arg(shared.join("corpus"))
+        .arg("eval")
+        .arg("--cases")
+        .arg(cases)
+        .arg("--json")
+        .output()
+        .expect("switchboard runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("eval --json prints one object")
+}
+
+/// Customers without a German keyboard, and customers who greet and sign off, get what the
+/// questions as written get: per language, each variant loses at most one case on any figure.
+#[test]
+fn dev_set_without_umlauts_or_with_greetings_keeps_its_figures() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared/eval/dev.toml not found beside the repository");
+        return;
+    };
+    let plain_vowels = |c: &switchboard_eval::Case| {
+        c.question
+            .replace(['ä', 'Ä'], "a")
+            .replace(['ö', 'Ö'], "o")
+            .replace(['ü', 'Ü'], "u")
+            .replace('ß', "ss")
+    };
+    let greeted = |c: &switchboard_eval::Case| match c.lang {
+        switchboard_knowledge::Language::De => {
+            format!("Hallo zusammen, {} Danke und viele Grüße", c.question)
+        }
+        switchboard_knowledge::Language::En => format!("Hi team, {} Thanks a lot, regards", c.question),
+    };
+    let plain = eval_json(&shared, &shared.join("eval/dev.toml"));
+    // One of the 48 answer questions of a language.
+    let one_case = 1.0 / 48.0 + 1e-9;
+    let (umlauts_dir, greetings_dir) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    for (name, variant) in [
+        (
+            "without umlauts",
+            dev_variant(&shared, umlauts_dir.path(), plain_vowels),
+        ),
+        (
+            "with greetings",
+            dev_variant(&shared, greetings_dir.path(), greeted),
+        ),
+    ] {
+        let got = eval_json(&shared, &variant);
+        for lang in ["de", "en"] {
+            for metric in ["hit_at_1", "hit_at_3", "decision_accuracy", "answer_coverage"] {
+                let (p, v) = (
+                    plain["by_lang"][lang][metric].as_f64().expect("figure"),
+                    got["by_lang"][lang][metric].as_f64().expect("figure"),
+                );
+                assert!(
+                    v >= p - one_case,
+                    "dev {name}, {lang} {metric}: {v:.3} against {p:.3} as written"
+                );
+            }
+        }
+    }
+}
