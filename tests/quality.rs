@@ -12,8 +12,8 @@ fn shared() -> Option<PathBuf> {
     dir.join("eval/dev.toml").is_file().then_some(dir)
 }
 
-/// `switchboard eval` on ../shared/eval/dev.toml over ../shared/corpus, in a fresh data dir.
-fn eval_dev(shared: &Path, args: &[&str]) -> std::process::Output {
+/// `switchboard eval` on a case file over ../shared/corpus, in a fresh data dir.
+fn eval_cases(shared: &Path, cases: &Path, args: &[&str]) -> std::process::Output {
     let data = tempfile::tempdir().expect("temp dir");
     Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("--data-dir")
@@ -22,10 +22,15 @@ fn eval_dev(shared: &Path, args: &[&str]) -> std::process::Output {
         .arg(shared.join("corpus"))
         .arg("eval")
         .arg("--cases")
-        .arg(shared.join("eval/dev.toml"))
+        .arg(cases)
         .args(args)
         .output()
         .expect("switchboard runs")
+}
+
+/// `switchboard eval` on ../shared/eval/dev.toml.
+fn eval_dev(shared: &Path, args: &[&str]) -> std::process::Output {
+    eval_cases(shared, &shared.join("eval/dev.toml"), args)
 }
 
 #[test]
@@ -129,18 +134,7 @@ fn dev_variant(shared: &Path, dir: &Path, rewrite: impl Fn(&switchboard_eval::Ca
 
 /// `eval --json` on a case file over ../shared/corpus.
 fn eval_json(shared: &Path, cases: &Path) -> serde_json::Value {
-    let data = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--knowledge")
-        .arg(shared.join("corpus"))
-        .arg("eval")
-        .arg("--cases")
-        .arg(cases)
-        .arg("--json")
-        .output()
-        .expect("switchboard runs");
+    let out = eval_cases(shared, cases, &["--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("eval --json prints one object")
 }
