@@ -434,6 +434,17 @@ pub fn normalize_for_matching(text: &str) -> String {
     fold_umlauts(&text)
 }
 
+/// Text as thesaurus keys and messages are compared: German also folds `ae`, `oe`, `ue` as the
+/// analyzer does (`verlaengert` is `verlängert`); keys are plain phrases, not patterns, so this is
+/// safe for them, while English keeps its `ue` (`issue`).
+fn thesaurus_form(text: &str, lang: Language) -> String {
+    let normalized = normalize_for_matching(text);
+    match lang {
+        Language::De => switchboard_knowledge::analysis::fold_german(&normalized),
+        Language::En => normalized,
+    }
+}
+
 /// `ä`, `ö`, `ü` as `a`, `o`, `u` and `ß` as `ss`: customers without a German keyboard write
 /// `kundigen` for `kündigen`, so intents, keywords and thesaurus keys match on folded text (their
 /// `(ü|ue)` alternatives then cover `u` and `ue`).
@@ -571,14 +582,14 @@ fn validate(
         }
     }
     if errors.is_empty() {
-        let normalise = |map: &BTreeMap<String, String>| {
+        let normalise = |map: &BTreeMap<String, String>, lang: Language| {
             map.iter()
-                .map(|(from, to)| (normalize_for_matching(from), to.clone()))
+                .map(|(from, to)| (thesaurus_form(from, lang), to.clone()))
                 .collect()
         };
         let thesaurus = PerLanguage {
-            de: normalise(&manifest.thesaurus.de),
-            en: normalise(&manifest.thesaurus.en),
+            de: normalise(&manifest.thesaurus.de, Language::De),
+            en: normalise(&manifest.thesaurus.en, Language::En),
         };
         let mut intent_words: HashMap<char, Vec<String>> = HashMap::new();
         for word in intents.iter().flat_map(|i| &i.vocabulary) {
@@ -744,7 +755,7 @@ impl PluginSet {
         lang: Language,
         is_known: impl Fn(&str) -> bool,
     ) -> Vec<(String, String)> {
-        let normalized = normalize_for_matching(text);
+        let normalized = thesaurus_form(text, lang);
         let words: BTreeSet<&str> = normalized
             .split(|c: char| !c.is_alphanumeric() && c != '-')
             .filter(|w| w.chars().count() + 1 >= MIN_FUZZY_KEY_CHARS)
