@@ -14,7 +14,7 @@ static GREETING: LazyLock<Regex> = LazyLock::new(|| {
 
 static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)[\s,]*\b(?:(?:many\s+)?thanks?(?:\s+you)?(?:\s+(?:a\s+lot|in\s+advance|so\s+much))?|thx|cheers|(?:best|kind|warm)\s+regards|regards|danke(?:\s+(?:schön|sehr|im\s+voraus))?|vielen\s+dank(?:\s+im\s+voraus)?|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|lg|vg|mfg)\b[^.?!\n]{0,40}[.!]*\s*$",
+        r"(?i)(?:^|[\s.!?,])(\b(?:(?:many\s+)?thanks?(?:\s+you)?(?:\s+(?:a\s+lot|in\s+advance|so\s+much))?|thx|cheers|(?:best|kind|warm)\s+regards|regards|danke(?:\s+(?:schön|sehr|im\s+voraus))?|vielen\s+dank(?:\s+im\s+voraus)?|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|lg|vg|mfg)\b[^.?!]{0,30}[.!]*\s*)$",
     )
     .expect("sign-off pattern")
 });
@@ -35,10 +35,13 @@ pub fn without_pleasantries(text: &str) -> &str {
     while !rest.is_char_boundary(tail) {
         tail += 1;
     }
+    // Chat often has no full stop before "danke"; a sign-off word with more than a few words after
+    // it ("thanks to your reminder, but where is ...") is part of the question.
     let end = SIGN_OFF
-        .find(&rest[tail..])
+        .captures(&rest[tail..])
+        .and_then(|c| c.get(1))
         .map_or(rest.len(), |m| tail + m.start());
-    let core = rest[..end].trim();
+    let core = rest[..end].trim().trim_end_matches(',').trim_end();
     if core.split_whitespace().count() >= MIN_WORDS_LEFT {
         core
     } else {
@@ -73,6 +76,13 @@ mod tests {
         for text in ["how is azure billed?", "Hi!", "Danke!", "thanks", "hello there"] {
             assert_eq!(without_pleasantries(text), text);
         }
+        // A sign-off word with a question after it is not a sign-off.
+        let question = "we paid thanks to your reminder, but where exactly is the credit note";
+        assert_eq!(without_pleasantries(question), question);
+        assert_eq!(
+            without_pleasantries("where is the credit note, thanks\nMax Mustermann"),
+            "where is the credit note"
+        );
         // A word that merely starts like a greeting is not one.
         assert_eq!(
             without_pleasantries("history of our invoices, please"),
