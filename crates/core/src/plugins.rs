@@ -51,6 +51,52 @@ fn one_typo_apart(word: &str, key: &str) -> bool {
         && strsim::damerau_levenshtein(word, key) == 1
 }
 
+/// Words of six or more letters (one-word thesaurus keys, intent words) by first letter, so that
+/// a message word one typo from one of them can be read as it: a long message meets every target,
+/// and typos keep the first letter.
+#[derive(Debug, Clone, Default)]
+struct TypoTargets {
+    by_first: HashMap<char, Vec<String>>,
+}
+
+impl TypoTargets {
+    fn new<'a>(words: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut by_first: HashMap<char, Vec<String>> = HashMap::new();
+        for word in words {
+            let Some(first) = word.chars().next() else {
+                continue;
+            };
+            if word.chars().count() < MIN_FUZZY_KEY_CHARS {
+                continue;
+            }
+            let bucket = by_first.entry(first).or_default();
+            if !bucket.iter().any(|w| w == word) {
+                bucket.push(word.to_string());
+            }
+        }
+        TypoTargets { by_first }
+    }
+
+    fn bucket(&self, word: &str) -> &[String] {
+        word.chars()
+            .next()
+            .and_then(|first| self.by_first.get(&first))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        self.bucket(word).iter().any(|w| w == word)
+    }
+
+    /// The targets `word` is one typo from.
+    fn near<'a>(&'a self, word: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.bucket(word)
+            .iter()
+            .filter(move |target| one_typo_apart(word, target))
+            .map(String::as_str)
+    }
+}
+
 /// `text` with every whole-word occurrence of `word` replaced by `by`.
 fn replace_word(text: &str, word: &str, by: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -276,6 +322,16 @@ fn literal_words(pattern: &str) -> Vec<String> {
     words
 }
 
+/// Every head followed by every tail, unless that makes more than [`MAX_SPELLINGS`].
+fn joined(heads: &[String], tails: &[String]) -> Option<Vec<String>> {
+    (heads.len() * tails.len() <= MAX_SPELLINGS).then(|| {
+        heads
+            .iter()
+            .flat_map(|head| tails.iter().map(move |tail| format!("{head}{tail}")))
+            .collect()
+    })
+}
+
 /// At most this many spellings of one run are expanded; a pattern with more is not a word.
 const MAX_SPELLINGS: usize = 32;
 
@@ -285,18 +341,12 @@ fn collect_words(hir: &Hir, words: &mut Vec<String>) {
             // Maximal runs of spellable parts form words; anything else separates them.
             let mut run: Vec<String> = vec![String::new()];
             for part in parts {
-                match spellings(part) {
-                    Some(tails) if run.len() * tails.len() <= MAX_SPELLINGS => {
-                        run = run
-                            .iter()
-                            .flat_map(|head| tails.iter().map(move |tail| format!("{head}{tail}")))
-                            .collect();
-                    }
-                    _ => {
-                        words.append(&mut run);
-                        run = vec![String::new()];
-                        collect_words(part, words);
-                    }
+                if let Some(longer) = spellings(part).and_then(|tails| joined(&run, &tails)) {
+                    run = longer;
+                } else {
+                    words.append(&mut run);
+                    run = vec![String::new()];
+                    collect_words(part, words);
                 }
             }
             words.append(&mut run);
@@ -355,14 +405,7 @@ fn spellings(hir: &Hir) -> Option<Vec<String>> {
         HirKind::Concat(parts) => {
             let mut all = vec![String::new()];
             for part in parts {
-                let tails = spellings(part)?;
-                if all.len() * tails.len() > MAX_SPELLINGS {
-                    return None;
-                }
-                all = all
-                    .iter()
-                    .flat_map(|head| tails.iter().map(move |tail| format!("{head}{tail}")))
-                    .collect();
+                all = joined(&all, &spellings(part)?)?;
             }
             Some(all)
         }
@@ -383,8 +426,10 @@ pub struct Plugin {
     pub products: Vec<Product>,
     /// Thesaurus entries with their customer words normalised once, at load.
     thesaurus: PerLanguage<Vec<(String, String)>>,
-    /// Its intents' words by first letter, for reading a misspelt word as one of them.
-    intent_words: HashMap<char, Vec<String>>,
+    /// Its one-word thesaurus keys, for reading a misspelt word as one of them.
+    thesaurus_keys: PerLanguage<TypoTargets>,
+    /// Its intents' words, for reading a misspelt word as one of them.
+    intent_words: TypoTargets,
 }
 
 /// Why an intent fired.
@@ -591,21 +636,26 @@ fn validate(
             de: normalise(&manifest.thesaurus.de, Language::De),
             en: normalise(&manifest.thesaurus.en, Language::En),
         };
-        let mut intent_words: HashMap<char, Vec<String>> = HashMap::new();
-        for word in intents.iter().flat_map(|i| &i.vocabulary) {
-            if let Some(first) = word.chars().next() {
-                let bucket = intent_words.entry(first).or_default();
-                if !bucket.contains(word) {
-                    bucket.push(word.clone());
-                }
-            }
-        }
+        let one_word_keys = |entries: &Vec<(String, String)>| {
+            TypoTargets::new(
+                entries
+                    .iter()
+                    .map(|(from, _)| from.as_str())
+                    .filter(|from| !from.contains(' ')),
+            )
+        };
+        let thesaurus_keys = PerLanguage {
+            de: one_word_keys(&thesaurus.de),
+            en: one_word_keys(&thesaurus.en),
+        };
+        let intent_words = TypoTargets::new(intents.iter().flat_map(|i| &i.vocabulary).map(String::as_str));
         Ok(Plugin {
             manifest,
             path: path.to_path_buf(),
             intents,
             products,
             thesaurus,
+            thesaurus_keys,
             intent_words,
         })
     } else {
@@ -717,20 +767,10 @@ impl PluginSet {
             .filter(|w| w.chars().count() + 1 >= MIN_FUZZY_KEY_CHARS)
             .collect();
         for word in words {
-            // By first letter: a long message meets every intent word, and typos keep the first.
-            let Some(first) = word.chars().next() else {
-                continue;
-            };
-            let near = || {
-                self.plugins
-                    .iter()
-                    .filter_map(move |p| p.intent_words.get(&first))
-                    .flatten()
-            };
-            if near().any(|v| v == word) {
+            if self.plugins.iter().any(|p| p.intent_words.contains(word)) {
                 continue;
             }
-            let Some(intended) = near().find(|v| one_typo_apart(word, v)) else {
+            let Some(intended) = self.plugins.iter().find_map(|p| p.intent_words.near(word).next()) else {
                 continue;
             };
             // The index is asked only for a word already near an intent's word.
@@ -760,14 +800,22 @@ impl PluginSet {
             .split(|c: char| !c.is_alphanumeric() && c != '-')
             .filter(|w| w.chars().count() + 1 >= MIN_FUZZY_KEY_CHARS)
             .collect();
+        // The keys a misspelt word of the message stands for; the index is asked only for a word
+        // already near a key.
+        let mut misspelt: BTreeSet<&str> = BTreeSet::new();
+        for plugin in &self.plugins {
+            for word in &words {
+                for key in plugin.thesaurus_keys.get(lang).near(word) {
+                    if !misspelt.contains(key) && !is_known(word) {
+                        misspelt.insert(key);
+                    }
+                }
+            }
+        }
         let mut out: Vec<(String, String)> = Vec::new();
         for plugin in &self.plugins {
             for (from, to) in plugin.thesaurus.get(lang) {
-                let typed = entities::contains_phrase(&normalized, from)
-                    || (from.chars().count() >= MIN_FUZZY_KEY_CHARS
-                        && !from.contains(' ')
-                        // The index is asked only for a word already near a key.
-                        && words.iter().any(|w| one_typo_apart(w, from) && !is_known(w)));
+                let typed = entities::contains_phrase(&normalized, from) || misspelt.contains(from.as_str());
                 if typed && !out.iter().any(|(f, t)| f == from && t == to) {
                     out.push((from.clone(), to.clone()));
                 }
