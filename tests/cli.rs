@@ -167,7 +167,9 @@ fn ask_explain_prints_the_trace() {
     assert!(out.status.success());
     for needle in [
         "language:    de",
-        "billing/refund-request",
+        "billing/refund-or-dispute",
+        "learnt:      billing/refund-or-dispute",
+        "deciding:",
         "1234.56",
         "confidence:",
         "reason:",

@@ -24,6 +24,7 @@ fn result(case: &Case, outcome: Outcome, queue: Option<&str>, cited: &[&str], ra
         expected_queue: case.queue.clone(),
         confidence: 0.5,
         signals: Vec::new(),
+        learnt_intents: Vec::new(),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Outcome {
     Handoff,
     /// Out of scope.
     Decline,
+    /// A conversational reply: a greeting, thanks, feedback acknowledged (no guidance, no ticket).
+    Reply,
 }
 
 /// A cited guidance section.
@@ -104,6 +106,15 @@ pub struct Trace {
     pub answer_threshold: f32,
     /// Threshold to suggest.
     pub suggest_threshold: f32,
+    /// The classifier's intents by probability, best first (`plugin/intent`, probability).
+    pub learnt_intents: Vec<(String, f32)>,
+    /// The message's features that raised the most likely intent most.
+    pub deciding_features: Vec<(String, f32)>,
+    /// The arbiter's probabilities of answer, handoff and decline (absent when a conversation
+    /// act decided).
+    pub arbiter: Option<Vec<(String, f32)>>,
+    /// What the arbiter read of the message.
+    pub arbiter_input: Option<crate::policy::ArbiterInput>,
     /// The reason for the outcome, in words.
     pub reason: String,
 }
@@ -125,6 +136,8 @@ pub struct Decision {
     pub offers_human: bool,
     /// Whether the reply asks "was this helpful?".
     pub asks_feedback: bool,
+    /// Feedback on the previous answer this message gave (`true`: it helped).
+    pub feedback: Option<bool>,
     /// The explanation.
     pub trace: Trace,
 }

@@ -56,6 +56,8 @@ pub struct Session {
     pub staff_seen: Vec<(String, usize)>,
     /// A language hint from the adapter.
     pub language_hint: Option<Language>,
+    /// What the customer said of answers ("was this helpful?"): `true` helped.
+    pub feedback: Vec<bool>,
 }
 
 impl Session {
@@ -69,6 +71,7 @@ impl Session {
             warned_about_secrets: false,
             staff_seen: Vec::new(),
             language_hint: None,
+            feedback: Vec::new(),
         }
     }
 }
@@ -179,30 +182,9 @@ impl Desk {
         let since = now
             .checked_sub(jiff::SignedDuration::from_hours(self.reopen_window_hours))
             .unwrap_or(now);
-        if let Some(existing) = self
+        let existing = self
             .store
-            .latest_for_customer(&session.customer.customer_id(), &now_text(since))?
-        {
-            let reopen = existing.status == TicketStatus::Resolved;
-            let ticket = self.store.append(&existing.id, entry.clone(), reopen)?;
-            session.transcript.push(entry);
-            replies.push(say(
-                lang,
-                &format!(
-                    "Ich habe das zu Ihrem Ticket {} hinzugefügt; das Team antwortet Ihnen hier.",
-                    ticket.id
-                ),
-                &format!(
-                    "I have added this to your ticket {}; the team will reply to you here.",
-                    ticket.id
-                ),
-            ));
-            return Ok(CustomerTurn {
-                replies,
-                decision: None,
-                ticket: Some(ticket),
-            });
-        }
+            .latest_for_customer(&session.customer.customer_id(), &now_text(since))?;
         let mut message = Message {
             text: redacted.text.clone(),
             conversation: session.conversation.clone(),
@@ -215,6 +197,49 @@ impl Desk {
             .router
             .decide(&message, &mut session.context, now)
             .map_err(|e| TicketError::Store(format!("routing failed: {e}")))?;
+        if let Some(feedback) = decision.feedback {
+            session.feedback.push(feedback);
+        }
+        if let Some(existing) = existing {
+            // A new question the guidance answers, or a greeting or thanks, is not about the
+            // ticket: it is answered, and noted on a ticket that is still open. Anything else
+            // (a follow-up, a request for a person, an unclear message) goes to the ticket and
+            // reopens it if it was resolved.
+            let unrelated = matches!(decision.outcome, Outcome::Answer | Outcome::Reply);
+            if !unrelated {
+                let reopen = existing.status == TicketStatus::Resolved;
+                let ticket = self.store.append(&existing.id, entry.clone(), reopen)?;
+                session.transcript.push(entry);
+                replies.push(say(
+                    lang,
+                    &format!(
+                        "Ich habe das zu Ihrem Ticket {} hinzugefügt; das Team antwortet Ihnen hier.",
+                        ticket.id
+                    ),
+                    &format!(
+                        "I have added this to your ticket {}; the team will reply to you here.",
+                        ticket.id
+                    ),
+                ));
+                return Ok(CustomerTurn {
+                    replies,
+                    decision: None,
+                    ticket: Some(ticket),
+                });
+            }
+            if existing.status != TicketStatus::Resolved {
+                self.store.append(&existing.id, entry.clone(), false)?;
+                self.store.append(
+                    &existing.id,
+                    TranscriptEntry {
+                        author: Author::Bot,
+                        text: decision.reply.clone(),
+                        at: at.clone(),
+                    },
+                    false,
+                )?;
+            }
+        }
         session.transcript.push(entry);
         let mut ticket = None;
         let mut reply = decision.reply.clone();

@@ -5,9 +5,11 @@
 pub mod decision;
 pub mod desk;
 pub mod entities;
+pub mod intents;
 pub mod language;
 pub mod pleasantries;
 pub mod plugins;
+pub mod policy;
 pub mod redact;
 pub mod router;
 pub mod support;

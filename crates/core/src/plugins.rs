@@ -4,6 +4,7 @@
 //! [`CodePlugin`] trait in one explicit registry, [`CODE_PLUGINS`].
 
 use crate::entities::{self, Entities};
+use crate::intents::{Examples, IntentClassifier, IntentLabel, MIN_EXAMPLES};
 use crate::support::SupportModel;
 use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -35,6 +36,12 @@ pub enum IntentAction {
     /// The customer asks what support they get: every queue's hours (open now or the next
     /// opening), contact and price, from the support model rather than from guidance text.
     SupportInfo,
+    /// A greeting: greet back and say what the bot can do.
+    Greeting,
+    /// Thanks: acknowledge.
+    Thanks,
+    /// The customer says the last answer helped (recorded as feedback).
+    Helpful,
 }
 
 /// A one-word thesaurus key (or intent word) at least this long also matches a message word one
@@ -161,6 +168,10 @@ pub struct IntentSpec {
     /// Patterns that keep the intent from firing (e.g. a how-to question about refunds).
     #[serde(default)]
     pub unless: PerLanguage<Vec<String>>,
+    /// Example messages per language, from which the intent is learnt (more come from
+    /// `examples/<name>.<lang>.txt` beside the manifest).
+    #[serde(default)]
+    pub examples: PerLanguage<Vec<String>>,
 }
 
 /// A money rule: an amount at or above a threshold routes to a queue.
@@ -226,6 +237,15 @@ pub struct ReplyTemplates {
     /// Before a second section of the answer's document that scores nearly as well.
     #[serde(default)]
     pub see_also: Option<String>,
+    /// The reply to a greeting (`{partner}`).
+    #[serde(default)]
+    pub greeting: Option<String>,
+    /// The reply to thanks.
+    #[serde(default)]
+    pub thanks: Option<String>,
+    /// The reply to "yes, that helped".
+    #[serde(default)]
+    pub feedback_thanks: Option<String>,
 }
 
 /// Product and licence names the entity extractor recognises.
@@ -430,6 +450,8 @@ pub struct Plugin {
     thesaurus_keys: PerLanguage<TypoTargets>,
     /// Its intents' words, for reading a misspelt word as one of them.
     intent_words: TypoTargets,
+    /// Example messages of its intents: `(intent index, text)` per language.
+    pub examples: PerLanguage<Vec<(usize, String)>>,
 }
 
 /// Why an intent fired.
@@ -445,8 +467,11 @@ pub struct FiredIntent {
     pub queue: Option<String>,
     /// Priority.
     pub priority: i32,
-    /// The text that matched.
+    /// The text that matched (for a learnt intent: its probability).
     pub matched: String,
+    /// For an intent the classifier recognised (not a pattern or rule): its probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f32>,
 }
 
 fn compile(pattern: &str) -> Result<Regex, String> {
@@ -649,6 +674,10 @@ fn validate(
             en: one_word_keys(&thesaurus.en),
         };
         let intent_words = TypoTargets::new(intents.iter().flat_map(|i| &i.vocabulary).map(String::as_str));
+        let examples = PerLanguage {
+            de: inline_examples(&intents, Language::De),
+            en: inline_examples(&intents, Language::En),
+        };
         Ok(Plugin {
             manifest,
             path: path.to_path_buf(),
@@ -657,9 +686,150 @@ fn validate(
             thesaurus,
             thesaurus_keys,
             intent_words,
+            examples,
         })
     } else {
         Err(errors)
+    }
+}
+
+fn inline_examples(intents: &[Intent], lang: Language) -> Vec<(usize, String)> {
+    intents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, intent)| intent.spec.examples.get(lang).iter().map(move |e| (i, e.clone())))
+        .collect()
+}
+
+/// An example file larger than this is refused.
+const MAX_EXAMPLE_FILE_BYTES: u64 = 1 << 20;
+/// An example longer than this is refused (an example is one chat message).
+const MAX_EXAMPLE_CHARS: usize = 1_000;
+
+/// Reads `examples/<intent>.<lang>.txt` beside a manifest into the plugin: one example per
+/// line, `#` starts a comment line. Every problem names the file and, where there is one, the
+/// line.
+fn read_example_files(folder: &Path, plugin: &mut Plugin) -> Vec<PluginError> {
+    let dir = folder.join("examples");
+    let mut errors = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return errors;
+    };
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    files.sort();
+    for file in files {
+        let err = |key: String, reason: String| PluginError {
+            file: file.clone(),
+            key,
+            reason,
+        };
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let Some(stem) = name.strip_suffix(".txt") else {
+            errors.push(err(
+                "file".into(),
+                "example files are named <intent>.<de|en>.txt".into(),
+            ));
+            continue;
+        };
+        let Some((intent_name, lang_code)) = stem.rsplit_once('.') else {
+            errors.push(err(
+                "file".into(),
+                "example files are named <intent>.<de|en>.txt".into(),
+            ));
+            continue;
+        };
+        let Some(lang) = Language::ALL.into_iter().find(|l| l.code() == lang_code) else {
+            errors.push(err(
+                "file".into(),
+                format!("unknown language `{lang_code}` (de, en)"),
+            ));
+            continue;
+        };
+        let Some(intent) = plugin.intents.iter().position(|i| i.spec.name == intent_name) else {
+            let known: Vec<&str> = plugin.intents.iter().map(|i| i.spec.name.as_str()).collect();
+            errors.push(err(
+                "file".into(),
+                format!(
+                    "no intent `{intent_name}` in the manifest (intents: {})",
+                    known.join(", ")
+                ),
+            ));
+            continue;
+        };
+        if std::fs::metadata(&file).is_ok_and(|m| m.len() > MAX_EXAMPLE_FILE_BYTES) {
+            errors.push(err("file".into(), "example file larger than 1 MB".into()));
+            continue;
+        }
+        let bytes = match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(err("file".into(), format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let examples = plugin.examples_mut(lang);
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let key = format!("line {}", n + 1);
+            let Ok(line) = std::str::from_utf8(line) else {
+                errors.push(err(key, "not valid UTF-8".into()));
+                continue;
+            };
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.chars().any(char::is_control) {
+                errors.push(err(key, "control characters in an example".into()));
+            } else if line.chars().count() > MAX_EXAMPLE_CHARS {
+                errors.push(err(
+                    key,
+                    format!("an example longer than {MAX_EXAMPLE_CHARS} characters"),
+                ));
+            } else {
+                examples.push((intent, line.to_string()));
+            }
+        }
+    }
+    errors
+}
+
+impl Plugin {
+    fn examples_mut(&mut self, lang: Language) -> &mut Vec<(usize, String)> {
+        match lang {
+            Language::De => &mut self.examples.de,
+            Language::En => &mut self.examples.en,
+        }
+    }
+
+    /// Intents with examples but fewer than [`MIN_EXAMPLES`] in a language.
+    fn too_few_examples(&self) -> Vec<PluginError> {
+        let mut errors = Vec::new();
+        for (i, intent) in self.intents.iter().enumerate() {
+            let counts: Vec<(Language, usize)> = Language::ALL
+                .into_iter()
+                .map(|l| (l, self.examples.get(l).iter().filter(|(j, _)| *j == i).count()))
+                .collect();
+            if counts.iter().all(|(_, n)| *n == 0) {
+                continue;
+            }
+            for (lang, n) in counts {
+                if n < MIN_EXAMPLES {
+                    errors.push(PluginError {
+                        file: self
+                            .path
+                            .with_file_name("examples")
+                            .join(format!("{}.{}.txt", intent.spec.name, lang.code())),
+                        key: format!("intent `{}`", intent.spec.name),
+                        reason: format!("{n} example(s) in `{}`; an intent is learnt from at least {MIN_EXAMPLES} per language", lang.code()),
+                    });
+                }
+            }
+        }
+        errors
     }
 }
 
@@ -670,9 +840,50 @@ pub struct PluginSet {
     pub plugins: Vec<Plugin>,
     /// Problems; a plugin with any problem is not loaded, the others are.
     pub errors: Vec<PluginError>,
+    /// The intents learnt from the loaded plugins' examples.
+    pub classifier: IntentClassifier,
 }
 
 impl PluginSet {
+    /// A set of loaded plugins, with their intents learnt.
+    pub fn new(plugins: Vec<Plugin>) -> Self {
+        let mut set = PluginSet {
+            plugins,
+            ..PluginSet::default()
+        };
+        set.train_intents();
+        set
+    }
+
+    /// Trains the classifier from every loaded plugin's examples (intents without examples
+    /// are not classes).
+    pub fn train_intents(&mut self) {
+        let mut labels: Vec<IntentLabel> = Vec::new();
+        let mut examples: PerLanguage<Examples> = PerLanguage::default();
+        for plugin in &self.plugins {
+            let mut label_of: HashMap<usize, usize> = HashMap::new();
+            for lang in Language::ALL {
+                for (intent, text) in plugin.examples.get(lang) {
+                    let label = *label_of.entry(*intent).or_insert_with(|| {
+                        let spec = &plugin.intents[*intent].spec;
+                        labels.push(IntentLabel {
+                            plugin: plugin.manifest.name.clone(),
+                            intent: spec.name.clone(),
+                            action: spec.action,
+                            queue: spec.queue.clone(),
+                        });
+                        labels.len() - 1
+                    });
+                    match lang {
+                        Language::De => examples.de.push((text.clone(), label)),
+                        Language::En => examples.en.push((text.clone(), label)),
+                    }
+                }
+            }
+        }
+        self.classifier = IntentClassifier::train(labels, examples);
+    }
+
     /// Product names across plugins, for entity extraction.
     pub fn product_names(&self) -> Vec<String> {
         self.plugins
@@ -748,6 +959,7 @@ impl PluginSet {
                         queue: intent.spec.queue.clone(),
                         priority: intent.spec.priority,
                         matched,
+                        probability: None,
                     });
                 }
             }
@@ -869,10 +1081,19 @@ pub fn load_plugins(dir: &Path, support: &SupportModel) -> PluginSet {
             }
         };
         match parse_plugin(&text, &path, support) {
-            Ok(plugin) => set.plugins.push(plugin),
+            Ok(mut plugin) => {
+                let mut errors = read_example_files(&folder, &mut plugin);
+                errors.extend(plugin.too_few_examples());
+                if errors.is_empty() {
+                    set.plugins.push(plugin);
+                } else {
+                    set.errors.extend(errors);
+                }
+            }
             Err(errors) => set.errors.extend(errors),
         }
     }
+    set.train_intents();
     set
 }
 
@@ -957,6 +1178,7 @@ impl CodePlugin for MoneyRules {
                         queue: Some(rule.queue.clone()),
                         priority: rule.priority,
                         matched: format!("{m} >= {} {}", rule.at_least, rule.currency),
+                        probability: None,
                     });
                 }
             }

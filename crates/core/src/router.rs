@@ -2,11 +2,13 @@
 
 use crate::decision::{Citation, Decision, Handoff, Outcome, Trace, TracedHit};
 use crate::entities::Entities;
+use crate::intents::IntentPrediction;
 use crate::language;
 use crate::plugins::{
     CodePluginInput, Findings, FiredIntent, IntentAction, PerLanguage, PluginSet, ReplyTemplates,
     CODE_PLUGINS,
 };
+use crate::policy::{self, ArbiterInput, IntentPolicy, Verdict};
 use crate::support::{price_text, SupportModel};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -130,6 +132,8 @@ pub struct RouterConfig {
     pub suggest_threshold: f32,
     /// Weight of thesaurus expansions next to the customer's own words.
     pub expansion_weight: f32,
+    /// When a learnt intent is acted on.
+    pub intent_policy: IntentPolicy,
     /// Layers.
     pub layers: Layers,
 }
@@ -140,6 +144,7 @@ impl Default for RouterConfig {
             answer_threshold: PerLanguage { de: 0.65, en: 0.70 },
             suggest_threshold: 0.20,
             expansion_weight: 0.6,
+            intent_policy: IntentPolicy::default(),
             layers: Layers::default(),
         }
     }
@@ -433,23 +438,23 @@ impl Router {
         } else {
             Vec::new()
         };
-        let mut findings = Findings::default();
-        let input = CodePluginInput {
-            text: &text,
-            language: lang,
-            plugins: &self.plugins,
-            fired: &fired_manifest,
+        let prediction = if self.config.layers.intents {
+            // A greeting or sign-off says nothing of what the customer wants, unless it is all
+            // the message says.
+            let without = crate::pleasantries::without_pleasantries(&text);
+            let what = if without.trim().is_empty() {
+                text.as_str()
+            } else {
+                without
+            };
+            self.plugins.classifier.predict(what, lang)
+        } else {
+            IntentPrediction::default()
         };
-        let mut code_plugins = Vec::new();
-        for plugin in CODE_PLUGINS {
-            plugin.inspect(&input, &mut findings);
-            code_plugins.push(plugin.name());
-        }
-        let mut fired = fired_manifest;
-        if self.config.layers.intents {
-            fired.extend(findings.money_rules.iter().cloned());
-        }
-        fired.sort_by_key(|f| std::cmp::Reverse(f.priority));
+        let labels = &self.plugins.classifier.labels;
+        let policy = &self.config.intent_policy;
+        let mut findings = self.run_code_plugins(&text, lang, &fired_manifest);
+        let code_plugins = CODE_PLUGINS.iter().map(|p| p.name()).collect();
         let context_products = if findings.entities.products.is_empty() {
             context.products.clone()
         } else {
@@ -464,6 +469,38 @@ impl Router {
             context.products.clone_from(&findings.entities.products);
         }
         context.language = Some(lang);
+        let arbiter_input = ArbiterInput::new(
+            &prediction,
+            labels,
+            retrieval.confidence,
+            retrieval.known_share,
+            retrieval.hits.first().map_or(0.0, |h| h.coverage),
+            lang == Language::De,
+        );
+        let (learnt, verdict) = if let Some(act) = policy::decided_by_classifier(&prediction, labels, policy)
+        {
+            (Some(act), None)
+        } else {
+            let (chosen, probs) = policy::arbitrate(&prediction, labels, policy, &arbiter_input);
+            (chosen, Some(probs))
+        };
+        // Money rules act on the intents acted on, which are known only now.
+        findings.money_rules.clear();
+        let mut acted = fired_manifest.clone();
+        acted.extend(learnt.clone());
+        let input = CodePluginInput {
+            text: &text,
+            language: lang,
+            plugins: &self.plugins,
+            fired: &acted,
+        };
+        crate::plugins::CodePlugin::inspect(&crate::plugins::MoneyRules, &input, &mut findings);
+        let mut fired = fired_manifest;
+        fired.extend(learnt);
+        if self.config.layers.intents {
+            fired.extend(findings.money_rules.iter().cloned());
+        }
+        fired.sort_by_key(|f| std::cmp::Reverse(f.priority));
 
         let answer_threshold = *self.config.answer_threshold.get(lang);
         let mut trace = Trace {
@@ -483,6 +520,20 @@ impl Router {
             signals: retrieval.signals.clone(),
             answer_threshold,
             suggest_threshold: self.config.suggest_threshold,
+            learnt_intents: prediction
+                .ranked
+                .iter()
+                .filter_map(|(l, p)| labels.get(*l).map(|i| (format!("{}/{}", i.plugin, i.intent), *p)))
+                .collect(),
+            deciding_features: prediction.deciding_features.clone(),
+            arbiter: verdict.map(|probs| {
+                Verdict::ALL
+                    .iter()
+                    .zip(probs)
+                    .map(|(v, p)| (format!("{v:?}").to_lowercase(), p))
+                    .collect()
+            }),
+            arbiter_input: Some(arbiter_input),
             reason: String::new(),
         };
         let replies = self.replies(lang);
@@ -494,6 +545,10 @@ impl Router {
         let not_csp = best(IntentAction::NotCsp);
         let support_info = best(IntentAction::SupportInfo);
         let not_helpful = best(IntentAction::NotHelpful).filter(|_| context.awaiting_feedback);
+        let conversation_act = fired.iter().find(|f| {
+            matches!(f.action, IntentAction::Greeting | IntentAction::Thanks)
+                || (f.action == IntentAction::Helpful && context.awaiting_feedback)
+        });
 
         // An explicit handoff intent wins unless an answer intent of higher priority fired
         // and the guidance answers confidently (a how-to question about refunds, say).
@@ -517,12 +572,18 @@ impl Router {
                 trace,
                 now,
             )
+        } else if let Some(act) = conversation_act {
+            trace.reason = format!("conversation: intent `{}` ({})", act.intent, act.matched);
+            self.converse(act.action, context.awaiting_feedback, &replies, lang, trace)
         } else if let Some(n) = not_helpful {
             trace.reason = format!(
                 "the customer said the last answer did not help (`{}`): offer a person",
                 n.matched
             );
-            self.suggest(&retrieval, &replies, lang, true, trace)
+            Decision {
+                feedback: Some(false),
+                ..self.suggest(&retrieval, &replies, lang, true, trace)
+            }
         } else if let Some(n) = not_csp {
             trace.reason = format!(
                 "the customer did not buy through a CSP (`{}`): point to the product portal",
@@ -597,6 +658,54 @@ impl Router {
         Ok(decision)
     }
 
+    fn run_code_plugins(&self, text: &str, lang: Language, fired: &[FiredIntent]) -> Findings {
+        let input = CodePluginInput {
+            text,
+            language: lang,
+            plugins: &self.plugins,
+            fired,
+        };
+        let mut findings = Findings::default();
+        for plugin in CODE_PLUGINS {
+            plugin.inspect(&input, &mut findings);
+        }
+        findings
+    }
+
+    /// A greeting, thanks or feedback: a reply of its own, never a guidance answer.
+    fn converse(
+        &self,
+        action: IntentAction,
+        awaiting_feedback: bool,
+        replies: &ReplyTemplates,
+        lang: Language,
+        trace: Trace,
+    ) -> Decision {
+        let builtin = default_replies(lang);
+        let pick = |own: &Option<String>, fallback: &Option<String>| {
+            own.clone().or_else(|| fallback.clone()).unwrap_or_default()
+        };
+        let (template, feedback) = match action {
+            IntentAction::Greeting => (pick(&replies.greeting, &builtin.greeting), None),
+            IntentAction::Helpful => (
+                pick(&replies.feedback_thanks, &builtin.feedback_thanks),
+                awaiting_feedback.then_some(true),
+            ),
+            _ => (pick(&replies.thanks, &builtin.thanks), None),
+        };
+        Decision {
+            outcome: Outcome::Reply,
+            reply: fill(&template, &[("{partner}", self.support.partner_name.clone())]),
+            language: lang,
+            citations: Vec::new(),
+            handoff: None,
+            offers_human: false,
+            asks_feedback: false,
+            feedback,
+            trace,
+        }
+    }
+
     fn portal_for(&self, retrieval: &Retrieval, entities: &Entities) -> String {
         let portals = &self.support.direct_customer_portals;
         let named = entities
@@ -661,6 +770,7 @@ impl Router {
             handoff: None,
             offers_human: false,
             asks_feedback: true,
+            feedback: None,
             trace,
         }
     }
@@ -695,6 +805,7 @@ impl Router {
             handoff: None,
             offers_human: offer_human,
             asks_feedback: false,
+            feedback: None,
             trace,
         }
     }
@@ -760,6 +871,7 @@ impl Router {
             handoff: None,
             offers_human: true,
             asks_feedback: false,
+            feedback: None,
             trace,
         }
     }
@@ -841,6 +953,7 @@ impl Router {
             }),
             offers_human: false,
             asks_feedback: false,
+            feedback: None,
             trace,
         }
     }
@@ -856,6 +969,7 @@ fn reply_without_citation(reply: String, lang: Language, trace: Trace) -> Decisi
         handoff: None,
         offers_human: false,
         asks_feedback: false,
+        feedback: None,
         trace,
     }
 }
@@ -898,6 +1012,9 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             support_closed: Some("closed now, opens {next_open}".into()),
             support_free: Some("free of charge".into()),
             see_also: Some("See also:".into()),
+            greeting: Some("Hello! I answer questions about billing, licences, subscriptions and support for Azure, Microsoft 365 and Dynamics 365 bought through {partner}, and pass anything a person must do to our team. What can I do for you?".into()),
+            thanks: Some("You're welcome! If anything else comes up, just ask.".into()),
+            feedback_thanks: Some("Thank you for the feedback, glad it helped. Anything else?".into()),
         },
         Language::De => ReplyTemplates {
             answer_source: "Quelle:".into(),
@@ -915,6 +1032,9 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             support_closed: Some("jetzt geschlossen, wieder ab {next_open}".into()),
             support_free: Some("kostenlos".into()),
             see_also: Some("Siehe auch:".into()),
+            greeting: Some("Hallo! Ich beantworte Fragen zu Abrechnung, Lizenzen, Abonnements und Support für Azure, Microsoft 365 und Dynamics 365, gekauft über {partner}, und gebe alles, was ein Mensch erledigen muss, an unser Team weiter. Was kann ich für Sie tun?".into()),
+            thanks: Some("Gern geschehen! Wenn noch etwas ist, fragen Sie einfach.".into()),
+            feedback_thanks: Some("Danke für die Rückmeldung, schön, dass es geholfen hat. Kann ich sonst noch etwas tun?".into()),
         },
     }
 }

@@ -3,6 +3,9 @@
 //! coverage, overall and per language.
 #![deny(missing_docs)]
 
+mod arbiter;
+
+pub use arbiter::{fit_arbiter, ArbiterFigures, ArbiterFit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -110,6 +113,8 @@ pub struct CaseResult {
     pub confidence: f32,
     /// The signals behind the confidence.
     pub signals: Vec<(String, f32)>,
+    /// The classifier's most likely intents with their probabilities.
+    pub learnt_intents: Vec<(String, f32)>,
 }
 
 fn doc_of(citation: &str) -> String {
@@ -131,6 +136,7 @@ impl CaseResult {
             expected_queue: case.queue.clone(),
             confidence: decision.trace.confidence,
             signals: decision.trace.signals.clone(),
+            learnt_intents: decision.trace.learnt_intents.clone(),
         }
     }
 
@@ -159,7 +165,9 @@ impl CaseResult {
                 matches!(self.outcome, Outcome::Answer | Outcome::Suggest) && self.cites_acceptable()
             }
             Expect::Handoff => self.outcome == Outcome::Handoff && self.queue == self.expected_queue,
-            Expect::OutOfScope => self.outcome == Outcome::Decline,
+            // A greeting or thanks answered as such draws on no guidance: it declines the
+            // knowledge base as much as a decline does.
+            Expect::OutOfScope => matches!(self.outcome, Outcome::Decline | Outcome::Reply),
         }
     }
 
@@ -179,6 +187,7 @@ impl CaseResult {
             Outcome::Suggest => format!("suggest {}", self.cited.join(" | ")),
             Outcome::Handoff => format!("handoff to {}", self.queue.as_deref().unwrap_or("?")),
             Outcome::Decline => "decline".into(),
+            Outcome::Reply => "conversational reply".into(),
         }
     }
 }
@@ -200,6 +209,10 @@ pub struct Metrics {
     pub answer_precision: f64,
     /// Of answer cases, the share answered confidently and correctly.
     pub answer_coverage: f64,
+    /// Of handoff cases, the share handed off to the expected queue.
+    pub handoff_recall: f64,
+    /// Of out-of-scope cases, the share declined.
+    pub out_of_scope_recall: f64,
 }
 
 fn ratio(n: usize, d: usize) -> f64 {
@@ -236,7 +249,52 @@ pub fn metrics(results: &[&CaseResult]) -> Metrics {
         decision_accuracy: ratio(results.iter().filter(|r| r.is_correct()).count(), results.len()),
         answer_precision: ratio(answered_right, answered.len()),
         answer_coverage: ratio(answered_right, answer_cases.len()),
+        handoff_recall: recall(results, Expect::Handoff),
+        out_of_scope_recall: recall(results, Expect::OutOfScope),
     }
+}
+
+fn recall(results: &[&CaseResult], expect: Expect) -> f64 {
+    let cases: Vec<&&CaseResult> = results.iter().filter(|r| r.expect == expect).collect();
+    ratio(cases.iter().filter(|r| r.is_correct()).count(), cases.len())
+}
+
+impl CaseResult {
+    /// The expected outcome as a confusion-matrix label (`answer`, `handoff:billing`,
+    /// `out_of_scope`).
+    pub fn expected_label(&self) -> String {
+        match self.expect {
+            Expect::Answer => "answer".into(),
+            Expect::Handoff => format!("handoff:{}", self.expected_queue.as_deref().unwrap_or("?")),
+            Expect::OutOfScope => "out_of_scope".into(),
+        }
+    }
+
+    /// The outcome given as a confusion-matrix label (`answer`, `suggest`, `handoff:billing`,
+    /// `decline`, `reply`).
+    pub fn got_label(&self) -> String {
+        match self.outcome {
+            Outcome::Answer => "answer".into(),
+            Outcome::Suggest => "suggest".into(),
+            Outcome::Handoff => format!("handoff:{}", self.queue.as_deref().unwrap_or("?")),
+            Outcome::Decline => "decline".into(),
+            Outcome::Reply => "reply".into(),
+        }
+    }
+}
+
+/// Expected outcome (and queue) x outcome given (and queue): counts.
+pub type Confusion = BTreeMap<String, BTreeMap<String, usize>>;
+
+fn confusion(results: &[&CaseResult]) -> Confusion {
+    let mut m: Confusion = BTreeMap::new();
+    for r in results {
+        *m.entry(r.expected_label())
+            .or_default()
+            .entry(r.got_label())
+            .or_default() += 1;
+    }
+    m
 }
 
 /// A failed case, as `--json` prints it.
@@ -262,6 +320,8 @@ pub struct Report {
     pub by_lang: BTreeMap<String, Metrics>,
     /// Failed cases.
     pub failures: Vec<Failure>,
+    /// Per language code: expected outcome x outcome given.
+    pub confusion: BTreeMap<String, Confusion>,
     /// Per-case results (not in JSON).
     #[serde(skip)]
     pub results: Vec<CaseResult>,
@@ -321,10 +381,12 @@ pub fn calibration(results: &[CaseResult]) -> Vec<CalibrationBand> {
 pub fn report(results: Vec<CaseResult>) -> Report {
     let all: Vec<&CaseResult> = results.iter().collect();
     let mut by_lang = BTreeMap::new();
+    let mut confusions = BTreeMap::new();
     for lang in Language::ALL {
         let group: Vec<&CaseResult> = results.iter().filter(|r| r.lang == lang).collect();
         if !group.is_empty() {
             by_lang.insert(lang.code().to_string(), metrics(&group));
+            confusions.insert(lang.code().to_string(), confusion(&group));
         }
     }
     let failures = results
@@ -341,6 +403,7 @@ pub fn report(results: Vec<CaseResult>) -> Report {
         overall: metrics(&all),
         by_lang,
         failures,
+        confusion: confusions,
         results,
     }
 }
@@ -443,6 +506,8 @@ pub fn metric_value(m: &Metrics, name: &str) -> Option<f64> {
         "decision_accuracy" => m.decision_accuracy,
         "answer_precision" => m.answer_precision,
         "answer_coverage" => m.answer_coverage,
+        "handoff_recall" => m.handoff_recall,
+        "out_of_scope_recall" => m.out_of_scope_recall,
         _ => return None,
     })
 }

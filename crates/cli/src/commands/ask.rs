@@ -64,8 +64,23 @@ pub fn print_trace(d: &Decision) {
     println!("--- trace ---");
     println!("outcome:     {:?}", d.outcome);
     println!("language:    {} (from {:?})", t.language, t.language_source);
+    let learnt: Vec<String> = t
+        .learnt_intents
+        .iter()
+        .take(3)
+        .map(|(intent, p)| format!("{intent} {p:.2}"))
+        .collect();
+    if !learnt.is_empty() {
+        println!("learnt:      {}", learnt.join(", "));
+        let features: Vec<String> = t
+            .deciding_features
+            .iter()
+            .map(|(f, w)| format!("{f} (+{w:.2})"))
+            .collect();
+        println!("deciding:    {}", features.join(", "));
+    }
     if t.fired.is_empty() {
-        println!("intents:     none fired");
+        println!("intents:     none acted on");
     }
     for f in &t.fired {
         let queue = f.queue.as_deref().map(|q| format!(" -> {q}")).unwrap_or_default();

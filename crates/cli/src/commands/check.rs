@@ -2,9 +2,11 @@
 
 use super::Env;
 use std::process::ExitCode;
+use switchboard_core::intents::{IntentClassifier, CV_FOLDS};
 use switchboard_core::{load_plugins, load_support_model};
 use switchboard_knowledge::ingest::ingest_roots;
 use switchboard_knowledge::KnowledgeBase;
+use switchboard_knowledge::Language;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {}
@@ -56,6 +58,7 @@ pub fn run(env: &Env, _args: &CheckArgs) -> ExitCode {
             println!("error: indexing the guidance to check the thesaurus against it: {e}");
         }
     }
+    report_learnt_intents(&plugins.classifier);
     let names: Vec<&str> = plugins.plugins.iter().map(|p| p.manifest.name.as_str()).collect();
     println!(
         "plugins: {} loaded ({}); queues: {}",
@@ -69,4 +72,50 @@ pub fn run(env: &Env, _args: &CheckArgs) -> ExitCode {
     }
     println!("ok");
     ExitCode::SUCCESS
+}
+
+/// What the classifier learnt, per language: accuracy on held-out examples (k-fold), each
+/// intent's recall, and the pairs of intents it confuses, as `rasa test nlu` reports them.
+fn report_learnt_intents(classifier: &IntentClassifier) {
+    for lang in Language::ALL {
+        let Some(cv) = classifier.cross_validate(lang, CV_FOLDS) else {
+            continue;
+        };
+        println!(
+            "intents ({}): {} examples, {} intents, {CV_FOLDS}-fold cross-validated accuracy {:.3}",
+            lang.code(),
+            cv.examples,
+            classifier.example_counts(lang).iter().filter(|n| **n > 0).count(),
+            cv.accuracy
+        );
+        let counts = classifier.example_counts(lang);
+        for (label, intent) in classifier.labels.iter().enumerate() {
+            if counts[label] == 0 {
+                continue;
+            }
+            let missed: usize = cv
+                .confused
+                .iter()
+                .filter(|((e, _), _)| *e == label)
+                .map(|(_, n)| n)
+                .sum();
+            println!(
+                "  {}/{}: {} examples, recall {:.2}",
+                intent.plugin,
+                intent.intent,
+                counts[label],
+                1.0 - missed as f32 / counts[label] as f32
+            );
+        }
+        let name = |l: usize| classifier.labels.get(l).map_or("?", |i| i.intent.as_str());
+        let pairs: Vec<String> = cv
+            .confused
+            .iter()
+            .take(5)
+            .map(|((e, p), n)| format!("{} -> {} ({n})", name(*e), name(*p)))
+            .collect();
+        if !pairs.is_empty() {
+            println!("  most confused: {}", pairs.join(", "));
+        }
+    }
 }

@@ -5,16 +5,18 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+use switchboard_core::policy::{Verdict, ARBITER_FEATURE_NAMES};
 use switchboard_core::{Layers, RouterConfig};
 use switchboard_eval::{
-    calibration, load_cases, parse_thresholds, run as run_cases, shortfalls, with_typos, Metrics, Report,
+    calibration, fit_arbiter, load_cases, parse_thresholds, run as run_cases, shortfalls, with_typos,
+    ArbiterFit, Metrics, Report,
 };
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// The case file (see ../shared/eval/README.md).
-    #[arg(long)]
-    cases: PathBuf,
+    /// The case file (see ../shared/eval/README.md); repeat to evaluate several as one set.
+    #[arg(long, required = true)]
+    cases: Vec<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -38,6 +40,10 @@ pub struct EvalArgs {
     /// six or more letters, never the first), chosen by this seed, to measure robustness.
     #[arg(long, value_name = "SEED")]
     typos: Option<u64>,
+    /// Fit the arbiter (answer / handoff / decline from the learnt intents and the guidance's
+    /// signals) on the cases, print its cross-validated figures and the fitted weights.
+    #[arg(long)]
+    fit_arbiter: bool,
 }
 
 fn layers_without(names: &[String]) -> Result<Layers> {
@@ -58,6 +64,60 @@ fn layers_without(names: &[String]) -> Result<Layers> {
         }
     }
     Ok(layers)
+}
+
+fn print_arbiter_fit(fit: &ArbiterFit) {
+    println!(
+        "arbiter: L2 {} (chosen by cross-validated decision accuracy)",
+        fit.l2
+    );
+    println!("| lang | cases | decision acc. | handoff to the right queue | out of scope declined | answer prec. | answer cov. |");
+    println!("|---|---|---|---|---|---|---|");
+    for (lang, f) in &fit.cross_validated {
+        println!(
+            "| {lang} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            f.cases,
+            f.decision_accuracy,
+            f.handoff_recall,
+            f.out_of_scope_recall,
+            f.answer_precision,
+            f.answer_coverage
+        );
+    }
+    println!("(10-fold cross-validation, 5 shuffles; fitted on all cases:)");
+    println!("// features: {}, bias", ARBITER_FEATURE_NAMES.join(", "));
+    println!("const FITTED: [[f32; ARBITER_FEATURES + 1]; 3] = [");
+    for (verdict, row) in Verdict::ALL.iter().zip(&fit.arbiter.weights) {
+        let weights: Vec<String> = row.iter().map(|w| format!("{w:.2}")).collect();
+        println!("    [{}], // {verdict:?}", weights.join(", "));
+    }
+    println!("];");
+}
+
+/// Decisions the way they fail: expected outcome (rows) x outcome given (columns), per language,
+/// with each language's handoff and out-of-scope recall.
+fn print_confusion(report: &Report) {
+    for (lang, matrix) in &report.confusion {
+        let mut columns: Vec<&String> = matrix.values().flat_map(|row| row.keys()).collect();
+        columns.sort();
+        columns.dedup();
+        let m = &report.by_lang[lang];
+        println!();
+        println!(
+            "decisions ({lang}): handoff to the right queue {:.3}, out of scope declined {:.3}",
+            m.handoff_recall, m.out_of_scope_recall
+        );
+        let header: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+        println!("| expected \\ got | {} |", header.join(" | "));
+        println!("|---|{}", "---|".repeat(columns.len()));
+        for (expected, row) in matrix {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| row.get(*c).map_or_else(|| ".".to_string(), ToString::to_string))
+                .collect();
+            println!("| {expected} | {} |", cells.join(" | "));
+        }
+    }
 }
 
 fn row(label: &str, m: &Metrics) -> String {
@@ -83,7 +143,10 @@ fn print_report(label: &str, report: &Report) {
 }
 
 pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
-    let mut cases = load_cases(&args.cases)?;
+    let mut cases = Vec::new();
+    for path in &args.cases {
+        cases.extend(load_cases(path)?);
+    }
     if let Some(seed) = args.typos {
         cases = with_typos(&cases, seed);
         eprintln!("one typo put into each question that has a word of six or more letters (seed {seed})");
@@ -102,6 +165,10 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         eprintln!("warning: plugin problem: {p}");
     }
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
+    if args.fit_arbiter {
+        print_arbiter_fit(&fit_arbiter(&router, &cases, now)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.layers {
         println!("{HEADER}");
         let steps: [(&str, &[&str]); 7] = [
@@ -149,6 +216,8 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
             elapsed.as_secs_f64() * 1000.0 / cases.len().max(1) as f64
         );
         println!();
+        print_confusion(&report);
+        println!();
         println!("confidence calibration (cases where guidance was found; right = its top document is acceptable):");
         for band in calibration(&report.results) {
             println!(
@@ -159,14 +228,20 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         if args.verbose {
             for r in &report.results {
                 let signals: Vec<String> = r.signals.iter().map(|(k, v)| format!("{k}={v:.3}")).collect();
+                let learnt: Vec<String> = r
+                    .learnt_intents
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.2}"))
+                    .collect();
                 println!(
-                    "  {} {:?} conf {:.2} top-ok {} correct {} [{}]: {}",
+                    "  {} {:?} conf {:.2} top-ok {} correct {} [{}] intents [{}]: {}",
                     r.id,
                     r.expect,
                     r.confidence,
                     r.top_is_acceptable(),
                     r.is_correct(),
                     signals.join(" "),
+                    learnt.join(", "),
                     r.got_text()
                 );
                 if args.typos.is_some() {

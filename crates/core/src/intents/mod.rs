@@ -1,0 +1,334 @@
+//! Intents learnt from examples: every plugin intent that lists example messages per language
+//! (`examples/<intent>.<lang>.txt` beside its `plugin.toml`, or `examples.de`/`examples.en` in
+//! the manifest) is a class of one classifier per language, trained when plugins load.
+//! The router combines its distribution with what the guidance knows (see `router`).
+
+mod features;
+mod model;
+
+pub use features::{features, normalise};
+pub use model::{FitSettings, SoftmaxModel, SparseRow};
+
+use crate::plugins::{IntentAction, PerLanguage};
+use serde::Serialize;
+use std::collections::HashMap;
+use switchboard_knowledge::Language;
+
+/// An intent needs at least this many examples per language to be learnt.
+pub const MIN_EXAMPLES: usize = 40;
+/// Weight of the shape and length features next to the words and character n-grams (each group
+/// has unit length before this).
+const SHAPE_WEIGHT: f32 = 0.5;
+/// Folds of the cross-validation `switchboard check` reports.
+pub const CV_FOLDS: usize = 5;
+
+/// A class of the classifier: one plugin intent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntentLabel {
+    /// Plugin name.
+    pub plugin: String,
+    /// Intent name.
+    pub intent: String,
+    /// What it does.
+    pub action: IntentAction,
+    /// Queue of a handoff intent.
+    pub queue: Option<String>,
+}
+
+/// Labelled example messages of one language: `(text, class)`.
+pub type Examples = Vec<(String, usize)>;
+
+/// Column numbers of feature names, built from the training examples.
+#[derive(Debug, Clone, Default)]
+struct Vocabulary {
+    columns: HashMap<String, u32>,
+}
+
+impl Vocabulary {
+    /// Features of at least two examples: a character n-gram that occurs once says little about
+    /// its class, and every column costs training time.
+    fn build<'a>(texts: impl Iterator<Item = &'a str>, lang: Language) -> Self {
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        for text in texts {
+            let mut names = features(text, lang);
+            names.sort_unstable();
+            names.dedup();
+            for f in names {
+                *seen.entry(f).or_default() += 1;
+            }
+        }
+        // Words are kept even when one example holds them (out of scope is a long tail of
+        // topics, each named once: `wetter`, `spotify`); character n-grams only from two.
+        let mut kept: Vec<String> = seen
+            .into_iter()
+            .filter(|(f, n)| *n >= 2 || f.starts_with("w:"))
+            .map(|(f, _)| f)
+            .collect();
+        kept.sort_unstable();
+        let columns = kept.into_iter().enumerate().map(|(i, f)| (f, i as u32)).collect();
+        Vocabulary { columns }
+    }
+
+    /// The message as a sparse row: each group of features (words and word pairs, character
+    /// n-grams, shapes) scaled to unit length, so long messages do not shout.
+    fn row(&self, text: &str, lang: Language) -> (SparseRow, Vec<String>) {
+        let names = features(text, lang);
+        self.row_of(names)
+    }
+
+    /// Share of the message's words (`w:` features) the vocabulary holds.
+    fn known_share(&self, names: &[String]) -> f32 {
+        let words: Vec<&String> = names.iter().filter(|n| n.starts_with("w:")).collect();
+        if words.is_empty() {
+            return 1.0;
+        }
+        words
+            .iter()
+            .filter(|w| self.columns.contains_key(w.as_str()))
+            .count() as f32
+            / words.len() as f32
+    }
+
+    fn row_of(&self, names: Vec<String>) -> (SparseRow, Vec<String>) {
+        let mut groups: [Vec<(u32, f32)>; 3] = Default::default();
+        let mut kept = Vec::new();
+        for name in names {
+            let Some(&col) = self.columns.get(&name) else {
+                continue;
+            };
+            let group = match name.as_bytes()[0] {
+                b'c' => 1,
+                b'#' => 2,
+                _ => 0,
+            };
+            if let Some(entry) = groups[group].iter_mut().find(|(c, _)| *c == col) {
+                entry.1 += 1.0;
+            } else {
+                groups[group].push((col, 1.0));
+                kept.push(name);
+            }
+        }
+        let mut row = Vec::new();
+        for (i, group) in groups.iter_mut().enumerate() {
+            let norm = group.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                // Shapes and punctuation are a few facts beside the words: at full weight one
+                // question mark outweighed what the message says.
+                let weight = if i == 2 { SHAPE_WEIGHT } else { 1.0 };
+                row.extend(group.iter().map(|&(c, v)| (c, v * weight / norm)));
+            }
+        }
+        (row, kept)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LanguageModel {
+    vocabulary: Vocabulary,
+    model: SoftmaxModel,
+    /// The classes this language's model knows (indices into the labels), in model order.
+    classes: Vec<usize>,
+}
+
+impl LanguageModel {
+    fn train(examples: &Examples, lang: Language, settings: FitSettings) -> Option<Self> {
+        let mut classes: Vec<usize> = examples.iter().map(|(_, c)| *c).collect();
+        classes.sort_unstable();
+        classes.dedup();
+        if classes.len() < 2 {
+            return None;
+        }
+        let vocabulary = Vocabulary::build(examples.iter().map(|(t, _)| t.as_str()), lang);
+        let rows: Vec<SparseRow> = examples.iter().map(|(t, _)| vocabulary.row(t, lang).0).collect();
+        let labels: Vec<usize> = examples
+            .iter()
+            .map(|(_, c)| classes.binary_search(c).unwrap_or(0))
+            .collect();
+        let model = SoftmaxModel::fit(&rows, &labels, classes.len(), vocabulary.columns.len(), settings);
+        Some(LanguageModel {
+            vocabulary,
+            model,
+            classes,
+        })
+    }
+}
+
+/// What the classifier thinks a message is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IntentPrediction {
+    /// Classes by probability, best first: `(label index, probability)`.
+    pub ranked: Vec<(usize, f32)>,
+    /// The features that raised the best class most, with their contribution.
+    pub deciding_features: Vec<(String, f32)>,
+    /// Share of the message's words that occur in the training examples.
+    pub known_share: f32,
+}
+
+impl IntentPrediction {
+    /// The best class and its probability.
+    pub fn top(&self) -> Option<(usize, f32)> {
+        self.ranked.first().copied()
+    }
+
+    /// The summed probability of the classes `pick` selects.
+    pub fn mass(&self, pick: impl Fn(usize) -> bool) -> f32 {
+        self.ranked.iter().filter(|(l, _)| pick(*l)).map(|(_, p)| p).sum()
+    }
+}
+
+/// The learnt intents of all plugins: one model per language.
+#[derive(Debug, Clone, Default)]
+pub struct IntentClassifier {
+    /// Classes (plugin intents with examples).
+    pub labels: Vec<IntentLabel>,
+    models: PerLanguage<Option<LanguageModel>>,
+    /// Training examples per language (kept for cross-validation in `check`).
+    examples: PerLanguage<Examples>,
+}
+
+impl IntentClassifier {
+    /// Trains one model per language from labelled examples.
+    pub fn train(labels: Vec<IntentLabel>, examples: PerLanguage<Examples>) -> Self {
+        let settings = FitSettings::default();
+        // The two languages' models are independent: one core each.
+        let models = std::thread::scope(|scope| {
+            let de = scope.spawn(|| LanguageModel::train(&examples.de, Language::De, settings));
+            let en = LanguageModel::train(&examples.en, Language::En, settings);
+            PerLanguage {
+                de: de.join().ok().flatten(),
+                en,
+            }
+        });
+        IntentClassifier {
+            labels,
+            models,
+            examples,
+        }
+    }
+
+    /// Whether any language has a model.
+    pub fn is_trained(&self) -> bool {
+        self.models.de.is_some() || self.models.en.is_some()
+    }
+
+    /// The distribution over intents for a message in `lang` (empty without a model).
+    pub fn predict(&self, text: &str, lang: Language) -> IntentPrediction {
+        let Some(lm) = self.models.get(lang) else {
+            return IntentPrediction::default();
+        };
+        let all_names = features(text, lang);
+        let known_share = lm.vocabulary.known_share(&all_names);
+        let (row, names) = lm.vocabulary.row_of(all_names);
+        let probs = lm.model.probabilities(&row);
+        let mut ranked: Vec<(usize, f32)> = lm.classes.iter().copied().zip(probs).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top_class = lm
+            .classes
+            .iter()
+            .position(|&c| Some(c) == ranked.first().map(|r| r.0));
+        let mut deciding: Vec<(String, f32)> = Vec::new();
+        if let Some(tc) = top_class {
+            for name in names {
+                let col = lm.vocabulary.columns[&name];
+                let value = row.iter().find(|(c, _)| *c == col).map_or(0.0, |(_, v)| *v);
+                let contribution = value * lm.model.weight(tc, col);
+                if contribution > 0.0 {
+                    deciding.push((name, contribution));
+                }
+            }
+        }
+        deciding.sort_by(|a, b| b.1.total_cmp(&a.1));
+        deciding.truncate(6);
+        IntentPrediction {
+            ranked,
+            deciding_features: deciding,
+            known_share,
+        }
+    }
+
+    /// Stratified k-fold cross-validation on the training examples of `lang`, with a fixed
+    /// shuffle so that `check` prints the same figures every run.
+    pub fn cross_validate(&self, lang: Language, folds: usize) -> Option<CrossValidation> {
+        let examples = self.examples.get(lang);
+        if examples.len() < folds * 2 {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..examples.len()).collect();
+        let mut rng = fastrand::Rng::with_seed(7);
+        rng.shuffle(&mut order);
+        // Stratified: each class's examples are dealt round the folds in turn.
+        order.sort_by_key(|&i| examples[i].1);
+        let fold_of: Vec<usize> = {
+            let mut f = vec![0; examples.len()];
+            for (k, &i) in order.iter().enumerate() {
+                f[i] = k % folds;
+            }
+            f
+        };
+        let mut confusion: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut correct = 0;
+        for fold in 0..folds {
+            let train: Examples = examples
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| fold_of[*i] != fold)
+                .map(|(_, e)| e.clone())
+                .collect();
+            let Some(model) = LanguageModel::train(&train, lang, FitSettings::default()) else {
+                continue;
+            };
+            let classifier = IntentClassifier {
+                labels: self.labels.clone(),
+                models: match lang {
+                    Language::De => PerLanguage {
+                        de: Some(model),
+                        en: None,
+                    },
+                    Language::En => PerLanguage {
+                        de: None,
+                        en: Some(model),
+                    },
+                },
+                examples: PerLanguage::default(),
+            };
+            for (i, (text, class)) in examples.iter().enumerate() {
+                if fold_of[i] != fold {
+                    continue;
+                }
+                let predicted = classifier.predict(text, lang).top().map_or(usize::MAX, |t| t.0);
+                if predicted == *class {
+                    correct += 1;
+                } else {
+                    *confusion.entry((*class, predicted)).or_default() += 1;
+                }
+            }
+        }
+        let mut confused: Vec<((usize, usize), usize)> = confusion.into_iter().collect();
+        confused.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Some(CrossValidation {
+            examples: examples.len(),
+            accuracy: correct as f32 / examples.len() as f32,
+            confused,
+        })
+    }
+
+    /// Number of training examples of each label in `lang`.
+    pub fn example_counts(&self, lang: Language) -> Vec<usize> {
+        let mut counts = vec![0; self.labels.len()];
+        for (_, c) in self.examples.get(lang) {
+            counts[*c] += 1;
+        }
+        counts
+    }
+}
+
+/// Cross-validated accuracy of one language's model on its own examples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossValidation {
+    /// Examples.
+    pub examples: usize,
+    /// Share predicted right when held out.
+    pub accuracy: f32,
+    /// `((expected, predicted), count)`, most confused first.
+    pub confused: Vec<((usize, usize), usize)>,
+}
