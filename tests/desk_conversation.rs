@@ -1,0 +1,101 @@
+//! The desk with an open ticket: a follow-up goes to the ticket, a new question the guidance
+//! answers is answered (and noted on the ticket), a resolved ticket is reopened only by a
+//! message about it.
+
+use std::path::Path;
+use std::sync::Arc;
+use switchboard_core::desk::{Desk, Session};
+use switchboard_core::plugins::{load_plugins, load_support_model};
+use switchboard_core::tickets::{Author, CustomerIdentity, StaffAction, TicketStatus, TicketStore};
+use switchboard_core::{Outcome, Router, RouterConfig};
+use switchboard_knowledge::ingest::ingest_roots;
+use switchboard_knowledge::KnowledgeBase;
+use switchboard_tickets::SqliteTicketStore;
+
+fn repo(dir: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
+}
+
+const AT: &str = "2026-11-27T09:00:00Z";
+
+fn desk(dir: &Path) -> (Desk, Arc<SqliteTicketStore>) {
+    let store = Arc::new(SqliteTicketStore::open(&dir.join("tickets.sqlite3")).unwrap());
+    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[repo("knowledge")]).sections).unwrap();
+    let (support, _) = load_support_model(&repo("plugins"));
+    let plugins = load_plugins(&repo("plugins"), &support);
+    let router = Router::new(kb, plugins, support, RouterConfig::default());
+    (Desk::new(router, store.clone(), 72), store)
+}
+
+fn session() -> Session {
+    Session::new(
+        CustomerIdentity {
+            adapter: "test".into(),
+            user_id: "dana".into(),
+            display_name: "Dana".into(),
+        },
+        "c1",
+    )
+}
+
+#[test]
+fn with_an_open_ticket_a_new_question_is_answered_and_a_follow_up_goes_to_the_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let (desk, store) = desk(dir.path());
+    let mut s = session();
+    let now = AT.parse().unwrap();
+    let first = desk
+        .customer_message(&mut s, "please refund the two licences we cancelled yesterday", now)
+        .unwrap();
+    let ticket = first.ticket.expect("a refund request opens a ticket");
+
+    // A new, unrelated question the guidance answers: answered, not swallowed by the ticket.
+    let turn = desk
+        .customer_message(&mut s, "what happens to our access if we do not pay an invoice?", now)
+        .unwrap();
+    let decision = turn.decision.expect("routed");
+    assert_eq!(decision.outcome, Outcome::Answer, "{:#?}", decision.trace);
+    assert!(
+        !turn.replies.iter().any(|r| r.contains("added this to your ticket")),
+        "{:?}",
+        turn.replies
+    );
+    // ... and noted on the open ticket, so staff see what else was asked.
+    let noted = store.get(&ticket.id).unwrap();
+    assert!(noted
+        .transcript
+        .iter()
+        .any(|e| e.author == Author::Customer && e.text.contains("do not pay an invoice")));
+
+    // A follow-up about the ticket goes to it.
+    let turn = desk
+        .customer_message(&mut s, "any news on the refund? it is still not on our card", now)
+        .unwrap();
+    assert_eq!(turn.ticket.as_ref().map(|t| t.id.as_str()), Some(ticket.id.as_str()));
+    assert!(turn.replies.iter().any(|r| r.contains(&ticket.id)), "{:?}", turn.replies);
+}
+
+#[test]
+fn a_resolved_ticket_is_reopened_only_by_a_message_about_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (desk, store) = desk(dir.path());
+    let mut s = session();
+    let now = AT.parse().unwrap();
+    let ticket = desk
+        .customer_message(&mut s, "please refund the two licences we cancelled yesterday", now)
+        .unwrap()
+        .ticket
+        .unwrap();
+    store.act(&ticket.id, "carol", &StaffAction::Claim, AT).unwrap();
+    store.act(&ticket.id, "carol", &StaffAction::Resolve, AT).unwrap();
+
+    let turn = desk.customer_message(&mut s, "Danke, das hilft!", now).unwrap();
+    assert_eq!(turn.decision.map(|d| d.outcome), Some(Outcome::Reply));
+    assert_eq!(store.get(&ticket.id).unwrap().status, TicketStatus::Resolved);
+
+    let turn = desk
+        .customer_message(&mut s, "the refund still hasn't arrived, please check again", now)
+        .unwrap();
+    assert_eq!(turn.ticket.map(|t| t.id), Some(ticket.id.clone()));
+    assert_ne!(store.get(&ticket.id).unwrap().status, TicketStatus::Resolved);
+}
