@@ -79,6 +79,10 @@ pub fn print_trace(d: &Decision) {
             .collect();
         println!("deciding:    {}", features.join(", "));
     }
+    if let Some(verdict) = &t.arbiter {
+        let probs: Vec<String> = verdict.iter().map(|(v, p)| format!("{v} {p:.2}")).collect();
+        println!("arbiter:     {}", probs.join(", "));
+    }
     if t.fired.is_empty() {
         println!("intents:     none acted on");
     }
