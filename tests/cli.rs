@@ -253,3 +253,40 @@ fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
         "killed by SIGPIPE like other Unix tools: {stderr}"
     );
 }
+
+#[test]
+fn learnt_intents_are_trained_once_and_read_back_from_the_data_directory() {
+    let data = tempfile::tempdir().unwrap();
+    let question = [
+        "ask",
+        "please refund the two licences we cancelled yesterday",
+        "--json",
+        "--at",
+        "2026-11-27T10:00:00Z",
+    ];
+    let first = switchboard(data.path(), &question);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stored: Vec<PathBuf> = std::fs::read_dir(data.path().join("intent-models"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        stored.len(),
+        1,
+        "one model, named by its training data: {stored:?}"
+    );
+    let second = switchboard(data.path(), &question);
+    assert_eq!(
+        first.stdout, second.stdout,
+        "the stored model decides as the trained one"
+    );
+    // A damaged model is not trusted: the next start trains again and replaces it.
+    std::fs::write(&stored[0], b"damaged").unwrap();
+    let third = switchboard(data.path(), &question);
+    assert_eq!(first.stdout, third.stdout);
+    assert!(std::fs::metadata(&stored[0]).unwrap().len() > 1000);
+}

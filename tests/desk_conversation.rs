@@ -45,18 +45,29 @@ fn with_an_open_ticket_a_new_question_is_answered_and_a_follow_up_goes_to_the_ti
     let mut s = session();
     let now = AT.parse().unwrap();
     let first = desk
-        .customer_message(&mut s, "please refund the two licences we cancelled yesterday", now)
+        .customer_message(
+            &mut s,
+            "please refund the two licences we cancelled yesterday",
+            now,
+        )
         .unwrap();
     let ticket = first.ticket.expect("a refund request opens a ticket");
 
     // A new, unrelated question the guidance answers: answered, not swallowed by the ticket.
     let turn = desk
-        .customer_message(&mut s, "what happens to our access if we do not pay an invoice?", now)
+        .customer_message(
+            &mut s,
+            "what happens to our access if we do not pay an invoice?",
+            now,
+        )
         .unwrap();
     let decision = turn.decision.expect("routed");
     assert_eq!(decision.outcome, Outcome::Answer, "{:#?}", decision.trace);
     assert!(
-        !turn.replies.iter().any(|r| r.contains("added this to your ticket")),
+        !turn
+            .replies
+            .iter()
+            .any(|r| r.contains("added this to your ticket")),
         "{:?}",
         turn.replies
     );
@@ -71,8 +82,15 @@ fn with_an_open_ticket_a_new_question_is_answered_and_a_follow_up_goes_to_the_ti
     let turn = desk
         .customer_message(&mut s, "any news on the refund? it is still not on our card", now)
         .unwrap();
-    assert_eq!(turn.ticket.as_ref().map(|t| t.id.as_str()), Some(ticket.id.as_str()));
-    assert!(turn.replies.iter().any(|r| r.contains(&ticket.id)), "{:?}", turn.replies);
+    assert_eq!(
+        turn.ticket.as_ref().map(|t| t.id.as_str()),
+        Some(ticket.id.as_str())
+    );
+    assert!(
+        turn.replies.iter().any(|r| r.contains(&ticket.id)),
+        "{:?}",
+        turn.replies
+    );
 }
 
 #[test]
@@ -82,7 +100,11 @@ fn a_resolved_ticket_is_reopened_only_by_a_message_about_it() {
     let mut s = session();
     let now = AT.parse().unwrap();
     let ticket = desk
-        .customer_message(&mut s, "please refund the two licences we cancelled yesterday", now)
+        .customer_message(
+            &mut s,
+            "please refund the two licences we cancelled yesterday",
+            now,
+        )
         .unwrap()
         .ticket
         .unwrap();

@@ -223,3 +223,30 @@ fn the_classifier_reports_cross_validated_accuracy_per_language() {
         assert!(cv.accuracy > 0.6, "{lang}: {}", cv.accuracy);
     }
 }
+
+#[test]
+fn stored_models_predict_exactly_as_trained_ones_and_garbage_is_refused() {
+    let (support, _) = load_support_model(&repo("plugins"));
+    let trained = load_plugins(&repo("plugins"), &support);
+    let bytes = trained.classifier.to_bytes();
+    let mut restored = switchboard_core::plugins::load_plugins_untrained(&repo("plugins"), &support);
+    assert_eq!(restored.intent_fingerprint(), trained.intent_fingerprint());
+    assert!(
+        !restored.restore_intents(&bytes[..bytes.len() / 2]),
+        "a truncated file is refused"
+    );
+    assert!(!restored.restore_intents(b"not a model"));
+    assert!(restored.restore_intents(&bytes));
+    for (text, lang) in [
+        ("please refund the two licences we cancelled", Language::En),
+        ("Seit heute Morgen geht Outlook nicht mehr", Language::De),
+    ] {
+        assert_eq!(
+            restored.classifier.predict(text, lang),
+            trained.classifier.predict(text, lang),
+            "{text}"
+        );
+    }
+    // Cross-validation still has the examples.
+    assert!(restored.classifier.cross_validate(Language::En, 5).is_some());
+}

@@ -858,6 +858,31 @@ impl PluginSet {
     /// Trains the classifier from every loaded plugin's examples (intents without examples
     /// are not classes).
     pub fn train_intents(&mut self) {
+        let (labels, examples) = self.intent_examples();
+        self.classifier = IntentClassifier::train(labels, examples);
+    }
+
+    /// A fingerprint of the learnt intents' training data: a model stored under it is the model
+    /// [`PluginSet::train_intents`] would give.
+    pub fn intent_fingerprint(&self) -> String {
+        let (labels, examples) = self.intent_examples();
+        IntentClassifier::fingerprint(&labels, &examples)
+    }
+
+    /// Uses models stored by `classifier.to_bytes()` instead of training; `false` (nothing
+    /// changed) when the bytes do not hold models for these intents.
+    pub fn restore_intents(&mut self, bytes: &[u8]) -> bool {
+        let (labels, examples) = self.intent_examples();
+        match IntentClassifier::from_bytes(bytes, labels, examples) {
+            Some(classifier) => {
+                self.classifier = classifier;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn intent_examples(&self) -> (Vec<IntentLabel>, PerLanguage<Examples>) {
         let mut labels: Vec<IntentLabel> = Vec::new();
         let mut examples: PerLanguage<Examples> = PerLanguage::default();
         for plugin in &self.plugins {
@@ -881,7 +906,7 @@ impl PluginSet {
                 }
             }
         }
-        self.classifier = IntentClassifier::train(labels, examples);
+        (labels, examples)
     }
 
     /// Product names across plugins, for entity extraction.
@@ -1037,9 +1062,17 @@ impl PluginSet {
     }
 }
 
-/// Reads and validates the plugin manifests under `dir`. A broken plugin is reported and
-/// left out; the others load.
+/// Reads and validates the plugin manifests under `dir` and trains their learnt intents. A
+/// broken plugin is reported and left out; the others load.
 pub fn load_plugins(dir: &Path, support: &SupportModel) -> PluginSet {
+    let mut set = load_plugins_untrained(dir, support);
+    set.train_intents();
+    set
+}
+
+/// [`load_plugins`] without training: the caller restores stored models
+/// ([`PluginSet::restore_intents`]) or trains.
+pub fn load_plugins_untrained(dir: &Path, support: &SupportModel) -> PluginSet {
     let mut set = PluginSet::default();
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect(),
@@ -1093,7 +1126,6 @@ pub fn load_plugins(dir: &Path, support: &SupportModel) -> PluginSet {
             Err(errors) => set.errors.extend(errors),
         }
     }
-    set.train_intents();
     set
 }
 

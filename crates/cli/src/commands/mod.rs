@@ -11,7 +11,8 @@ pub mod tickets;
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
-use switchboard_core::{load_plugins, load_support_model, PluginError, Router, RouterConfig};
+use switchboard_core::plugins::{load_plugins_untrained, PluginSet};
+use switchboard_core::{load_support_model, PluginError, Router, RouterConfig, SupportModel};
 use switchboard_knowledge::{IndexStore, KnowledgeBase};
 
 /// Resolved global settings.
@@ -76,10 +77,46 @@ impl Env {
     pub fn router(&self, config: RouterConfig) -> Result<(Router, Vec<PluginError>)> {
         let kb = self.knowledge_base()?;
         let (support, support_error) = load_support_model(&self.plugins);
-        let plugins = load_plugins(&self.plugins, &support);
+        let plugins = self.plugins_with_learnt_intents(&support);
         let mut problems: Vec<PluginError> = support_error.into_iter().collect();
         problems.extend(plugins.errors.iter().cloned());
         Ok((Router::new(kb, plugins, support, config), problems))
+    }
+}
+
+/// Folder of stored intent models in the data directory.
+const INTENT_MODELS_DIR: &str = "intent-models";
+
+impl Env {
+    /// The plugins with their learnt intents: read from the data directory when a model trained
+    /// on exactly these examples is stored there (a process start then costs milliseconds, not a
+    /// training), otherwise trained and stored. Like the index, stored models are derived data:
+    /// deleting them loses nothing, and a data directory that cannot be written only means
+    /// training at every start.
+    fn plugins_with_learnt_intents(&self, support: &SupportModel) -> PluginSet {
+        let mut plugins = load_plugins_untrained(&self.plugins, support);
+        let dir = self.data_dir.join(INTENT_MODELS_DIR);
+        let path = dir.join(format!("{}.bin", plugins.intent_fingerprint()));
+        if std::fs::read(&path).is_ok_and(|bytes| plugins.restore_intents(&bytes)) {
+            return plugins;
+        }
+        plugins.train_intents();
+        let bytes = plugins.classifier.to_bytes();
+        // Written under a temporary name and renamed, so a concurrent reader sees a whole file
+        // or none; old models (other fingerprints) are removed.
+        let stored = std::fs::create_dir_all(&dir).and_then(|()| {
+            let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, &path)
+        });
+        if stored.is_ok() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry.path() != path && entry.path().extension().is_some_and(|e| e == "bin") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        plugins
     }
 }
 

@@ -10,7 +10,7 @@ pub use features::{features, normalise};
 pub use model::{FitSettings, SoftmaxModel, SparseRow};
 
 use crate::plugins::{IntentAction, PerLanguage};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use switchboard_knowledge::Language;
 
@@ -23,7 +23,7 @@ const SHAPE_WEIGHT: f32 = 0.5;
 pub const CV_FOLDS: usize = 5;
 
 /// A class of the classifier: one plugin intent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntentLabel {
     /// Plugin name.
     pub plugin: String,
@@ -39,7 +39,7 @@ pub struct IntentLabel {
 pub type Examples = Vec<(String, usize)>;
 
 /// Column numbers of feature names, built from the training examples.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Vocabulary {
     columns: HashMap<String, u32>,
 }
@@ -122,7 +122,7 @@ impl Vocabulary {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct LanguageModel {
     vocabulary: Vocabulary,
     model: SoftmaxModel,
@@ -176,13 +176,18 @@ impl IntentPrediction {
     }
 }
 
+/// Bumped whenever the features or the model's code change, so a stored model of another version
+/// is never read back (the fit settings are part of the fingerprint by themselves).
+const MODEL_VERSION: u32 = 1;
+
 /// The learnt intents of all plugins: one model per language.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IntentClassifier {
     /// Classes (plugin intents with examples).
     pub labels: Vec<IntentLabel>,
     models: PerLanguage<Option<LanguageModel>>,
     /// Training examples per language (kept for cross-validation in `check`).
+    #[serde(skip)]
     examples: PerLanguage<Examples>,
 }
 
@@ -204,6 +209,43 @@ impl IntentClassifier {
             models,
             examples,
         }
+    }
+
+    /// A fingerprint of what training would learn from: the labels, the examples and the
+    /// model version. A stored model with the same fingerprint is the model training gives.
+    pub fn fingerprint(labels: &[IntentLabel], examples: &PerLanguage<Examples>) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&MODEL_VERSION.to_le_bytes());
+        hasher.update(format!("{:?}", FitSettings::default()).as_bytes());
+        for label in labels {
+            hasher.update(format!("{label:?}\n").as_bytes());
+        }
+        for lang in Language::ALL {
+            for (text, class) in examples.get(lang) {
+                hasher.update(format!("{}\t{class}\t{text}\n", lang.code()).as_bytes());
+            }
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// The trained models as bytes (to store beside the index).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    /// Models stored by [`IntentClassifier::to_bytes`], with the examples they were trained on;
+    /// `None` if the bytes are not such models.
+    pub fn from_bytes(
+        bytes: &[u8],
+        labels: Vec<IntentLabel>,
+        examples: PerLanguage<Examples>,
+    ) -> Option<Self> {
+        let stored: IntentClassifier = postcard::from_bytes(bytes).ok()?;
+        (stored.labels == labels).then_some(IntentClassifier {
+            labels,
+            models: stored.models,
+            examples,
+        })
     }
 
     /// Whether any language has a model.

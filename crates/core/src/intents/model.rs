@@ -12,7 +12,7 @@ use argmin::solver::quasinewton::LBFGS;
 pub type SparseRow = Vec<(u32, f32)>;
 
 /// A fitted model: one weight row (plus bias) per class.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SoftmaxModel {
     classes: usize,
     features: usize,
@@ -44,7 +44,13 @@ struct Objective<'a> {
     classes: usize,
     features: usize,
     l2: f64,
+    /// The last point evaluated, with its cost and gradient: the line search asks for the cost
+    /// and then the gradient of the same point, and one pass over the rows gives both.
+    last: std::sync::Mutex<Option<Evaluated>>,
 }
+
+/// A point, its cost and its gradient.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
 impl Objective<'_> {
     fn stride(&self) -> usize {
@@ -104,12 +110,30 @@ impl Objective<'_> {
     }
 }
 
+impl Objective<'_> {
+    fn cost_and_gradient(&self, params: &[f64]) -> (f64, Vec<f64>) {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, cost, gradient)) = last.as_ref() {
+            if at.as_slice() == params {
+                return (*cost, gradient.clone());
+            }
+        }
+        let mut gradient = Vec::new();
+        let cost = self.evaluate(params, Some(&mut gradient));
+        *last = Some((params.to_vec(), cost, gradient.clone()));
+        (cost, gradient)
+    }
+}
+
 impl CostFunction for Objective<'_> {
     type Param = Vec<f64>;
     type Output = f64;
 
     fn cost(&self, params: &Self::Param) -> Result<f64, argmin::core::Error> {
-        Ok(self.evaluate(params, None))
+        Ok(self.cost_and_gradient(params).0)
     }
 }
 
@@ -118,9 +142,7 @@ impl Gradient for Objective<'_> {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, params: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
-        let mut g = Vec::new();
-        self.evaluate(params, Some(&mut g));
-        Ok(g)
+        Ok(self.cost_and_gradient(params).1)
     }
 }
 
@@ -139,6 +161,7 @@ impl SoftmaxModel {
             classes,
             features,
             l2: settings.l2,
+            last: std::sync::Mutex::new(None),
         };
         let start = vec![0.0; classes * (features + 1)];
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7);
