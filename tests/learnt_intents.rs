@@ -2,6 +2,9 @@
 //! examples alone is recognised (misspelt, without umlauts), bad example files are named and
 //! left out while the rest works.
 
+#[path = "support/files.rs"]
+mod files;
+use files::copy_dir;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use switchboard_core::plugins::{load_plugins, load_support_model, PluginSet};
@@ -38,24 +41,9 @@ fn decide_in(router: &Router, text: &str, context: &mut ConversationContext) -> 
 /// The bundled plugins copied into a temporary folder, plus the given extra plugin folders.
 fn plugins_with(extra: &[(&str, &Path)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let copy_tree = |from: &Path, to: &Path| {
-        fn walk(from: &Path, to: &Path) {
-            std::fs::create_dir_all(to).unwrap();
-            for entry in std::fs::read_dir(from).unwrap() {
-                let entry = entry.unwrap();
-                let target = to.join(entry.file_name());
-                if entry.path().is_dir() {
-                    walk(&entry.path(), &target);
-                } else {
-                    std::fs::copy(entry.path(), target).unwrap();
-                }
-            }
-        }
-        walk(from, to);
-    };
-    copy_tree(&repo("plugins"), dir.path());
+    copy_dir(&repo("plugins"), dir.path());
     for (name, from) in extra {
-        copy_tree(from, &dir.path().join(name));
+        copy_dir(from, &dir.path().join(name));
     }
     dir
 }

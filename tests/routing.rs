@@ -1,6 +1,9 @@
 //! The routing core on our own bundled knowledge/ and plugins/: plugin loading, decisions
 //! in both languages, handoff details from the support model, conversation context.
 
+#[path = "support/files.rs"]
+mod files;
+use files::copy_dir;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use switchboard_core::plugins::{load_plugins, load_support_model, parse_plugin, IntentAction};
@@ -421,19 +424,8 @@ fn bad_manifests_name_file_key_and_reason() {
 
 #[test]
 fn a_plugin_added_as_files_is_picked_up_and_broken_ones_are_left_out() {
-    fn copy_tree(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            if entry.path().is_dir() {
-                copy_tree(&entry.path(), &to.join(entry.file_name()));
-            } else {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo("plugins"), dir.path());
+    copy_dir(&repo("plugins"), dir.path());
     std::fs::create_dir_all(dir.path().join("licensing")).unwrap();
     std::fs::write(
         dir.path().join("licensing/plugin.toml"),
