@@ -423,3 +423,147 @@ fn coverage_of_mid_month(kb: &KnowledgeBase, expansion: &str, replaces: Option<&
             .coverage
     }
 }
+
+/// A knowledge root with one good document and `extra` files (relative path, text).
+fn root_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("en-us/includes")).unwrap();
+    std::fs::write(
+        dir.path().join("en-us/good.md"),
+        "# Good\n\n## Billing\n\nInvoices arrive monthly.\n",
+    )
+    .unwrap();
+    for (path, text) in extra {
+        std::fs::write(dir.path().join(path), text).unwrap();
+    }
+    dir
+}
+
+fn all_text(ingested: &Ingested) -> String {
+    ingested
+        .sections
+        .iter()
+        .map(|s| s.body.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn includes_and_links_outside_the_knowledge_root_are_refused_with_file_and_line() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.md");
+    std::fs::write(&secret, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    let escape = format!(
+        "{}/secret.md",
+        "../".repeat(12) + &outside.path().display().to_string()[1..]
+    );
+    let page = format!(
+        "# Page\n\n## Part\n\nText.\n\n[!INCLUDE [abs]({})]\n\n[!INCLUDE [up]({escape})]\n\n[!INCLUDE [ok](includes/shared.md)]\n",
+        secret.display()
+    );
+    let root = root_with(&[
+        ("en-us/page.md", &page),
+        ("en-us/includes/shared.md", "Shared words here.\n"),
+    ]);
+    std::os::unix::fs::symlink(&secret, root.path().join("en-us/passwd.md")).unwrap();
+    std::os::unix::fs::symlink(&secret, root.path().join("en-us/includes/linked.md")).unwrap();
+    std::fs::write(
+        root.path().join("en-us/linking.md"),
+        "# Linking\n\n## Part\n\nText.\n\n[!INCLUDE [via link](includes/linked.md)]\n",
+    )
+    .unwrap();
+    let ingested = ingest_roots(&[root.path().to_path_buf()]);
+    let text = all_text(&ingested);
+    assert!(
+        !text.contains("root:x:0:0"),
+        "nothing outside the root is published: {text}"
+    );
+    assert!(
+        text.contains("Shared words here."),
+        "an include inside the root still works"
+    );
+    let errors: Vec<String> = ingested
+        .warnings
+        .iter()
+        .filter(|w| w.is_error)
+        .map(ToString::to_string)
+        .collect();
+    for (file, line, what) in [
+        ("page.md", 7, "is not a relative path"),
+        ("page.md", 9, "leads outside the knowledge root"),
+        ("linking.md", 7, "leads outside the knowledge root"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(file) && e.contains(&format!(":{line}")) && e.contains(what)),
+            "{file}:{line} {what} in {errors:#?}"
+        );
+    }
+    assert!(
+        ingested.skipped.iter().any(|s| s.is_error
+            && s.path.ends_with("passwd.md")
+            && s.reason.contains("outside the knowledge root")),
+        "{:#?}",
+        ingested.skipped
+    );
+}
+
+#[test]
+fn a_fifo_an_endless_device_and_an_include_bomb_neither_block_nor_blow_up() {
+    let bomb = "# Bomb\n\n## Part\n\nBoom.\n\n".to_string() + &"[!INCLUDE [me](bomb.md)]\n\n".repeat(10);
+    let root = root_with(&[
+        ("en-us/bomb.md", &bomb),
+        (
+            "en-us/waits.md",
+            "# Waits\n\n## Part\n\nText.\n\n[!INCLUDE [fifo](includes/pipe.md)]\n\n[!INCLUDE [zero](includes/zero.md)]\n",
+        ),
+    ]);
+    let status = std::process::Command::new("mkfifo")
+        .arg(root.path().join("en-us/includes/pipe.md"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    std::os::unix::fs::symlink("/dev/zero", root.path().join("en-us/includes/zero.md")).unwrap();
+    let path = root.path().to_path_buf();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let ingested = ingest_roots(&[path]);
+        done.send((ingested, started.elapsed())).unwrap();
+    });
+    let (ingested, took) = wait
+        .recv_timeout(std::time::Duration::from_mins(1))
+        .expect("ingestion finishes: no include blocks or reads forever");
+    assert!(took.as_secs() < 20, "took {took:?}");
+    let errors: Vec<String> = ingested
+        .warnings
+        .iter()
+        .filter(|w| w.is_error)
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("waits.md") && e.contains("not a regular file")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("waits.md") && e.contains("outside the knowledge root")),
+        "{errors:#?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("bomb.md")), "{errors:#?}");
+    let bomb_text: usize = ingested
+        .sections
+        .iter()
+        .filter(|s| s.doc_path.ends_with("bomb.md"))
+        .map(|s| s.body.len())
+        .sum();
+    assert!(bomb_text < 2 * 1024 * 1024, "bounded: {bomb_text} bytes");
+    assert!(
+        all_text(&ingested).contains("Invoices arrive monthly."),
+        "the rest is indexed"
+    );
+}

@@ -74,6 +74,8 @@ pub struct GuidanceFile {
     pub path: PathBuf,
     /// Its path relative to its root, `/`-separated; unique across roots.
     pub doc_path: String,
+    /// The knowledge root it was found under, canonical: includes must stay inside it.
+    pub root: PathBuf,
 }
 
 /// Lists the candidate guidance files under the roots (Markdown and YAML), sorted, with
@@ -92,6 +94,7 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<GuidanceFile>, Vec<SkippedFile>) {
             continue;
         }
         let mut here = Vec::new();
+        let canonical_root = root.canonicalize().unwrap_or_else(|_| root.clone());
         for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
             let entry = match entry {
                 Ok(e) => e,
@@ -106,6 +109,19 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<GuidanceFile>, Vec<SkippedFile>) {
             };
             if !entry.file_type().is_file() || !is_guidance_name(entry.path()) {
                 continue;
+            }
+            // A symlink may point anywhere: guidance is what lies inside the root, so a link to
+            // /etc/passwd never reaches a customer.
+            match entry.path().canonicalize() {
+                Ok(real) if real.starts_with(&canonical_root) => {}
+                _ => {
+                    skipped.push(SkippedFile {
+                        path: entry.path().to_path_buf(),
+                        reason: "a link that leads outside the knowledge root; left out".into(),
+                        is_error: true,
+                    });
+                    continue;
+                }
             }
             let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
             if rel
@@ -122,6 +138,7 @@ pub fn discover(roots: &[PathBuf]) -> (Vec<GuidanceFile>, Vec<SkippedFile>) {
             here.push(GuidanceFile {
                 path: entry.path().to_path_buf(),
                 doc_path,
+                root: canonical_root.clone(),
             });
         }
         let root_name = root
@@ -403,13 +420,76 @@ static ROLES_LABEL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// Resolves `[!INCLUDE]` references relative to `dir`; a missing include is a warning.
+/// What includes may still add to one document: a file including itself ten times, five levels
+/// deep, would otherwise expand a hundred thousand times.
+struct IncludeBudget<'a> {
+    /// The knowledge root every include must resolve inside.
+    root: &'a Path,
+    /// Bytes that includes may still add.
+    bytes: u64,
+    /// Includes that may still be read.
+    includes: usize,
+}
+
+/// Bytes all includes of one document may add together.
+const MAX_INCLUDED_BYTES: u64 = MAX_FILE_BYTES;
+/// Includes one document may read, nested ones counted.
+const MAX_INCLUDES: usize = 200;
+
+/// Reads an include target, confined: a relative path that resolves (links followed) inside the
+/// root, a regular file (never a FIFO or device, which would block or never end), within the
+/// budget. The reason it is refused otherwise.
+fn read_include(
+    reference: &str,
+    dir: &Path,
+    budget: &mut IncludeBudget<'_>,
+) -> Result<(PathBuf, String), (String, bool)> {
+    let refused = |why: String| Err((why, true));
+    if reference.starts_with('/') || reference.starts_with('\\') || reference.contains(':') {
+        return refused(format!("include `{reference}` is not a relative path; left out"));
+    }
+    let Ok(target) = dir.join(reference).canonicalize() else {
+        return Err((format!("include `{reference}` not found; left out"), false));
+    };
+    if !target.starts_with(budget.root) {
+        return refused(format!(
+            "include `{reference}` leads outside the knowledge root; left out"
+        ));
+    }
+    let metadata = std::fs::metadata(&target)
+        .map_err(|e| (format!("include `{reference}` unreadable ({e}); left out"), false))?;
+    if !metadata.is_file() {
+        return refused(format!("include `{reference}` is not a regular file; left out"));
+    }
+    if budget.includes == 0 || metadata.len() > budget.bytes {
+        return refused(format!(
+            "include `{reference}` exceeds what one document may include ({MAX_INCLUDES} includes, {} MB); left out",
+            MAX_INCLUDED_BYTES / 1_048_576
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&target)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, budget.bytes + 1), &mut bytes))
+        .map_err(|e| (format!("include `{reference}` unreadable ({e}); left out"), false))?;
+    if bytes.len() as u64 > budget.bytes {
+        return refused(format!("include `{reference}` grew while it was read; left out"));
+    }
+    budget.bytes -= bytes.len() as u64;
+    budget.includes -= 1;
+    let text = decode(&bytes).map_err(|e| (format!("include `{reference}`: {e}; left out"), false))?;
+    Ok((target, text))
+}
+
+/// Resolves `[!INCLUDE]` references relative to `dir`, confined to the knowledge root and
+/// bounded per document (see [`read_include`]); a missing include is a warning, an include
+/// out of bounds an error.
 fn resolve_includes(
     text: &str,
     dir: &Path,
     file: &Path,
     body_line: usize,
     depth: usize,
+    budget: &mut IncludeBudget<'_>,
     warnings: &mut Vec<IngestWarning>,
 ) -> String {
     if !text.contains("[!INCLUDE") && !text.contains("[!include") {
@@ -422,7 +502,6 @@ fn resolve_includes(
         out.push_str(&text[last..whole.start()]);
         last = whole.end();
         let line = body_line + text[..whole.start()].matches('\n').count();
-        let target = dir.join(caps[1].trim_start_matches('<').trim_end_matches('>'));
         if depth >= MAX_INCLUDE_DEPTH {
             warnings.push(IngestWarning {
                 path: file.to_path_buf(),
@@ -432,27 +511,19 @@ fn resolve_includes(
             });
             continue;
         }
-        match std::fs::read(&target)
-            .map_err(|e| e.to_string())
-            .and_then(|b| decode(&b))
-        {
-            Ok(included) => {
+        let reference = caps[1].trim_start_matches('<').trim_end_matches('>');
+        match read_include(reference, dir, budget) {
+            Ok((target, included)) => {
                 let (_, body, _) = split_front_matter(&included);
-                let inner_dir = target.parent().unwrap_or(dir);
-                out.push_str(&resolve_includes(
-                    body,
-                    inner_dir,
-                    &target,
-                    1,
-                    depth + 1,
-                    warnings,
-                ));
+                let inner_dir = target.parent().unwrap_or(dir).to_path_buf();
+                let resolved = resolve_includes(body, &inner_dir, &target, 1, depth + 1, budget, warnings);
+                out.push_str(&resolved);
             }
-            Err(e) => warnings.push(IngestWarning {
+            Err((message, is_error)) => warnings.push(IngestWarning {
                 path: file.to_path_buf(),
                 line: Some(line),
-                message: format!("include `{}` not found or unreadable ({e}); left out", &caps[1]),
-                is_error: false,
+                message,
+                is_error,
             }),
         }
     }
@@ -777,7 +848,12 @@ fn parse_markdown_file(file: &GuidanceFile, text: &str) -> ParsedFile {
         }
     };
     let dir = file.path.parent().unwrap_or(Path::new("."));
-    let body = resolve_includes(body, dir, &file.path, body_line, 0, &mut warnings);
+    let mut budget = IncludeBudget {
+        root: &file.root,
+        bytes: MAX_INCLUDED_BYTES,
+        includes: MAX_INCLUDES,
+    };
+    let body = resolve_includes(body, dir, &file.path, body_line, 0, &mut budget, &mut warnings);
     let body = strip_directives(&body);
     let parse = parse_markdown(&body, body_line);
     let title = fm.title.clone().or_else(|| parse.h1.clone()).unwrap_or_else(|| {
