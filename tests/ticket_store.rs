@@ -252,3 +252,42 @@ fn rusqlite_lock(path: &std::path::Path) -> std::process::Child {
     assert_eq!(line.trim(), "locked");
     child
 }
+
+#[test]
+fn an_erased_customer_leaves_nothing_on_disk_and_the_database_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    let store = SqliteTicketStore::open(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database is its owner's alone");
+    let marker = "SECRETMARKER-4111-1111-1111-1111";
+    for n in 0..20 {
+        let mut ticket = new_ticket(n);
+        if n == 7 {
+            ticket.transcript[0].text = format!("card {marker} please refund");
+        }
+        store.create(ticket, "2026-11-28T10:00:00Z").unwrap();
+    }
+    let on_disk = |dir: &std::path::Path| -> Vec<u8> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap_or_default())
+            .collect()
+    };
+    let contains = |haystack: &[u8]| haystack.windows(marker.len()).any(|w| w == marker.as_bytes());
+    assert!(
+        contains(&on_disk(dir.path())),
+        "the marker is stored before the erase"
+    );
+    assert_eq!(store.erase_customer(&customer(7).customer_id()).unwrap(), 1);
+    assert!(
+        !contains(&on_disk(dir.path())),
+        "no copy in freed pages or the write-ahead log"
+    );
+    assert_eq!(
+        store.list(&TicketFilter::default()).unwrap().len(),
+        19,
+        "the others stay"
+    );
+}

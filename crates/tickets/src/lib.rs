@@ -119,6 +119,20 @@ fn escalation_text(e: &Escalation) -> String {
     }
 }
 
+/// Creates the database file readable by its owner only (0600), if it does not exist yet;
+/// SQLite gives its `-wal` and `-shm` files the same permissions.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteTicketStore {
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, TicketError> {
@@ -128,11 +142,19 @@ impl SqliteTicketStore {
                 reason: e.to_string(),
             })?;
         }
+        create_private(path).map_err(|e| TicketError::ReadOnly {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let conn = Connection::open(path).map_err(|e| map_err(path, &e))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| map_err(path, &e))?;
-        // WAL with FULL sync: a committed ticket survives a crash or power loss.
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(|e| map_err(path, &e))?;
+        // WAL with FULL sync: a committed ticket survives a crash or power loss. Deleted content
+        // is overwritten, not merely unlinked (`secure_delete`): an erased customer's words do
+        // not linger in free pages.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )
+        .map_err(|e| map_err(path, &e))?;
         let store = SqliteTicketStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -168,6 +190,18 @@ impl SqliteTicketStore {
         let out = f(&tx).map_err(|e| map_err(&self.path, &e))?;
         tx.commit().map_err(|e| map_err(&self.path, &e))?;
         Ok(out)
+    }
+
+    /// After deleting: the overwritten pages are copied from the write-ahead log into the
+    /// database and the log is emptied, then the file is rebuilt without the freed pages, so
+    /// nothing deleted stays on disk.
+    fn scrub(&self) -> Result<(), TicketError> {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| map_err(&self.path, &e))
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, TicketError> {
@@ -457,15 +491,23 @@ impl TicketStore for SqliteTicketStore {
     }
 
     fn purge_resolved_before(&self, cutoff: &str) -> Result<usize, TicketError> {
-        self.write(|tx| {
+        let n = self.write(|tx| {
             tx.execute(
                 "DELETE FROM tickets WHERE status = 'resolved' AND updated_at < ?1",
                 [cutoff],
             )
-        })
+        })?;
+        if n > 0 {
+            self.scrub()?;
+        }
+        Ok(n)
     }
 
     fn erase_customer(&self, customer_id: &str) -> Result<usize, TicketError> {
-        self.write(|tx| tx.execute("DELETE FROM tickets WHERE customer_id = ?1", [customer_id]))
+        let n = self.write(|tx| tx.execute("DELETE FROM tickets WHERE customer_id = ?1", [customer_id]))?;
+        if n > 0 {
+            self.scrub()?;
+        }
+        Ok(n)
     }
 }

@@ -43,6 +43,16 @@ impl Env {
             knowledge
         };
         let plugins = plugins.unwrap_or_else(|| bundled_dir("plugins"));
+        // Tickets hold customers' words: a data directory this creates is its owner's alone
+        // (0700). One that exists is left as its owner set it; failing here is reported by
+        // whatever first needs the directory.
+        if !data_dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            let _ = builder.create(&data_dir);
+        }
         Ok(Env {
             data_dir,
             knowledge,
