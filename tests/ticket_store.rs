@@ -171,7 +171,8 @@ fn retention_purge_and_erasure() {
     );
     assert!(store.get(&old.id).is_err());
     assert!(store.get(&open_old.id).is_ok(), "open tickets are never purged");
-    assert_eq!(store.erase_customer("test:u2").unwrap(), 2);
+    // One open ticket per customer: the second handoff joined the first.
+    assert_eq!(store.erase_customer("test:u2").unwrap(), 1);
     assert!(store.list(&TicketFilter::default()).unwrap().is_empty());
 }
 
@@ -290,4 +291,72 @@ fn an_erased_customer_leaves_nothing_on_disk_and_the_database_is_private() {
         19,
         "the others stay"
     );
+}
+
+#[test]
+fn concurrent_handoffs_of_one_customer_give_one_ticket_and_concurrent_claims_one_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    SqliteTicketStore::open(&path).unwrap();
+    // Separate stores (connections), as separate processes would have.
+    let handles: Vec<_> = (0..8)
+        .map(|k| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let store = SqliteTicketStore::open(&path).unwrap();
+                let mut ticket = new_ticket(1);
+                ticket.transcript[0].text = format!("double send {k}");
+                store.create(ticket, "2026-11-28T10:00:00Z").unwrap().id
+            })
+        })
+        .collect();
+    let ids: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "one ticket: {ids:?}");
+    let store = SqliteTicketStore::open(&path).unwrap();
+    let ticket = store.get(&ids[0]).unwrap();
+    for k in 0..8 {
+        let text = format!("double send {k}");
+        assert!(
+            ticket.transcript.iter().any(|e| e.text == text),
+            "nothing lost: {text}"
+        );
+    }
+    assert_eq!(store.list(&TicketFilter::default()).unwrap().len(), 1);
+
+    let claims: Vec<_> = ["ann", "bob", "cem", "dan", "eve"]
+        .into_iter()
+        .map(|who| {
+            let path = path.clone();
+            let id = ids[0].clone();
+            std::thread::spawn(move || {
+                let store = SqliteTicketStore::open(&path).unwrap();
+                (
+                    who,
+                    store.act(&id, who, &StaffAction::Claim, "2026-11-28T10:05:00Z"),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = claims.into_iter().map(|h| h.join().unwrap()).collect();
+    let winners: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(w, _)| *w)
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one claim wins: {results:?}");
+    let owner = store.get(&ids[0]).unwrap().assignee;
+    assert_eq!(owner.as_deref(), Some(winners[0]));
+    for (_, r) in results.iter().filter(|(_, r)| r.is_err()) {
+        let message = r.as_ref().unwrap_err().to_string();
+        assert!(
+            message.contains(&format!("claimed by {}", winners[0])),
+            "the loser is told who: {message}"
+        );
+    }
+    // A resolved ticket does not absorb the next handoff.
+    store
+        .act(&ids[0], winners[0], &StaffAction::Resolve, "2026-11-28T10:06:00Z")
+        .unwrap();
+    let next = store.create(new_ticket(1), "2026-11-28T10:07:00Z").unwrap();
+    assert_ne!(next.id, ids[0]);
 }

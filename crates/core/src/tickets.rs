@@ -234,7 +234,9 @@ pub struct TicketFilter {
 
 /// A ticket store. Implementations make a ticket durable before `create` returns.
 pub trait TicketStore: Send + Sync {
-    /// Creates a ticket; durable when this returns.
+    /// Creates a ticket, or, when the customer already has one that is not resolved, adds the
+    /// new ticket's last message to that one (find or create, atomically: one open ticket per
+    /// customer); durable when this returns.
     fn create(&self, ticket: NewTicket, now: &str) -> Result<Ticket, TicketError>;
     /// Reads a ticket.
     fn get(&self, id: &str) -> Result<Ticket, TicketError>;

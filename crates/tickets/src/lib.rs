@@ -342,6 +342,24 @@ impl TicketStore for SqliteTicketStore {
     fn create(&self, t: NewTicket, now: &str) -> Result<Ticket, TicketError> {
         let findings = t.findings.to_string();
         let seq = self.write(|tx| {
+            // Find or create, in one transaction: two handoffs of the same customer at once (a
+            // double send, two processes) give one open ticket; the second one's message is
+            // added to it.
+            let open: Option<i64> = tx
+                .query_row(
+                    "SELECT seq FROM tickets WHERE customer_id = ?1 AND status != 'resolved' ORDER BY seq DESC LIMIT 1",
+                    [t.customer.customer_id()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(seq) = open {
+                if let Some(last) = t.transcript.last() {
+                    Self::push_entry(tx, seq, last)?;
+                }
+                Self::audit(tx, seq, "bot", &format!("another handoff (queue {}) added to this open ticket", t.queue), now)?;
+                tx.execute("UPDATE tickets SET updated_at = ?2 WHERE seq = ?1", params![seq, now])?;
+                return Ok(seq);
+            }
             tx.execute(
                 "INSERT INTO tickets (customer_id, adapter, user_id, display_name, conversation, queue, status, findings, due, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9)",
@@ -457,10 +475,20 @@ impl TicketStore for SqliteTicketStore {
             }
             _ => {}
         }
-        self.write(|tx| {
+        let held_by = self.write(|tx| {
             match action {
                 StaffAction::Claim => {
-                    tx.execute("UPDATE tickets SET status = 'claimed', assignee = ?2 WHERE seq = ?1", params![seq, actor])?;
+                    // Compare and set, in the transaction: of concurrent claims one wins, and
+                    // the others learn who has the ticket.
+                    let won = tx.execute(
+                        "UPDATE tickets SET status = 'claimed', assignee = ?2 WHERE seq = ?1 AND (assignee IS NULL OR assignee = ?2)",
+                        params![seq, actor],
+                    )?;
+                    if won == 0 {
+                        let holder: Option<String> =
+                            tx.query_row("SELECT assignee FROM tickets WHERE seq = ?1", [seq], |r| r.get(0))?;
+                        return Ok(holder);
+                    }
                     Self::audit(tx, seq, actor, "claimed", now)?;
                 }
                 StaffAction::Reply(text) => {
@@ -485,8 +513,15 @@ impl TicketStore for SqliteTicketStore {
                     Self::audit(tx, seq, actor, "resolved", now)?;
                 }
             }
-            Ok(())
+            Ok(None)
         })?;
+        if let Some(holder) = held_by {
+            return Err(TicketError::InvalidTransition {
+                id: id.to_string(),
+                status: "claimed",
+                action: format!("claim (claimed by {holder})"),
+            });
+        }
         self.get_seq(seq, id)
     }
 
