@@ -290,3 +290,36 @@ fn learnt_intents_are_trained_once_and_read_back_from_the_data_directory() {
     assert_eq!(first.stdout, third.stdout);
     assert!(std::fs::metadata(&stored[0]).unwrap().len() > 1000);
 }
+
+#[test]
+fn numeric_flags_out_of_range_are_clear_errors() {
+    let data = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "tickets",
+            "--as",
+            "root",
+            "--role",
+            "global-admin",
+            "purge",
+            "--older-than-days",
+            "9223372036854775807",
+        ][..],
+        &[
+            "tickets",
+            "--as",
+            "root",
+            "--role",
+            "global-admin",
+            "purge",
+            "--older-than-days",
+            "0",
+        ][..],
+        &["chat", "--reopen-hours", "99999999999"][..],
+    ] {
+        let out = switchboard(data.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is not in"), "{args:?}: {stderr}");
+    }
+}

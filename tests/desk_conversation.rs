@@ -121,3 +121,39 @@ fn a_resolved_ticket_is_reopened_only_by_a_message_about_it() {
     assert_eq!(turn.ticket.map(|t| t.id), Some(ticket.id.clone()));
     assert_ne!(store.get(&ticket.id).unwrap().status, TicketStatus::Resolved);
 }
+
+#[test]
+fn a_purge_period_too_long_to_compute_deletes_nothing_and_huge_windows_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (desk, store) = desk(dir.path());
+    let mut s = session();
+    let now: jiff::Timestamp = AT.parse().unwrap();
+    let ticket = desk
+        .customer_message(
+            &mut s,
+            "please refund the two licences we cancelled yesterday",
+            now,
+        )
+        .unwrap()
+        .ticket
+        .unwrap();
+    store.act(&ticket.id, "carol", &StaffAction::Claim, AT).unwrap();
+    store.act(&ticket.id, "carol", &StaffAction::Resolve, AT).unwrap();
+    let root = switchboard_core::desk::StaffMember {
+        user: "root".into(),
+        role: switchboard_core::StaffRole::GlobalAdmin,
+    };
+    for days in [i64::MAX, i64::MAX / 24, -1, i64::MIN] {
+        assert_eq!(desk.purge_resolved(&root, days, now).unwrap(), 0, "{days} days");
+    }
+    assert!(
+        store.get(&ticket.id).is_ok(),
+        "the ticket resolved seconds ago is kept"
+    );
+    // A reopen window of any size neither panics nor loses the message.
+    let huge = Desk::new(desk.router().clone(), store.clone(), i64::MAX);
+    let turn = huge
+        .customer_message(&mut session(), "the refund is still missing", now)
+        .unwrap();
+    assert!(!turn.replies.is_empty());
+}

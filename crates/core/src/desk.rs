@@ -118,7 +118,8 @@ impl Desk {
         Desk {
             router,
             store,
-            reopen_window_hours,
+            // Longer than ten years is a typo; `SignedDuration::from_hours` would overflow.
+            reopen_window_hours: reopen_window_hours.clamp(0, 87_600),
         }
     }
 
@@ -437,10 +438,17 @@ impl Desk {
         now: Timestamp,
     ) -> Result<usize, TicketError> {
         require_global_admin(staff, "purge tickets")?;
-        let cutoff = now
-            .checked_sub(jiff::SignedDuration::from_hours(days * 24))
-            .unwrap_or(now);
-        self.store.purge_resolved_before(&now_text(cutoff))
+        // A period too long to compute (or negative) reaches back before any ticket: nothing is
+        // older. Wrapping it round to "now" would delete what was resolved a second ago.
+        let cutoff = days
+            .checked_mul(3600 * 24)
+            .filter(|secs| *secs >= 0)
+            .map(jiff::SignedDuration::from_secs)
+            .and_then(|period| now.checked_sub(period).ok());
+        match cutoff {
+            Some(cutoff) => self.store.purge_resolved_before(&now_text(cutoff)),
+            None => Ok(0),
+        }
     }
 
     /// The customer's own tickets; a customer never sees anyone else's.

@@ -22,8 +22,8 @@ pub struct ChatArgs {
     /// The customer's display name.
     #[arg(long, default_value = "Terminal customer")]
     name: String,
-    /// Hours after resolution in which a new message reopens the ticket.
-    #[arg(long, default_value_t = 72)]
+    /// Hours after resolution in which a new message reopens the ticket (0 to 87,600: ten years).
+    #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(i64).range(0..=87_600))]
     reopen_hours: i64,
 }
 

@@ -12,8 +12,8 @@ pub struct ServeArgs {
     /// The Discord configuration (channels, staff roles, shards). Default: the bundled discord.toml.
     #[arg(long, env = "SWITCHBOARD_DISCORD_CONFIG")]
     discord_config: Option<PathBuf>,
-    /// Hours after resolution in which a new message reopens the ticket.
-    #[arg(long, default_value_t = 72)]
+    /// Hours after resolution in which a new message reopens the ticket (0 to 87,600: ten years).
+    #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(i64).range(0..=87_600))]
     reopen_hours: i64,
 }
 

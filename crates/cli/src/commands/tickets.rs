@@ -59,7 +59,8 @@ enum TicketCommand {
     Erase { customer_id: String },
     /// Delete resolved tickets older than N days (global admins).
     Purge {
-        #[arg(long)]
+        /// 1 to 36,500 (100 years).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=36_500))]
         older_than_days: i64,
     },
 }
