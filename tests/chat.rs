@@ -267,3 +267,50 @@ fn staff_commands_report_unknown_tickets_and_missing_roles() {
     );
     assert!(!out.status.success(), "only global admins erase");
 }
+
+#[test]
+fn escape_sequences_and_bidi_controls_reach_staff_inert() {
+    let data = tempfile::tempdir().unwrap();
+    let name = "Eve\u{1b}[2J\u{1b}]0;pwned\u{7}";
+    let mut chat = {
+        let mut child = command(data.path())
+            .args(["chat", "--user", "eve", "--name", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Chat {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    };
+    chat.say("please refund invoice INV-\u{202e}0001 we paid \u{1b}[31m twice".as_bytes());
+    let line = chat.expect("T-");
+    let id = ticket_id(&line);
+    assert!(chat.finish().success());
+    for args in [&["show", id.as_str()][..], &["list"][..]] {
+        let out = staff(data.path(), "root", "global-admin", args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c == '\u{1b}' || c == '\u{7}' || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{args:?}: {text:?}"
+        );
+        assert!(text.contains("<U+001B>"), "{args:?}: shown, not obeyed: {text}");
+    }
+}

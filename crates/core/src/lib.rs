@@ -12,6 +12,7 @@ pub mod plugins;
 pub mod policy;
 pub mod redact;
 pub mod router;
+pub mod sanitize;
 pub mod support;
 pub mod tickets;
 

@@ -7,6 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use switchboard_core::decision::Outcome;
 use switchboard_core::desk::{Adapter, CustomerTurn, Desk, Session};
+use switchboard_core::sanitize::for_terminal;
 use switchboard_core::tickets::{Author, CustomerIdentity};
 use switchboard_core::Message;
 use switchboard_knowledge::Language;
@@ -74,7 +75,12 @@ fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) 
         Ok(messages) => {
             for (ticket, entry) in messages {
                 if let Author::Staff { user } = entry.author {
-                    writeln!(out, "[{ticket}] {user} (staff): {}", entry.text)?;
+                    writeln!(
+                        out,
+                        "[{ticket}] {} (staff): {}",
+                        for_terminal(&user),
+                        for_terminal(&entry.text)
+                    )?;
                 }
             }
         }
@@ -150,7 +156,7 @@ pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
             continue;
         }
         match desk.customer_message(&mut session, &message.text, jiff::Timestamp::now()) {
-            Ok(turn) => writeln!(out, "{}", adapter.to_reply(&turn))?,
+            Ok(turn) => writeln!(out, "{}", for_terminal(&adapter.to_reply(&turn)))?,
             // The message stays in this conversation and goes into the next ticket.
             Err(e) => writeln!(
                 out,

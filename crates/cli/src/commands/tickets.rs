@@ -5,6 +5,7 @@ use super::Env;
 use anyhow::{bail, Result};
 use std::process::ExitCode;
 use switchboard_core::desk::StaffMember;
+use switchboard_core::sanitize::for_terminal;
 use switchboard_core::support::TechnicalEntitlement;
 use switchboard_core::tickets::{Author, Escalation, StaffAction, Ticket, TicketStatus};
 use switchboard_core::StaffRole;
@@ -70,38 +71,41 @@ fn print_ticket(t: &Ticket, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(t)?);
         return Ok(());
     }
+    // Everything a customer or staff member wrote is shown inert (escape sequences, bidi
+    // controls).
+    let safe = for_terminal;
     println!(
         "{} [{}] queue {} customer {} ({})",
         t.id,
         t.status.as_str(),
         t.queue,
-        t.customer.display_name,
-        t.customer.customer_id()
+        safe(&t.customer.display_name),
+        safe(&t.customer.customer_id())
     );
     if let Some(a) = &t.assignee {
-        println!("assignee: {a}");
+        println!("assignee: {}", safe(a));
     }
     if let Some(d) = &t.due {
         println!("due: {d}");
     }
     if let Some(summary) = t.findings.get("summary").and_then(|s| s.as_str()) {
-        println!("summary: {summary}");
+        println!("summary: {}", safe(summary));
     }
     println!("transcript:");
     for e in &t.transcript {
         let who = match &e.author {
             Author::Customer => "customer".to_string(),
             Author::Bot => "bot".to_string(),
-            Author::Staff { user } => format!("staff {user}"),
+            Author::Staff { user } => format!("staff {}", safe(user)),
         };
-        println!("  [{}] {who}: {}", e.at, e.text.replace('\n', "\n      "));
+        println!("  [{}] {who}: {}", e.at, safe(&e.text).replace('\n', "\n      "));
     }
     for e in &t.escalations {
-        println!("escalation: {}", serde_json::to_string(e)?);
+        println!("escalation: {}", safe(&serde_json::to_string(e)?));
     }
     println!("audit:");
     for a in &t.audit {
-        println!("  [{}] {}: {}", a.at, a.actor, a.action);
+        println!("  [{}] {}: {}", a.at, safe(&a.actor), safe(&a.action));
     }
     Ok(())
 }
@@ -136,7 +140,7 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
                         t.id,
                         t.status.as_str(),
                         t.queue,
-                        t.customer.display_name,
+                        for_terminal(&t.customer.display_name),
                         t.created_at
                     );
                 }
