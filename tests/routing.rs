@@ -534,3 +534,41 @@ fn a_misspelt_intent_word_the_guidance_does_not_know_is_read_as_the_intent_word(
     );
     check("can i talk to a real persn", Outcome::Handoff, Some("helpdesk"));
 }
+
+#[test]
+fn the_support_model_comes_from_one_place_and_a_broken_one_fails_closed() {
+    use switchboard_core::StaffRole;
+    // A support.toml dropped into another plugin's folder is refused, and no role may act.
+    let stray = tempfile::tempdir().unwrap();
+    std::fs::write(
+        stray.path().join("support.toml"),
+        std::fs::read_to_string(repo("plugins/support/support.toml"))
+            .unwrap()
+            .replace("\"billing-admin\", \"global-admin\"", "\"sales-agent\""),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo("plugins"), dir.path());
+    copy_dir(stray.path(), &dir.path().join("acme-helpers"));
+    let (support, problem) = load_support_model(dir.path());
+    let problem = problem.expect("a stray support.toml is a problem").to_string();
+    assert!(problem.contains("acme-helpers/support.toml"), "{problem}");
+    assert!(support.queues.iter().all(|q| q.roles.is_empty()), "fail closed");
+    assert!(!support
+        .queues
+        .iter()
+        .any(|q| q.roles.contains(&StaffRole::SalesAgent) && q.id == "billing"));
+
+    // A broken one: reported with the key, and no role may act.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo("plugins"), dir.path());
+    std::fs::write(dir.path().join("support/support.toml"), "partner_name = 3\n").unwrap();
+    let (support, problem) = load_support_model(dir.path());
+    assert!(problem.is_some());
+    assert!(support.queues.iter().all(|q| q.roles.is_empty()), "fail closed");
+
+    // The bundled one is fine and gives roles.
+    let (support, problem) = load_support_model(&repo("plugins"));
+    assert!(problem.is_none(), "{problem:?}");
+    assert!(support.queues.iter().any(|q| !q.roles.is_empty()));
+}
