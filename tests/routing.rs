@@ -572,3 +572,21 @@ fn the_support_model_comes_from_one_place_and_a_broken_one_fails_closed() {
     assert!(problem.is_none(), "{problem:?}");
     assert!(support.queues.iter().any(|q| !q.roles.is_empty()));
 }
+
+#[test]
+fn the_promised_reply_time_counts_only_the_queues_service_hours() {
+    let (support, _) = load_support_model(&repo("plugins"));
+    let billing = support.queue("billing").unwrap();
+    // Monday 2026-11-30 15:47 in Berlin; billing works 09:00-17:00 and answers within 8 hours:
+    // 1 h 13 min on Monday, the remaining 6 h 47 min on Tuesday.
+    let status = billing.status_at("2026-11-30T14:47:00Z".parse().unwrap());
+    assert!(status.open);
+    assert_eq!(status.respond_by.as_deref(), Some("Tue 2026-12-01 15:47 CET"));
+    // Friday 16:00: one hour on Friday, seven on Monday.
+    let status = billing.status_at("2026-11-27T15:00:00Z".parse().unwrap());
+    assert_eq!(status.respond_by.as_deref(), Some("Mon 2026-11-30 16:00 CET"));
+    // Saturday: the eight hours start Monday 09:00.
+    let status = billing.status_at("2026-11-28T11:00:00Z".parse().unwrap());
+    assert!(!status.open);
+    assert_eq!(status.respond_by.as_deref(), Some("Mon 2026-11-30 17:00 CET"));
+}

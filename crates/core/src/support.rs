@@ -405,6 +405,32 @@ impl Queue {
         windows
     }
 
+    /// The moment `seconds` of the queue's opening hours after `now` have passed: a response
+    /// time is counted in the hours the team works (Monday 15:47 with eight hours to answer and
+    /// 09:00-17:00 hours is Tuesday 15:47, not Monday 23:47). `None` without opening hours in the
+    /// next weeks.
+    fn after_business_hours(&self, now: &Zoned, seconds: i64) -> Option<Zoned> {
+        let mut remaining = seconds;
+        let mut counted_until = now.clone();
+        for (start, end) in self.windows_near(now, 42) {
+            let from = if start > counted_until {
+                start
+            } else {
+                counted_until.clone()
+            };
+            if end <= from {
+                continue;
+            }
+            let available = end.timestamp().as_second() - from.timestamp().as_second();
+            if remaining <= available {
+                return from.checked_add(jiff::Span::new().seconds(remaining)).ok();
+            }
+            remaining -= available;
+            counted_until = end;
+        }
+        None
+    }
+
     /// The queue's status at `now`.
     pub fn status_at(&self, now: Timestamp) -> QueueStatus {
         let Ok(tz) = TimeZone::get(&self.time_zone) else {
@@ -422,10 +448,14 @@ impl Queue {
         } else {
             windows.iter().find(|(s, _)| *s > now).map(|(s, _)| s.clone())
         };
-        let from = next_open.clone().unwrap_or_else(|| now.clone());
-        let respond_by = from
-            .checked_add(jiff::Span::new().hours(i64::from(self.response_hours)))
-            .ok();
+        let respond_by = self
+            .after_business_hours(&now, i64::from(self.response_hours) * 3600)
+            .or_else(|| {
+                // No opening hours to count in: the promise is on the wall clock from the next opening.
+                let from = next_open.clone().unwrap_or_else(|| now.clone());
+                from.checked_add(jiff::Span::new().hours(i64::from(self.response_hours)))
+                    .ok()
+            });
         let fmt = |z: &Zoned| z.strftime("%a %Y-%m-%d %H:%M %Z").to_string();
         QueueStatus {
             open,
