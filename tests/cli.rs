@@ -323,3 +323,22 @@ fn numeric_flags_out_of_range_are_clear_errors() {
         assert!(stderr.contains("is not in"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn staff_commands_never_open_or_build_the_index() {
+    let data = tempfile::tempdir().unwrap();
+    let out = switchboard(
+        data.path(),
+        &["tickets", "--as", "root", "--role", "global-admin", "list"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No tickets"));
+    let entries: Vec<String> = std::fs::read_dir(data.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        entries.iter().all(|e| e.starts_with("tickets.sqlite3")),
+        "only the ticket database: {entries:?}"
+    );
+}

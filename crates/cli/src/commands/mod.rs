@@ -142,6 +142,20 @@ impl Env {
         Ok(std::sync::Arc::new(store))
     }
 
+    /// The desk for staff commands, which route nothing: the support model (queues, roles) and
+    /// the ticket store, over an empty knowledge base, so a staff command never opens or builds
+    /// the index (a stale or damaged index, or a full disk, never stops `tickets list`).
+    pub fn staff_desk(&self) -> Result<switchboard_core::desk::Desk> {
+        let store = self.ticket_store()?;
+        let (support, support_error) = load_support_model(&self.plugins);
+        if let Some(e) = support_error {
+            eprintln!("warning: plugin problem: {e}");
+        }
+        let kb = KnowledgeBase::build_in_ram(&[]).context("an empty knowledge base")?;
+        let router = Router::new(kb, PluginSet::default(), support, RouterConfig::default());
+        Ok(switchboard_core::desk::Desk::new(router, store, 72))
+    }
+
     /// The help desk: router plus ticket store. Plugin problems are printed as warnings.
     pub fn desk(&self, reopen_window_hours: i64) -> Result<switchboard_core::desk::Desk> {
         let store = self.ticket_store()?;

@@ -118,7 +118,7 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
         user: user.clone(),
         role,
     };
-    let desk = env.desk(72)?;
+    let desk = env.staff_desk()?;
     let now = jiff::Timestamp::now();
     let result = match &args.action {
         TicketCommand::List { status } => {
