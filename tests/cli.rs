@@ -342,3 +342,52 @@ fn staff_commands_never_open_or_build_the_index() {
         "only the ticket database: {entries:?}"
     );
 }
+
+#[test]
+fn concurrent_processes_after_a_guidance_edit_all_succeed_and_leave_one_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let knowledge = dir.path().join("knowledge");
+    copy_dir(&repo("knowledge"), &knowledge);
+    let data = dir.path().join("data");
+    let ask = |question: &str| {
+        Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--knowledge")
+            .arg(&knowledge)
+            .args(["ask", question])
+            .env_remove("SWITCHBOARD_PLUGINS")
+            .spawn()
+            .expect("binary runs")
+    };
+    assert!(ask("what happens if we do not pay?").wait().unwrap().success());
+    std::fs::write(
+        knowledge.join("en-us/new-page.md"),
+        "# Quokka policy\n\n## Quokkas\n\nQuokka invoices arrive on Mondays.\n",
+    )
+    .unwrap();
+    let children: Vec<_> = (0..16).map(|_| ask("when do quokka invoices arrive?")).collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "every process succeeds");
+    }
+    let homes: Vec<PathBuf> = std::fs::read_dir(data.join("indexes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        homes.len(),
+        1,
+        "one index home, no temporaries beside it: {homes:?}"
+    );
+    let mut entries: Vec<String> = std::fs::read_dir(&homes[0])
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries.len(),
+        3,
+        "CURRENT, build.lock and one generation: {entries:?}"
+    );
+    assert!(entries.iter().any(|e| e.starts_with("gen-")), "{entries:?}");
+}

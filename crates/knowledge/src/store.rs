@@ -72,7 +72,11 @@ impl IndexStore {
         self.data_dir.join("indexes").join(&id.as_str()[..16])
     }
 
-    /// Builds (or rebuilds) the index for these roots.
+    /// Builds (or rebuilds) the index for these roots: into a new generation directory, under
+    /// an exclusive lock, published by replacing the `CURRENT` pointer in one rename. Readers
+    /// (other processes included) open whichever generation `CURRENT` names and never see a
+    /// half-built one; old generations are removed after the switch (an open one stays readable
+    /// to the process that has it, as unlinked files do).
     pub fn build(
         &self,
         roots: &[PathBuf],
@@ -81,32 +85,36 @@ impl IndexStore {
         let started = Instant::now();
         let fingerprint = fingerprint(roots);
         let ingested = ingest_roots_with_progress(roots, progress);
-        let dir = self.index_dir(roots);
-        let tmp = dir.with_extension(format!("tmp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        KnowledgeBase::build_in_dir(&tmp, &ingested.sections)?;
+        let home = self.index_dir(roots);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| KnowledgeError::Io { path, source }
+        };
+        std::fs::create_dir_all(&home).map_err(io(&home))?;
+        let _lock = BuildLock::take(&home)?;
+        let generation = format!(
+            "gen-{}-{}-{}",
+            &fingerprint[..16],
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        let dir = home.join(&generation);
+        KnowledgeBase::build_in_dir(&dir, &ingested.sections)?;
         let manifest = Manifest {
             fingerprint,
             analyzer_version: ANALYZER_VERSION,
             roots: canonical_roots(roots),
         };
-        let manifest_path = tmp.join(MANIFEST_FILE);
+        let manifest_path = dir.join(MANIFEST_FILE);
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        std::fs::write(&manifest_path, json).map_err(|source| KnowledgeError::Io {
-            path: manifest_path,
-            source,
-        })?;
-        // Swap in the finished index; readers never see a half-built one.
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|source| KnowledgeError::Io {
-                path: dir.clone(),
-                source,
-            })?;
-        }
-        std::fs::rename(&tmp, &dir).map_err(|source| KnowledgeError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        std::fs::write(&manifest_path, json).map_err(io(&manifest_path))?;
+        // Publish: the pointer is replaced in one rename.
+        let pointer_tmp = home.join(format!("{CURRENT_FILE}.tmp-{}", std::process::id()));
+        std::fs::write(&pointer_tmp, &generation).map_err(io(&pointer_tmp))?;
+        std::fs::rename(&pointer_tmp, home.join(CURRENT_FILE)).map_err(io(&home))?;
+        remove_all_but(&home, &generation);
         let kb = KnowledgeBase::open(&dir)?;
         let stats = IndexStats::of(&ingested.sections, kb.compound_words());
         let report = BuildReport {
@@ -120,14 +128,32 @@ impl IndexStore {
         Ok((kb, report))
     }
 
-    /// Opens the index for these roots, building it first if it is missing or stale.
+    /// The current generation for these roots, when it is complete and built from exactly this
+    /// guidance with this analyzer.
+    fn open_current(&self, roots: &[PathBuf], fingerprint: &str) -> Option<KnowledgeBase> {
+        let home = self.index_dir(roots);
+        let generation = std::fs::read_to_string(home.join(CURRENT_FILE)).ok()?;
+        let dir = home.join(generation.trim());
+        let manifest: Manifest =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok()?).ok()?;
+        (manifest.analyzer_version == ANALYZER_VERSION && manifest.fingerprint == fingerprint)
+            .then(|| KnowledgeBase::open(&dir).ok())
+            .flatten()
+    }
+
+    /// Opens the index for these roots, building it first if it is missing or stale. Processes
+    /// that find it stale at once build it once: the others wait for the build lock and then
+    /// open what the first one published.
     pub fn open_or_build(&self, roots: &[PathBuf]) -> Result<(KnowledgeBase, Option<BuildReport>)> {
-        let dir = self.index_dir(roots);
-        if let Ok(text) = std::fs::read_to_string(dir.join(MANIFEST_FILE)) {
-            if let Ok(manifest) = serde_json::from_str::<Manifest>(&text) {
-                if manifest.analyzer_version == ANALYZER_VERSION && manifest.fingerprint == fingerprint(roots)
-                {
-                    if let Ok(kb) = KnowledgeBase::open(&dir) {
+        let fingerprint = fingerprint(roots);
+        if let Some(kb) = self.open_current(roots, &fingerprint) {
+            return Ok((kb, None));
+        }
+        {
+            let home = self.index_dir(roots);
+            if std::fs::create_dir_all(&home).is_ok() {
+                if let Ok(_lock) = BuildLock::take(&home) {
+                    if let Some(kb) = self.open_current(roots, &fingerprint) {
                         return Ok((kb, None));
                     }
                 }
@@ -135,6 +161,53 @@ impl IndexStore {
         }
         let (kb, report) = self.build(roots, |_, _| {})?;
         Ok((kb, Some(report)))
+    }
+}
+
+/// The file naming the published generation of an index.
+const CURRENT_FILE: &str = "CURRENT";
+
+/// An exclusive lock on building one index (a lock file beside its generations), released when
+/// dropped or when the process ends.
+struct BuildLock(std::fs::File);
+
+impl BuildLock {
+    fn take(home: &Path) -> Result<BuildLock> {
+        let path = home.join("build.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| KnowledgeError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        fs4::fs_std::FileExt::lock_exclusive(&file).map_err(|source| KnowledgeError::Io { path, source })?;
+        Ok(BuildLock(file))
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        let _ = fs4::fs_std::FileExt::unlock(&self.0);
+    }
+}
+
+/// Removes every generation and temporary file of an index home but `keep`, the pointer and
+/// the lock (best effort: what cannot be removed now is removed by a later build).
+fn remove_all_but(home: &Path, keep: &str) {
+    for entry in std::fs::read_dir(home).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == keep || name == CURRENT_FILE || name == "build.lock" {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
     }
 }
 
