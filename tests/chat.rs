@@ -28,8 +28,14 @@ struct Chat {
 
 impl Chat {
     fn start(data: &Path, user: &str) -> Chat {
+        Chat::start_with(data, &["--user", user])
+    }
+
+    /// A chat with these arguments after `chat`.
+    fn start_with(data: &Path, args: &[&str]) -> Chat {
         let mut child = command(data)
-            .args(["chat", "--user", user])
+            .arg("chat")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -272,31 +278,7 @@ fn staff_commands_report_unknown_tickets_and_missing_roles() {
 fn escape_sequences_and_bidi_controls_reach_staff_inert() {
     let data = tempfile::tempdir().unwrap();
     let name = "Eve\u{1b}[2J\u{1b}]0;pwned\u{7}";
-    let mut chat = {
-        let mut child = command(data.path())
-            .args(["chat", "--user", "eve", "--name", name])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take();
-        Chat {
-            child,
-            stdin,
-            lines,
-            seen: Vec::new(),
-        }
-    };
+    let mut chat = Chat::start_with(data.path(), &["--user", "eve", "--name", name]);
     chat.say("please refund invoice INV-\u{202e}0001 we paid \u{1b}[31m twice".as_bytes());
     let line = chat.expect("T-");
     let id = ticket_id(&line);

@@ -294,27 +294,21 @@ fn learnt_intents_are_trained_once_and_read_back_from_the_data_directory() {
 #[test]
 fn numeric_flags_out_of_range_are_clear_errors() {
     let data = tempfile::tempdir().unwrap();
+    let purge = |days: &'static str| {
+        [
+            "tickets",
+            "--as",
+            "root",
+            "--role",
+            "global-admin",
+            "purge",
+            "--older-than-days",
+            days,
+        ]
+    };
     for args in [
-        &[
-            "tickets",
-            "--as",
-            "root",
-            "--role",
-            "global-admin",
-            "purge",
-            "--older-than-days",
-            "9223372036854775807",
-        ][..],
-        &[
-            "tickets",
-            "--as",
-            "root",
-            "--role",
-            "global-admin",
-            "purge",
-            "--older-than-days",
-            "0",
-        ][..],
+        &purge("9223372036854775807")[..],
+        &purge("0")[..],
         &["chat", "--reopen-hours", "99999999999"][..],
     ] {
         let out = switchboard(data.path(), args);
