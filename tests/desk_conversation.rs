@@ -38,19 +38,23 @@ fn session() -> Session {
     )
 }
 
+/// A refund request: it opens a ticket.
+fn refund_request(
+    desk: &Desk,
+    s: &mut Session,
+    now: jiff::Timestamp,
+) -> switchboard_core::desk::CustomerTurn {
+    desk.customer_message(s, "please refund the two licences we cancelled yesterday", now)
+        .unwrap()
+}
+
 #[test]
 fn with_an_open_ticket_a_new_question_is_answered_and_a_follow_up_goes_to_the_ticket() {
     let dir = tempfile::tempdir().unwrap();
     let (desk, store) = desk(dir.path());
     let mut s = session();
     let now = AT.parse().unwrap();
-    let first = desk
-        .customer_message(
-            &mut s,
-            "please refund the two licences we cancelled yesterday",
-            now,
-        )
-        .unwrap();
+    let first = refund_request(&desk, &mut s, now);
     let ticket = first.ticket.expect("a refund request opens a ticket");
 
     // A new, unrelated question the guidance answers: answered, not swallowed by the ticket.
@@ -99,15 +103,7 @@ fn a_resolved_ticket_is_reopened_only_by_a_message_about_it() {
     let (desk, store) = desk(dir.path());
     let mut s = session();
     let now = AT.parse().unwrap();
-    let ticket = desk
-        .customer_message(
-            &mut s,
-            "please refund the two licences we cancelled yesterday",
-            now,
-        )
-        .unwrap()
-        .ticket
-        .unwrap();
+    let ticket = refund_request(&desk, &mut s, now).ticket.unwrap();
     store.act(&ticket.id, "carol", &StaffAction::Claim, AT).unwrap();
     store.act(&ticket.id, "carol", &StaffAction::Resolve, AT).unwrap();
 
@@ -128,15 +124,7 @@ fn a_purge_period_too_long_to_compute_deletes_nothing_and_huge_windows_do_not_pa
     let (desk, store) = desk(dir.path());
     let mut s = session();
     let now: jiff::Timestamp = AT.parse().unwrap();
-    let ticket = desk
-        .customer_message(
-            &mut s,
-            "please refund the two licences we cancelled yesterday",
-            now,
-        )
-        .unwrap()
-        .ticket
-        .unwrap();
+    let ticket = refund_request(&desk, &mut s, now).ticket.unwrap();
     store.act(&ticket.id, "carol", &StaffAction::Claim, AT).unwrap();
     store.act(&ticket.id, "carol", &StaffAction::Resolve, AT).unwrap();
     let root = switchboard_core::desk::StaffMember {
