@@ -385,3 +385,20 @@ fn concurrent_processes_after_a_guidance_edit_all_succeed_and_leave_one_generati
     );
     assert!(entries.iter().any(|e| e.starts_with("gen-")), "{entries:?}");
 }
+
+#[test]
+fn a_missing_knowledge_root_is_an_error_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    for command in [&["ask", "hello"][..], &["search", "invoice"][..], &["index"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["--knowledge", "/no/such/folder"])
+            .args(command)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("/no/such/folder"), "{command:?}: {stderr}");
+    }
+}

@@ -28,6 +28,7 @@ pub fn run(env: &Env, args: &IndexArgs) -> Result<ExitCode> {
         );
         bar
     });
+    env.require_knowledge_roots()?;
     let (_, report) = env
         .store()
         .build(&env.knowledge, |done, total| {

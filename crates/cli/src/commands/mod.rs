@@ -64,8 +64,23 @@ impl Env {
         IndexStore::new(&self.data_dir)
     }
 
+    /// Every knowledge root must be a folder: a mistyped `--knowledge` would otherwise index
+    /// nothing and answer nothing, quietly.
+    pub fn require_knowledge_roots(&self) -> Result<()> {
+        for root in &self.knowledge {
+            if !root.is_dir() {
+                anyhow::bail!(
+                    "knowledge root {} does not exist or is not a folder",
+                    root.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Opens the index for the knowledge roots, building it if missing or stale.
     pub fn knowledge_base(&self) -> Result<KnowledgeBase> {
+        self.require_knowledge_roots()?;
         let (kb, report) = self
             .store()
             .open_or_build(&self.knowledge)
