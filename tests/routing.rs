@@ -183,7 +183,17 @@ fn customers_who_bought_directly_are_sent_to_the_portal() {
     let d = decide("I bought Azure directly from Microsoft with my credit card, where is my invoice?");
     assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
     assert!(d.reply.contains("portal.azure.com"), "{}", d.reply);
+    // The product named picks the portal: Microsoft 365 is not sent to the Azure portal.
+    let d = decide("We bought Microsoft 365 directly from Microsoft, not through a partner");
+    assert!(d.reply.contains("admin.microsoft.com"), "{}", d.reply);
+    assert!(!d.reply.contains("portal.azure.com"), "{}", d.reply);
+    // None named: every portal.
     let d = decide("Wir haben direkt bei Microsoft gekauft, wo finden wir die Rechnung?");
+    assert!(
+        d.reply.contains("portal.azure.com") && d.reply.contains("admin.microsoft.com"),
+        "{}",
+        d.reply
+    );
     assert!(
         d.reply.contains("Microsoft 365 admin center") || d.reply.contains("portal"),
         "{}",

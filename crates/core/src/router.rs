@@ -589,7 +589,7 @@ impl Router {
                 "the customer did not buy through a CSP (`{}`): point to the product portal",
                 n.matched
             );
-            let portal = self.portal_for(&retrieval, &findings.entities);
+            let portal = self.portal_for(&findings.entities, &context_products);
             let reply = fill(
                 &replies.not_csp,
                 &[
@@ -706,26 +706,39 @@ impl Router {
         }
     }
 
-    fn portal_for(&self, retrieval: &Retrieval, entities: &Entities) -> String {
+    /// The portal of the product the customer named (in this message or earlier in the
+    /// conversation); with none named, every portal, since guessing sends a Microsoft 365
+    /// customer to the Azure portal.
+    fn portal_for(&self, entities: &Entities, context_products: &[String]) -> String {
         let portals = &self.support.direct_customer_portals;
-        let named = entities
+        let named: Vec<String> = entities
             .products
             .iter()
+            .chain(context_products)
             .map(|p| p.to_lowercase())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let product = if named.contains("azure") {
-            Product::Azure
-        } else if named.contains("dynamics") {
-            Product::Dynamics365
-        } else {
-            retrieval
-                .hits
-                .first()
-                .and_then(|h| h.products.iter().copied().find(|p| *p != Product::PartnerCenter))
-                .unwrap_or(Product::Microsoft365)
-        };
-        portals.for_product(product).to_string()
+            .collect();
+        let mut picked: Vec<Product> = Vec::new();
+        for name in &named {
+            let product = if name.contains("azure") {
+                Product::Azure
+            } else if name.contains("dynamics")
+                || name.contains("business central")
+                || name.contains("power apps")
+            {
+                Product::Dynamics365
+            } else {
+                // Microsoft 365, Office 365, its plans (E3, Business Premium) and apps (Teams).
+                Product::Microsoft365
+            };
+            if !picked.contains(&product) {
+                picked.push(product);
+            }
+        }
+        if picked.is_empty() {
+            picked = vec![Product::Microsoft365, Product::Azure, Product::Dynamics365];
+        }
+        let chosen: Vec<&str> = picked.iter().map(|p| portals.for_product(*p)).collect();
+        chosen.join("; ")
     }
 
     fn answer(
