@@ -567,3 +567,31 @@ fn a_fifo_an_endless_device_and_an_include_bomb_neither_block_nor_blow_up() {
         "the rest is indexed"
     );
 }
+
+#[test]
+fn an_index_with_a_missing_file_is_detected_and_rebuilt() {
+    let data = tempfile::tempdir().unwrap();
+    let knowledge = tempfile::tempdir().unwrap();
+    std::fs::write(
+        knowledge.path().join("a.md"),
+        "# Alpha\n\n## Part\n\nQuokka guidance.\n",
+    )
+    .unwrap();
+    let store = IndexStore::new(data.path());
+    let roots = vec![knowledge.path().to_path_buf()];
+    let (kb, report) = store.open_or_build(&roots).unwrap();
+    let generation = report.expect("first open builds").index_dir;
+    drop(kb);
+    let positions: Vec<PathBuf> = std::fs::read_dir(&generation)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pos"))
+        .collect();
+    assert!(!positions.is_empty());
+    for p in &positions {
+        std::fs::remove_file(p).unwrap();
+    }
+    let (kb, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_some(), "a damaged index is rebuilt, not used");
+    assert_eq!(kb.search(&SearchRequest::new("quokka", 3)).unwrap().hits.len(), 1);
+}

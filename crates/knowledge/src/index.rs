@@ -448,6 +448,28 @@ impl KnowledgeBase {
                 reason: "schema differs from this version".into(),
             });
         }
+        // A segment file that went missing (a cleanup, a disk error) would make searches quietly
+        // find less: an index is whole or it is not opened, and then it is rebuilt.
+        for segment in index.searchable_segment_metas()? {
+            // The components every segment we write has (no deletes, no temporary store).
+            let components = [
+                tantivy::index::SegmentComponent::Postings,
+                tantivy::index::SegmentComponent::Positions,
+                tantivy::index::SegmentComponent::Terms,
+                tantivy::index::SegmentComponent::Store,
+                tantivy::index::SegmentComponent::FastFields,
+                tantivy::index::SegmentComponent::FieldNorms,
+            ];
+            for component in components {
+                let file = segment.relative_path(component);
+                if !dir.join(&file).is_file() {
+                    return Err(KnowledgeError::Corrupt {
+                        path: dir.join(file),
+                        reason: "a file of the index is missing".into(),
+                    });
+                }
+            }
+        }
         Self::with_index(index, fields, compounds)
     }
 
