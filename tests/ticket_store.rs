@@ -360,3 +360,21 @@ fn concurrent_handoffs_of_one_customer_give_one_ticket_and_concurrent_claims_one
     let next = store.create(new_ticket(1), "2026-11-28T10:07:00Z").unwrap();
     assert_ne!(next.id, ids[0]);
 }
+
+#[test]
+fn a_current_database_opens_without_writing_even_while_another_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    SqliteTicketStore::open(&path)
+        .unwrap()
+        .create(new_ticket(1), "2026-11-28T10:00:00Z")
+        .unwrap();
+    // Another process holds the write lock (a long transaction, or a disk that takes no writes).
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+    let started = std::time::Instant::now();
+    let store = SqliteTicketStore::open(&path).expect("opening needs no write");
+    assert!(started.elapsed().as_secs() < 2, "did not wait for the lock");
+    assert_eq!(store.list(&TicketFilter::default()).unwrap().len(), 1);
+    other.execute_batch("ROLLBACK;").unwrap();
+}

@@ -169,6 +169,13 @@ impl SqliteTicketStore {
     }
 
     fn migrate(&self) -> Result<(), TicketError> {
+        // Read first: a database that is current is opened without a write, so a read-only
+        // data directory (or a full disk) still lets staff list and read tickets.
+        let version: usize =
+            self.read(|c| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))? as usize;
+        if version >= MIGRATIONS.len() {
+            return Ok(());
+        }
         self.write(|tx| {
             let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
             for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
