@@ -600,3 +600,22 @@ fn the_promised_reply_time_counts_only_the_queues_service_hours() {
     assert!(!status.open);
     assert_eq!(status.respond_by.as_deref(), Some("Mon 2026-11-30 17:00 CET"));
 }
+
+#[test]
+fn german_replies_give_hours_and_times_in_german() {
+    let d = decide_at("Bitte ruft mich zurück", CLOSED);
+    assert_eq!(d.outcome, Outcome::Handoff, "{:#?}", d.trace);
+    assert!(d.reply.contains("Mo-Fr"), "{}", d.reply);
+    assert!(d.reply.contains("Mo, 30.11.2026, 08:00 Uhr"), "{}", d.reply);
+    assert!(
+        !d.reply.contains("Mon ") && !d.reply.contains("mon-fri"),
+        "{}",
+        d.reply
+    );
+    let d = decide_at("please call me back", CLOSED);
+    assert!(
+        d.reply.contains("Mon 2026-11-30 08:00"),
+        "English stays English: {}",
+        d.reply
+    );
+}

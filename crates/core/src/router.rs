@@ -9,7 +9,7 @@ use crate::plugins::{
     CODE_PLUGINS,
 };
 use crate::policy::{self, ArbiterInput, IntentPolicy, Verdict};
-use crate::support::{price_text, SupportModel};
+use crate::support::{price_text, time_text, SupportModel};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -849,7 +849,14 @@ impl Router {
             } else {
                 fill(
                     &template(|r| &r.support_closed),
-                    &[("{next_open}", status.next_open.unwrap_or_default())],
+                    &[(
+                        "{next_open}",
+                        status
+                            .next_open_at
+                            .as_ref()
+                            .map(|t| time_text(t, lang))
+                            .unwrap_or_default(),
+                    )],
                 )
             };
             let price = queue
@@ -861,7 +868,7 @@ impl Router {
                 &template(|r| &r.support_queue),
                 &[
                     ("{queue}", queue.name.get(lang).to_string()),
-                    ("{hours}", queue.hours_text()),
+                    ("{hours}", queue.hours_text_in(lang)),
                     ("{status}", status_text),
                     ("{contact}", queue.contact.get(lang).to_string()),
                     ("{price}", price),
@@ -916,10 +923,26 @@ impl Router {
         let fields = [
             ("{partner}", self.support.partner_name.clone()),
             ("{queue}", queue.name.get(lang).to_string()),
-            ("{hours}", queue.hours_text()),
+            // What the customer reads is in their language; the handoff's fields for staff
+            // stay as they are.
+            ("{hours}", queue.hours_text_in(lang)),
             ("{contact}", queue.contact.get(lang).to_string()),
-            ("{respond_by}", status.respond_by.clone().unwrap_or_default()),
-            ("{next_open}", status.next_open.clone().unwrap_or_default()),
+            (
+                "{respond_by}",
+                status
+                    .respond_by_at
+                    .as_ref()
+                    .map(|t| time_text(t, lang))
+                    .unwrap_or_default(),
+            ),
+            (
+                "{next_open}",
+                status
+                    .next_open_at
+                    .as_ref()
+                    .map(|t| time_text(t, lang))
+                    .unwrap_or_default(),
+            ),
             ("{price}", price.clone().unwrap_or_default()),
         ];
         let mut reply = fill(

@@ -365,6 +365,31 @@ pub struct QueueStatus {
     pub next_open: Option<String>,
     /// When the customer should hear back, in the queue's time zone.
     pub respond_by: Option<String>,
+    /// `next_open` as a time, for wording it in the customer's language.
+    #[serde(skip)]
+    pub next_open_at: Option<Zoned>,
+    /// `respond_by` as a time.
+    #[serde(skip)]
+    pub respond_by_at: Option<Zoned>,
+}
+
+/// A time as a customer of `lang` reads it: `Tue 2026-12-01 16:22 CET`, `Di, 01.12.2026, 16:22 Uhr`.
+pub fn time_text(time: &Zoned, lang: Language) -> String {
+    match lang {
+        Language::En => time.strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
+        Language::De => {
+            let day = match time.weekday() {
+                Weekday::Monday => "Mo",
+                Weekday::Tuesday => "Di",
+                Weekday::Wednesday => "Mi",
+                Weekday::Thursday => "Do",
+                Weekday::Friday => "Fr",
+                Weekday::Saturday => "Sa",
+                Weekday::Sunday => "So",
+            };
+            format!("{day}, {} Uhr", time.strftime("%d.%m.%Y, %H:%M"))
+        }
+    }
 }
 
 impl Queue {
@@ -438,6 +463,8 @@ impl Queue {
                 open: false,
                 next_open: None,
                 respond_by: None,
+                next_open_at: None,
+                respond_by_at: None,
             };
         };
         let now = now.to_zoned(tz);
@@ -461,7 +488,28 @@ impl Queue {
             open,
             next_open: next_open.as_ref().map(fmt),
             respond_by: respond_by.as_ref().map(fmt),
+            next_open_at: next_open,
+            respond_by_at: respond_by,
         }
+    }
+
+    /// The hours in the customer's language: `Mo-Fr 08:00-18:00 (Europe/Berlin)` in German.
+    pub fn hours_text_in(&self, lang: Language) -> String {
+        let english = self.hours_text();
+        if lang == Language::En {
+            return english;
+        }
+        [
+            ("mon", "Mo"),
+            ("tue", "Di"),
+            ("wed", "Mi"),
+            ("thu", "Do"),
+            ("fri", "Fr"),
+            ("sat", "Sa"),
+            ("sun", "So"),
+        ]
+        .iter()
+        .fold(english, |text, (en, de)| text.replace(en, de))
     }
 
     /// The hours in words, e.g. `mon-fri 08:00-18:00 (Europe/Berlin)`.
