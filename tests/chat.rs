@@ -151,6 +151,13 @@ fn answer_handoff_and_the_staff_workflow_end_to_end() {
 
     let out = staff(data, "carol", "billing-admin", &["claim", &id]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A staff action is confirmed in one line, not the whole ticket.
+    let confirmed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(confirmed.lines().count(), 1, "{confirmed}");
+    assert!(
+        confirmed.starts_with(&format!("claimed {id} (claimed, queue billing")),
+        "{confirmed}"
+    );
     let out = staff(
         data,
         "carol",

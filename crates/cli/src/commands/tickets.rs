@@ -188,9 +188,26 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
+    // An action is confirmed in one line (`show` and `--json` print the whole ticket).
+    let done = match &args.action {
+        TicketCommand::Claim { .. } => Some("claimed"),
+        TicketCommand::Reply { .. } => Some("replied to"),
+        TicketCommand::Escalate { .. } => Some("escalated"),
+        TicketCommand::Resolve { .. } => Some("resolved"),
+        _ => None,
+    };
     match result {
         Ok(ticket) => {
-            print_ticket(&ticket, args.json)?;
+            match done {
+                Some(verb) if !args.json => println!(
+                    "{verb} {} ({}, queue {}, customer {})",
+                    ticket.id,
+                    ticket.status.as_str(),
+                    ticket.queue,
+                    for_terminal(&ticket.customer.display_name)
+                ),
+                _ => print_ticket(&ticket, args.json)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
