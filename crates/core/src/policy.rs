@@ -244,24 +244,51 @@ fn fired(intent: &IntentLabel, p: f32, why: &str) -> FiredIntent {
     }
 }
 
-/// What the classifier decides alone: a conversation act (greeting, thanks, feedback,
-/// support-info, not-a-CSP) at or above `conversation`, or a handoff at or above
-/// `certain_handoff`, when it is the likeliest outcome.
-pub fn decided_by_classifier(
+/// The policy table, applied: the intent acted on (if any) and, when the arbiter was asked, its
+/// probabilities of answer, handoff and decline. The classifier alone decides a conversation act
+/// (greeting, thanks, feedback, support-info, not-a-CSP) at or above `conversation` and a handoff
+/// at or above `certain_handoff`; otherwise the arbiter chooses, and a handoff goes to the
+/// likeliest queue. Nothing is acted on without a model, or when neither the classifier nor the
+/// guidance knows half of the message's words.
+pub fn decide(
     prediction: &IntentPrediction,
     labels: &[IntentLabel],
     policy: &IntentPolicy,
-) -> Option<FiredIntent> {
-    if prediction.known_share < UNDERSTOOD_SHARE {
-        return None;
-    }
-    let &(action, p, label) = outcomes(prediction, labels).first()?;
-    let needed = match action {
-        IntentAction::Answer | IntentAction::Decline => return None,
-        IntentAction::Handoff => policy.certain_handoff,
-        _ => policy.conversation,
+    input: &ArbiterInput,
+) -> (Option<FiredIntent>, Option<[f32; 3]>) {
+    let outcomes = outcomes(prediction, labels);
+    let Some(&(action, p, label)) = outcomes.first() else {
+        return (None, None);
     };
-    (p >= needed).then(|| fired(&labels[label], p, "learnt"))
+    if prediction.known_share >= UNDERSTOOD_SHARE {
+        let needed = match action {
+            IntentAction::Answer | IntentAction::Decline => None,
+            IntentAction::Handoff => Some(policy.certain_handoff),
+            _ => Some(policy.conversation),
+        };
+        if needed.is_some_and(|needed| p >= needed) {
+            return (Some(fired(&labels[label], p, "learnt")), None);
+        }
+    }
+    let (verdict, probs) = policy.arbiter.verdict(input);
+    // Keyboard mash around one real word: the classifier reads only that word.
+    if prediction.known_share < UNDERSTOOD_SHARE && input.known_share < UNDERSTOOD_SHARE {
+        return (None, Some(probs));
+    }
+    let wanted = match verdict {
+        Verdict::Answer => return (None, Some(probs)),
+        Verdict::Handoff => IntentAction::Handoff,
+        Verdict::Decline => IntentAction::Decline,
+    };
+    let why = format!(
+        "arbiter {verdict:?} {:.2}",
+        probs[Verdict::ALL.iter().position(|v| *v == verdict).unwrap_or(0)]
+    );
+    let chosen = outcomes
+        .iter()
+        .find(|(a, _, _)| *a == wanted)
+        .map(|&(_, p, label)| fired(&labels[label], p, &why));
+    (chosen, Some(probs))
 }
 
 /// The classifier's likeliest outcome with `action` (for a handoff: the queue whose intents are
@@ -275,36 +302,4 @@ pub fn likeliest(
         .into_iter()
         .find(|(a, _, _)| *a == action)
         .map(|(_, p, label)| fired(&labels[label], p, "learnt"))
-}
-
-/// The arbiter's verdict as a fired intent: the likeliest handoff outcome (its queue) or the
-/// likeliest out-of-scope intent; `None` when the guidance is to answer, or without a model.
-pub fn arbitrate(
-    prediction: &IntentPrediction,
-    labels: &[IntentLabel],
-    policy: &IntentPolicy,
-    input: &ArbiterInput,
-) -> (Option<FiredIntent>, [f32; 3]) {
-    if prediction.ranked.is_empty() {
-        return (None, [1.0, 0.0, 0.0]);
-    }
-    // Keyboard mash around one real word: the classifier reads only that word.
-    if prediction.known_share < UNDERSTOOD_SHARE && input.known_share < UNDERSTOOD_SHARE {
-        return (None, policy.arbiter.verdict(input).1);
-    }
-    let (verdict, probs) = policy.arbiter.verdict(input);
-    let wanted = match verdict {
-        Verdict::Answer => return (None, probs),
-        Verdict::Handoff => IntentAction::Handoff,
-        Verdict::Decline => IntentAction::Decline,
-    };
-    let why = format!(
-        "arbiter {verdict:?} {:.2}",
-        probs[Verdict::ALL.iter().position(|v| *v == verdict).unwrap_or(0)]
-    );
-    let chosen = outcomes(prediction, labels)
-        .into_iter()
-        .find(|(action, _, _)| *action == wanted)
-        .map(|(_, p, label)| fired(&labels[label], p, &why));
-    (chosen, probs)
 }

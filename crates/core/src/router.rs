@@ -9,7 +9,7 @@ use crate::plugins::{
     CODE_PLUGINS,
 };
 use crate::policy::{self, ArbiterInput, IntentPolicy, Verdict};
-use crate::support::{price_text, time_text, SupportModel};
+use crate::support::{price_text, SupportModel};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -439,15 +439,7 @@ impl Router {
             Vec::new()
         };
         let prediction = if self.config.layers.intents {
-            // A greeting or sign-off says nothing of what the customer wants, unless it is all
-            // the message says.
-            let without = crate::pleasantries::without_pleasantries(&text);
-            let what = if without.trim().is_empty() {
-                text.as_str()
-            } else {
-                without
-            };
-            self.plugins.classifier.predict(what, lang)
+            self.plugins.classifier.predict(intent_text(&text), lang)
         } else {
             IntentPrediction::default()
         };
@@ -477,24 +469,20 @@ impl Router {
             retrieval.hits.first().map_or(0.0, |h| h.coverage),
             lang == Language::De,
         );
-        let (learnt, verdict) = if let Some(act) = policy::decided_by_classifier(&prediction, labels, policy)
-        {
-            (Some(act), None)
-        } else {
-            let (chosen, probs) = policy::arbitrate(&prediction, labels, policy, &arbiter_input);
-            (chosen, Some(probs))
-        };
-        // Money rules act on the intents acted on, which are known only now.
-        findings.money_rules.clear();
-        let mut acted = fired_manifest.clone();
-        acted.extend(learnt.clone());
-        let input = CodePluginInput {
-            text: &text,
-            language: lang,
-            plugins: &self.plugins,
-            fired: &acted,
-        };
-        crate::plugins::CodePlugin::inspect(&crate::plugins::MoneyRules, &input, &mut findings);
+        let (learnt, verdict) = policy::decide(&prediction, labels, policy, &arbiter_input);
+        if learnt.is_some() {
+            // Money rules act on the intents acted on, known only now: run them again with it.
+            findings.money_rules.clear();
+            let mut acted = fired_manifest.clone();
+            acted.extend(learnt.clone());
+            let input = CodePluginInput {
+                text: &text,
+                language: lang,
+                plugins: &self.plugins,
+                fired: &acted,
+            };
+            crate::plugins::CodePlugin::inspect(&crate::plugins::MoneyRules, &input, &mut findings);
+        }
         let mut fired = fired_manifest;
         fired.extend(learnt);
         if self.config.layers.intents {
@@ -849,14 +837,7 @@ impl Router {
             } else {
                 fill(
                     &template(|r| &r.support_closed),
-                    &[(
-                        "{next_open}",
-                        status
-                            .next_open_at
-                            .as_ref()
-                            .map(|t| time_text(t, lang))
-                            .unwrap_or_default(),
-                    )],
+                    &[("{next_open}", status.next_open_in(lang))],
                 )
             };
             let price = queue
@@ -927,22 +908,8 @@ impl Router {
             // stay as they are.
             ("{hours}", queue.hours_text_in(lang)),
             ("{contact}", queue.contact.get(lang).to_string()),
-            (
-                "{respond_by}",
-                status
-                    .respond_by_at
-                    .as_ref()
-                    .map(|t| time_text(t, lang))
-                    .unwrap_or_default(),
-            ),
-            (
-                "{next_open}",
-                status
-                    .next_open_at
-                    .as_ref()
-                    .map(|t| time_text(t, lang))
-                    .unwrap_or_default(),
-            ),
+            ("{respond_by}", status.respond_by_in(lang)),
+            ("{next_open}", status.next_open_in(lang)),
             ("{price}", price.clone().unwrap_or_default()),
         ];
         let mut reply = fill(
@@ -992,6 +959,17 @@ impl Router {
             feedback: None,
             trace,
         }
+    }
+}
+
+/// What the intent classifier reads of a message: a greeting or sign-off says nothing of what
+/// the customer wants, unless it is all the message says.
+pub fn intent_text(text: &str) -> &str {
+    let without = crate::pleasantries::without_pleasantries(text);
+    if without.trim().is_empty() {
+        text
+    } else {
+        without
     }
 }
 

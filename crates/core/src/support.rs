@@ -373,6 +373,24 @@ pub struct QueueStatus {
     pub respond_by_at: Option<Zoned>,
 }
 
+impl QueueStatus {
+    /// When the queue next opens, worded for `lang` (empty when it is open).
+    pub fn next_open_in(&self, lang: Language) -> String {
+        self.next_open_at
+            .as_ref()
+            .map(|t| time_text(t, lang))
+            .unwrap_or_default()
+    }
+
+    /// When the customer should hear back, worded for `lang`.
+    pub fn respond_by_in(&self, lang: Language) -> String {
+        self.respond_by_at
+            .as_ref()
+            .map(|t| time_text(t, lang))
+            .unwrap_or_default()
+    }
+}
+
 /// A time as a customer of `lang` reads it: `Tue 2026-12-01 16:22 CET`, `Di, 01.12.2026, 16:22 Uhr`.
 pub fn time_text(time: &Zoned, lang: Language) -> String {
     match lang {
@@ -434,10 +452,10 @@ impl Queue {
     /// time is counted in the hours the team works (Monday 15:47 with eight hours to answer and
     /// 09:00-17:00 hours is Tuesday 15:47, not Monday 23:47). `None` without opening hours in the
     /// next weeks.
-    fn after_business_hours(&self, now: &Zoned, seconds: i64) -> Option<Zoned> {
+    fn after_business_hours(windows: &[(Zoned, Zoned)], now: &Zoned, seconds: i64) -> Option<Zoned> {
         let mut remaining = seconds;
         let mut counted_until = now.clone();
-        for (start, end) in self.windows_near(now, 42) {
+        for (start, end) in windows.iter().cloned() {
             let from = if start > counted_until {
                 start
             } else {
@@ -468,22 +486,22 @@ impl Queue {
             };
         };
         let now = now.to_zoned(tz);
-        let windows = self.windows_near(&now, 8);
+        // Six weeks ahead: enough to count a long response time in a queue open a few hours a week.
+        let windows = self.windows_near(&now, 42);
         let open = windows.iter().any(|(s, e)| *s <= now && now < *e);
         let next_open = if open {
             None
         } else {
             windows.iter().find(|(s, _)| *s > now).map(|(s, _)| s.clone())
         };
-        let respond_by = self
-            .after_business_hours(&now, i64::from(self.response_hours) * 3600)
+        let respond_by = Self::after_business_hours(&windows, &now, i64::from(self.response_hours) * 3600)
             .or_else(|| {
                 // No opening hours to count in: the promise is on the wall clock from the next opening.
                 let from = next_open.clone().unwrap_or_else(|| now.clone());
                 from.checked_add(jiff::Span::new().hours(i64::from(self.response_hours)))
                     .ok()
             });
-        let fmt = |z: &Zoned| z.strftime("%a %Y-%m-%d %H:%M %Z").to_string();
+        let fmt = |z: &Zoned| time_text(z, Language::En);
         QueueStatus {
             open,
             next_open: next_open.as_ref().map(fmt),
@@ -493,13 +511,15 @@ impl Queue {
         }
     }
 
-    /// The hours in the customer's language: `Mo-Fr 08:00-18:00 (Europe/Berlin)` in German.
+    /// The hours in words, e.g. `mon-fri 08:00-18:00 (Europe/Berlin)`.
+    pub fn hours_text(&self) -> String {
+        self.hours_text_in(Language::En)
+    }
+
+    /// The hours in the customer's language: `Mo-Fr 08:00-18:00 (Europe/Berlin)` in German
+    /// (only the day names are translated, never the time zone's name).
     pub fn hours_text_in(&self, lang: Language) -> String {
-        let english = self.hours_text();
-        if lang == Language::En {
-            return english;
-        }
-        [
+        const GERMAN_DAYS: [(&str, &str); 7] = [
             ("mon", "Mo"),
             ("tue", "Di"),
             ("wed", "Mi"),
@@ -507,17 +527,19 @@ impl Queue {
             ("fri", "Fr"),
             ("sat", "Sa"),
             ("sun", "So"),
-        ]
-        .iter()
-        .fold(english, |text, (en, de)| text.replace(en, de))
-    }
-
-    /// The hours in words, e.g. `mon-fri 08:00-18:00 (Europe/Berlin)`.
-    pub fn hours_text(&self) -> String {
+        ];
         let parts: Vec<String> = self
             .hours
             .iter()
-            .map(|h| format!("{} {}-{}", h.days, h.open, h.close))
+            .map(|h| {
+                let days = match lang {
+                    Language::En => h.days.clone(),
+                    Language::De => GERMAN_DAYS
+                        .iter()
+                        .fold(h.days.clone(), |days, (en, de)| days.replace(en, de)),
+                };
+                format!("{days} {}-{}", h.open, h.close)
+            })
             .collect();
         format!("{} ({})", parts.join(", "), self.time_zone)
     }

@@ -165,7 +165,11 @@ pub fn fit_arbiter(
         message.language_hint = Some(case.lang);
         let full = router.decide(&message, &mut ConversationContext::default(), now)?;
         let guidance = guidance_only.decide(&message, &mut ConversationContext::default(), now)?;
-        let prediction = router.plugins().classifier.predict(&case.question, full.language);
+        // What the router's classifier read of the message, so the queue is the one it would pick.
+        let prediction = router.plugins().classifier.predict(
+            switchboard_core::router::intent_text(&case.question),
+            full.language,
+        );
         let decided_without_arbiter = full
             .trace
             .arbiter
@@ -183,30 +187,32 @@ pub fn fit_arbiter(
             expected_queue: case.queue.clone(),
         });
     }
-    let accuracy = |l2: f64| -> f64 {
-        (0..SHUFFLES)
-            .map(|seed| {
-                figures(
-                    &samples.iter().collect::<Vec<_>>(),
-                    &cross_validated(&samples, l2, FOLDS, seed),
-                )
-                .decision_accuracy
-            })
+    // Each penalty's cross-validated verdicts, computed once: they choose the penalty and give
+    // the per-language figures.
+    let everything: Vec<&Sample> = samples.iter().collect();
+    let accuracy = |runs: &[Vec<Verdict>]| -> f64 {
+        runs.iter()
+            .map(|v| figures(&everything, v).decision_accuracy)
             .sum::<f64>()
-            / SHUFFLES as f64
+            / runs.len() as f64
     };
-    let l2 = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+    let (l2, runs) = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
         .into_iter()
-        .max_by(|a, b| accuracy(*a).total_cmp(&accuracy(*b)))
-        .unwrap_or(1e-2);
+        .map(|l2| {
+            let runs: Vec<Vec<Verdict>> = (0..SHUFFLES)
+                .map(|seed| cross_validated(&samples, l2, FOLDS, seed))
+                .collect();
+            (l2, runs)
+        })
+        .max_by(|a, b| accuracy(&a.1).total_cmp(&accuracy(&b.1)))
+        .expect("penalties to choose from");
     let mut cross = Vec::new();
     for lang in Language::ALL {
         let mut sum = ArbiterFigures::default();
-        for seed in 0..SHUFFLES {
-            let verdicts = cross_validated(&samples, l2, FOLDS, seed);
+        for verdicts in &runs {
             let (mine, v): (Vec<&Sample>, Vec<Verdict>) = samples
                 .iter()
-                .zip(verdicts)
+                .zip(verdicts.iter().copied())
                 .filter(|(s, _)| s.lang == lang)
                 .unzip();
             let f = figures(&mine, &v);
