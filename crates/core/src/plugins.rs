@@ -143,6 +143,14 @@ impl<T> PerLanguage<T> {
             Language::En => &self.en,
         }
     }
+
+    /// The value for `lang`, to change.
+    pub fn get_mut(&mut self, lang: Language) -> &mut T {
+        match lang {
+            Language::De => &mut self.de,
+            Language::En => &mut self.en,
+        }
+    }
 }
 
 /// An intent as written in `plugin.toml`.
@@ -771,7 +779,7 @@ fn read_example_files(folder: &Path, plugin: &mut Plugin) -> Vec<PluginError> {
                 continue;
             }
         };
-        let examples = plugin.examples_mut(lang);
+        let examples = plugin.examples.get_mut(lang);
         for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
             let key = format!("line {}", n + 1);
             let Ok(line) = std::str::from_utf8(line) else {
@@ -798,13 +806,6 @@ fn read_example_files(folder: &Path, plugin: &mut Plugin) -> Vec<PluginError> {
 }
 
 impl Plugin {
-    fn examples_mut(&mut self, lang: Language) -> &mut Vec<(usize, String)> {
-        match lang {
-            Language::De => &mut self.examples.de,
-            Language::En => &mut self.examples.en,
-        }
-    }
-
     /// Intents with examples but fewer than [`MIN_EXAMPLES`] in a language.
     fn too_few_examples(&self) -> Vec<PluginError> {
         let mut errors = Vec::new();
@@ -899,10 +900,7 @@ impl PluginSet {
                         });
                         labels.len() - 1
                     });
-                    match lang {
-                        Language::De => examples.de.push((text.clone(), label)),
-                        Language::En => examples.en.push((text.clone(), label)),
-                    }
+                    examples.get_mut(lang).push((text.clone(), label));
                 }
             }
         }

@@ -89,9 +89,12 @@ impl Vocabulary {
             / words.len() as f32
     }
 
+    /// The row of a message's feature names, and the name of each of its entries (in row
+    /// order).
     fn row_of(&self, names: Vec<String>) -> (SparseRow, Vec<String>) {
-        let mut groups: [Vec<(u32, f32)>; 3] = Default::default();
-        let mut kept = Vec::new();
+        // Per group: (column, count, name); `at` finds a column already counted.
+        let mut groups: [Vec<(u32, f32, String)>; 3] = Default::default();
+        let mut at: HashMap<u32, (usize, usize)> = HashMap::with_capacity(names.len());
         for name in names {
             let Some(&col) = self.columns.get(&name) else {
                 continue;
@@ -101,21 +104,29 @@ impl Vocabulary {
                 b'#' => 2,
                 _ => 0,
             };
-            if let Some(entry) = groups[group].iter_mut().find(|(c, _)| *c == col) {
-                entry.1 += 1.0;
-            } else {
-                groups[group].push((col, 1.0));
-                kept.push(name);
+            match at.entry(col) {
+                std::collections::hash_map::Entry::Occupied(seen) => {
+                    let (g, i) = *seen.get();
+                    groups[g][i].1 += 1.0;
+                }
+                std::collections::hash_map::Entry::Vacant(new) => {
+                    new.insert((group, groups[group].len()));
+                    groups[group].push((col, 1.0, name));
+                }
             }
         }
         let mut row = Vec::new();
-        for (i, group) in groups.iter_mut().enumerate() {
-            let norm = group.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        let mut kept = Vec::new();
+        for (i, group) in groups.into_iter().enumerate() {
+            let norm = group.iter().map(|(_, v, _)| v * v).sum::<f32>().sqrt();
             if norm > 0.0 {
                 // Shapes and punctuation are a few facts beside the words: at full weight one
                 // question mark outweighed what the message says.
                 let weight = if i == 2 { SHAPE_WEIGHT } else { 1.0 };
-                row.extend(group.iter().map(|&(c, v)| (c, v * weight / norm)));
+                for (c, v, name) in group {
+                    row.push((c, v * weight / norm));
+                    kept.push(name);
+                }
             }
         }
         (row, kept)
@@ -268,17 +279,15 @@ impl IntentClassifier {
             .classes
             .iter()
             .position(|&c| Some(c) == ranked.first().map(|r| r.0));
-        let mut deciding: Vec<(String, f32)> = Vec::new();
-        if let Some(tc) = top_class {
-            for name in names {
-                let col = lm.vocabulary.columns[&name];
-                let value = row.iter().find(|(c, _)| *c == col).map_or(0.0, |(_, v)| *v);
-                let contribution = value * lm.model.weight(tc, col);
-                if contribution > 0.0 {
-                    deciding.push((name, contribution));
-                }
-            }
-        }
+        let mut deciding: Vec<(String, f32)> = match top_class {
+            Some(tc) => row
+                .iter()
+                .zip(names)
+                .map(|(&(col, value), name)| (name, value * lm.model.weight(tc, col)))
+                .filter(|(_, contribution)| *contribution > 0.0)
+                .collect(),
+            None => Vec::new(),
+        };
         deciding.sort_by(|a, b| b.1.total_cmp(&a.1));
         deciding.truncate(6);
         IntentPrediction {
@@ -319,18 +328,11 @@ impl IntentClassifier {
             let Some(model) = LanguageModel::train(&train, lang, FitSettings::default()) else {
                 continue;
             };
+            let mut models: PerLanguage<Option<LanguageModel>> = PerLanguage::default();
+            *models.get_mut(lang) = Some(model);
             let classifier = IntentClassifier {
                 labels: self.labels.clone(),
-                models: match lang {
-                    Language::De => PerLanguage {
-                        de: Some(model),
-                        en: None,
-                    },
-                    Language::En => PerLanguage {
-                        de: None,
-                        en: Some(model),
-                    },
-                },
+                models,
                 examples: PerLanguage::default(),
             };
             for (i, (text, class)) in examples.iter().enumerate() {
