@@ -82,16 +82,35 @@ impl IndexStore {
         roots: &[PathBuf],
         progress: impl FnMut(usize, usize),
     ) -> Result<(KnowledgeBase, BuildReport)> {
-        let started = Instant::now();
-        let fingerprint = fingerprint(roots);
-        let ingested = ingest_roots_with_progress(roots, progress);
+        let home = self.home(roots)?;
+        let _lock = BuildLock::take(&home)?;
+        self.build_locked(roots, &home, fingerprint(roots), progress)
+    }
+
+    /// The folder of one index's generations, created.
+    fn home(&self, roots: &[PathBuf]) -> Result<PathBuf> {
         let home = self.index_dir(roots);
+        std::fs::create_dir_all(&home).map_err(|source| KnowledgeError::Io {
+            path: home.clone(),
+            source,
+        })?;
+        Ok(home)
+    }
+
+    /// Builds and publishes a generation; the caller holds the build lock.
+    fn build_locked(
+        &self,
+        roots: &[PathBuf],
+        home: &Path,
+        fingerprint: String,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<(KnowledgeBase, BuildReport)> {
+        let started = Instant::now();
+        let ingested = ingest_roots_with_progress(roots, progress);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| KnowledgeError::Io { path, source }
         };
-        std::fs::create_dir_all(&home).map_err(io(&home))?;
-        let _lock = BuildLock::take(&home)?;
         let generation = format!(
             "gen-{}-{}-{}",
             &fingerprint[..16],
@@ -113,8 +132,8 @@ impl IndexStore {
         // Publish: the pointer is replaced in one rename.
         let pointer_tmp = home.join(format!("{CURRENT_FILE}.tmp-{}", std::process::id()));
         std::fs::write(&pointer_tmp, &generation).map_err(io(&pointer_tmp))?;
-        std::fs::rename(&pointer_tmp, home.join(CURRENT_FILE)).map_err(io(&home))?;
-        remove_all_but(&home, &generation);
+        std::fs::rename(&pointer_tmp, home.join(CURRENT_FILE)).map_err(io(home))?;
+        remove_all_but(home, &generation);
         let kb = KnowledgeBase::open(&dir)?;
         let stats = IndexStats::of(&ingested.sections, kb.compound_words());
         let report = BuildReport {
@@ -149,17 +168,12 @@ impl IndexStore {
         if let Some(kb) = self.open_current(roots, &fingerprint) {
             return Ok((kb, None));
         }
-        {
-            let home = self.index_dir(roots);
-            if std::fs::create_dir_all(&home).is_ok() {
-                if let Ok(_lock) = BuildLock::take(&home) {
-                    if let Some(kb) = self.open_current(roots, &fingerprint) {
-                        return Ok((kb, None));
-                    }
-                }
-            }
+        let home = self.home(roots)?;
+        let _lock = BuildLock::take(&home)?;
+        if let Some(kb) = self.open_current(roots, &fingerprint) {
+            return Ok((kb, None));
         }
-        let (kb, report) = self.build(roots, |_, _| {})?;
+        let (kb, report) = self.build_locked(roots, &home, fingerprint, |_, _| {})?;
         Ok((kb, Some(report)))
     }
 }
