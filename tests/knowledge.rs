@@ -439,6 +439,16 @@ fn root_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// The warnings that are errors, as `check` prints them (file:line: message).
+fn error_lines(ingested: &Ingested) -> Vec<String> {
+    ingested
+        .warnings
+        .iter()
+        .filter(|w| w.is_error)
+        .map(ToString::to_string)
+        .collect()
+}
+
 fn all_text(ingested: &Ingested) -> String {
     ingested
         .sections
@@ -482,12 +492,7 @@ fn includes_and_links_outside_the_knowledge_root_are_refused_with_file_and_line(
         text.contains("Shared words here."),
         "an include inside the root still works"
     );
-    let errors: Vec<String> = ingested
-        .warnings
-        .iter()
-        .filter(|w| w.is_error)
-        .map(ToString::to_string)
-        .collect();
+    let errors = error_lines(&ingested);
     for (file, line, what) in [
         ("page.md", 7, "is not a relative path"),
         ("page.md", 9, "leads outside the knowledge root"),
@@ -536,12 +541,7 @@ fn a_fifo_an_endless_device_and_an_include_bomb_neither_block_nor_blow_up() {
         .recv_timeout(std::time::Duration::from_mins(1))
         .expect("ingestion finishes: no include blocks or reads forever");
     assert!(took.as_secs() < 20, "took {took:?}");
-    let errors: Vec<String> = ingested
-        .warnings
-        .iter()
-        .filter(|w| w.is_error)
-        .map(ToString::to_string)
-        .collect();
+    let errors = error_lines(&ingested);
     assert!(
         errors
             .iter()
