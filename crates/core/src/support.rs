@@ -486,15 +486,18 @@ impl Queue {
             };
         };
         let now = now.to_zoned(tz);
-        // Six weeks ahead: enough to count a long response time in a queue open a few hours a week.
-        let windows = self.windows_near(&now, 42);
+        let windows = self.windows_near(&now, 8);
         let open = windows.iter().any(|(s, e)| *s <= now && now < *e);
         let next_open = if open {
             None
         } else {
             windows.iter().find(|(s, _)| *s > now).map(|(s, _)| s.clone())
         };
-        let respond_by = Self::after_business_hours(&windows, &now, i64::from(self.response_hours) * 3600)
+        let seconds = i64::from(self.response_hours) * 3600;
+        // The next eight days hold most response times; six weeks, those of a queue open a few
+        // hours a week (computed only then: every window is a time-zone conversion).
+        let respond_by = Self::after_business_hours(&windows, &now, seconds)
+            .or_else(|| Self::after_business_hours(&self.windows_near(&now, 42), &now, seconds))
             .or_else(|| {
                 // No opening hours to count in: the promise is on the wall clock from the next opening.
                 let from = next_open.clone().unwrap_or_else(|| now.clone());
