@@ -23,6 +23,7 @@ fn result(case: &Case, outcome: Outcome, queue: Option<&str>, cited: &[&str], ra
         docs: case.docs.clone(),
         expected_queue: case.queue.clone(),
         confidence: 0.5,
+        answer_probability: 0.5,
         signals: Vec::new(),
         learnt_intents: Vec::new(),
     }

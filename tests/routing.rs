@@ -306,15 +306,15 @@ fn guidance_questions_are_answered_with_a_citation() {
 fn each_language_is_held_to_its_own_answer_threshold() {
     let english = "what happens to our access if we do not pay an invoice?";
     let german = "Innerhalb welcher Frist kann ich ein Abonnement kündigen?";
-    let confidence = |text: &str| decide(text).trace.confidence;
-    let (en, de) = (confidence(english), confidence(german));
-    // Between the two questions' confidences only, so each side of it is decided by its language.
+    let probability = |text: &str| decide(text).trace.answer_probability;
+    let (en, de) = (probability(english), probability(german));
+    // Between the two questions' answer probabilities only, so each side of it is decided by its language.
     let strict = f32::midpoint(en.max(de), 1.0);
     let lenient = en.min(de) / 2.0;
     for (de_threshold, en_threshold) in [(lenient, strict), (strict, lenient)] {
         let mut config = *router().config();
-        config.answer_threshold.de = de_threshold;
-        config.answer_threshold.en = en_threshold;
+        config.answer_gate.threshold.de = de_threshold;
+        config.answer_gate.threshold.en = en_threshold;
         let router = router().with_config(config);
         for (text, threshold) in [(english, en_threshold), (german, de_threshold)] {
             let d = router

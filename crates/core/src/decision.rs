@@ -102,7 +102,11 @@ pub struct Trace {
     pub confidence: f32,
     /// The signals that make up the confidence.
     pub signals: Vec<(String, f32)>,
-    /// Threshold to answer.
+    /// The answer gate's probability that the top section answers the message.
+    pub answer_probability: f32,
+    /// What the answer gate read of the message.
+    pub gate_input: Option<crate::answer_gate::GateInput>,
+    /// The answer probability at or above which the bot answers.
     pub answer_threshold: f32,
     /// Threshold to suggest.
     pub suggest_threshold: f32,

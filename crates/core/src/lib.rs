@@ -2,6 +2,7 @@
 //! and say why.
 #![deny(missing_docs)]
 
+pub mod answer_gate;
 pub mod decision;
 pub mod desk;
 pub mod entities;
@@ -10,6 +11,7 @@ pub mod language;
 pub mod pleasantries;
 pub mod plugins;
 pub mod policy;
+pub mod ranker;
 pub mod redact;
 pub mod router;
 pub mod sanitize;

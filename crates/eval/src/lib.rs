@@ -4,8 +4,10 @@
 #![deny(missing_docs)]
 
 mod arbiter;
+mod ranking;
 
-pub use arbiter::{fit_arbiter, ArbiterFigures, ArbiterFit};
+pub use arbiter::{fit_arbiter, ArbiterFigures, ArbiterFit, CurvePoint, TARGET_PRECISION};
+pub use ranking::{fit_ranker, RankFigures, RankerFit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -111,6 +113,8 @@ pub struct CaseResult {
     pub expected_queue: Option<String>,
     /// The router's confidence in its top section.
     pub confidence: f32,
+    /// The answer gate's probability that the top section is right.
+    pub answer_probability: f32,
     /// The signals behind the confidence.
     pub signals: Vec<(String, f32)>,
     /// The classifier's most likely intents with their probabilities.
@@ -135,6 +139,7 @@ impl CaseResult {
             docs: case.docs.clone(),
             expected_queue: case.queue.clone(),
             confidence: decision.trace.confidence,
+            answer_probability: decision.trace.answer_probability,
             signals: decision.trace.signals.clone(),
             learnt_intents: decision.trace.learnt_intents.clone(),
         }

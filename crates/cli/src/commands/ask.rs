@@ -115,11 +115,14 @@ pub fn print_trace(d: &Decision) {
     }
     let signals: Vec<String> = t.signals.iter().map(|(k, v)| format!("{k}={v:.2}")).collect();
     println!(
-        "confidence:  {:.2} [{}]; answer >= {:.2}, suggest >= {:.2}",
+        "confidence:  {:.2} [{}]; suggest >= {:.2}",
         t.confidence,
         signals.join(", "),
-        t.answer_threshold,
         t.suggest_threshold
+    );
+    println!(
+        "answer gate: p(top section right) {:.2}; answer >= {:.2}",
+        t.answer_probability, t.answer_threshold
     );
     println!("reason:      {}", t.reason);
 }

@@ -5,11 +5,13 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+use switchboard_core::answer_gate::GATE_FEATURE_NAMES;
 use switchboard_core::policy::{Verdict, ARBITER_FEATURE_NAMES};
+use switchboard_core::ranker::RANK_FEATURE_NAMES;
 use switchboard_core::{Layers, RouterConfig};
 use switchboard_eval::{
-    calibration, fit_arbiter, load_cases, parse_thresholds, run as run_cases, shortfalls, with_typos,
-    ArbiterFit, Metrics, Report,
+    calibration, fit_arbiter, fit_ranker, load_cases, parse_thresholds, run as run_cases, shortfalls,
+    with_typos, ArbiterFit, Metrics, RankerFit, Report, TARGET_PRECISION,
 };
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +46,13 @@ pub struct EvalArgs {
     /// signals) on the cases, print its cross-validated figures and the fitted weights.
     #[arg(long)]
     fit_arbiter: bool,
+    /// Fit the learnt ranking on the cases' expected documents, print its cross-validated hit@1
+    /// and hit@3 beside the hand-set ranking's, and the fitted weights.
+    #[arg(long)]
+    fit_ranker: bool,
+    /// Rank with the learnt ranking instead of the hand-set one.
+    #[arg(long)]
+    learnt_ranking: bool,
 }
 
 fn layers_without(names: &[String]) -> Result<Layers> {
@@ -64,6 +73,24 @@ fn layers_without(names: &[String]) -> Result<Layers> {
         }
     }
     Ok(layers)
+}
+
+fn print_ranker_fit(fit: &RankerFit) {
+    println!("learnt ranking: L2 {} (chosen by cross-validated hit@1)", fit.l2);
+    println!(
+        "| lang | questions | hit@1 hand-set | hit@1 learnt (CV) | hit@3 hand-set | hit@3 learnt (CV) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (lang, before, learnt) in &fit.figures {
+        println!(
+            "| {lang} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            before.questions, before.hit_at_1, learnt.hit_at_1, before.hit_at_3, learnt.hit_at_3
+        );
+    }
+    println!("(answer questions with a right section retrieved; 10-fold cross-validation, 5 shuffles; fitted on all:)");
+    println!("// features: {}", RANK_FEATURE_NAMES.join(", "));
+    let weights: Vec<String> = fit.ranker.weights.iter().map(|w| format!("{w:.3}")).collect();
+    println!("const FITTED: [f32; RANK_FEATURES] = [{}];", weights.join(", "));
 }
 
 fn print_arbiter_fit(fit: &ArbiterFit) {
@@ -92,6 +119,34 @@ fn print_arbiter_fit(fit: &ArbiterFit) {
         println!("    [{}], // {verdict:?}", weights.join(", "));
     }
     println!("];");
+    println!();
+    println!(
+        "answer gate: L2 {} (chosen by cross-validated log-loss); threshold per language: the lowest whose cross-validated answer precision reaches {TARGET_PRECISION}",
+        fit.gate_l2
+    );
+    for (lang, curve) in &fit.curve {
+        println!();
+        println!("| {lang}: threshold | answer prec. | answer cov. | decision acc. |");
+        println!("|---|---|---|---|");
+        for point in curve.iter().step_by(2) {
+            let f = &point.figures;
+            println!(
+                "| {:.3} | {:.3} | {:.3} | {:.3} |",
+                point.threshold, f.answer_precision, f.answer_coverage, f.decision_accuracy
+            );
+        }
+    }
+    println!();
+    println!("// features: {}, bias", GATE_FEATURE_NAMES.join(", "));
+    let weights: Vec<String> = fit.gate.weights.iter().map(|w| format!("{w:.2}")).collect();
+    println!(
+        "const FITTED_WEIGHTS: [f32; GATE_FEATURES + 1] = [{}];",
+        weights.join(", ")
+    );
+    println!(
+        "const FITTED_THRESHOLD: PerLanguage<f32> = PerLanguage {{ de: {:.3}, en: {:.3} }};",
+        fit.gate.threshold.de, fit.gate.threshold.en
+    );
 }
 
 /// Decisions the way they fail: expected outcome (rows) x outcome given (columns), per language,
@@ -158,13 +213,20 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let (router, problems) = env.router(RouterConfig {
-        layers: layers_without(&args.without)?,
+        layers: Layers {
+            ranker: args.learnt_ranking,
+            ..layers_without(&args.without)?
+        },
         ..RouterConfig::default()
     })?;
     for p in &problems {
         eprintln!("warning: plugin problem: {p}");
     }
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
+    if args.fit_ranker {
+        print_ranker_fit(&fit_ranker(&router, &cases)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.fit_arbiter {
         print_arbiter_fit(&fit_arbiter(&router, &cases, now)?);
         return Ok(ExitCode::SUCCESS);
@@ -192,7 +254,10 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         for (label, off) in steps {
             let off: Vec<String> = off.iter().map(|s| (*s).to_string()).collect();
             let config = RouterConfig {
-                layers: layers_without(&off)?,
+                layers: Layers {
+                    ranker: args.learnt_ranking,
+                    ..layers_without(&off)?
+                },
                 ..*router.config()
             };
             let report = run_cases(&router.with_config(config), &cases, now)?;
@@ -234,10 +299,11 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     .map(|(k, v)| format!("{k} {v:.2}"))
                     .collect();
                 println!(
-                    "  {} {:?} conf {:.2} top-ok {} correct {} [{}] intents [{}]: {}",
+                    "  {} {:?} conf {:.2} p(right) {:.2} top-ok {} correct {} [{}] intents [{}]: {}",
                     r.id,
                     r.expect,
                     r.confidence,
+                    r.answer_probability,
                     r.top_is_acceptable(),
                     r.is_correct(),
                     signals.join(" "),
