@@ -619,3 +619,30 @@ fn german_replies_give_hours_and_times_in_german() {
         d.reply
     );
 }
+
+#[test]
+fn a_section_saying_the_opposite_change_ranks_below_the_one_asked_about() {
+    let rank = |text: &str, anchor: &str| {
+        let d = decide(text);
+        d.trace
+            .top
+            .iter()
+            .position(|h| h.citation.ends_with(anchor))
+            .unwrap_or_else(|| panic!("{anchor} not retrieved for {text}: {:#?}", d.trace.top))
+    };
+    for text in [
+        "We want to reduce our Microsoft 365 E3 licenses from 50 to 40",
+        "Wir wollen unsere Lizenzen von 50 auf 40 reduzieren",
+    ] {
+        assert!(
+            rank(text, "#remove-licences") < rank(text, "#add-licences"),
+            "{text}"
+        );
+    }
+    // And the other way round.
+    let text = "we need to add 5 licences to our E3 subscription";
+    assert!(
+        rank(text, "#add-licences") < rank(text, "#remove-licences"),
+        "{text}"
+    );
+}

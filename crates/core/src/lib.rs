@@ -5,6 +5,7 @@
 pub mod answer_gate;
 pub mod decision;
 pub mod desk;
+pub mod direction;
 pub mod entities;
 pub mod intents;
 pub mod language;

@@ -2,6 +2,7 @@
 
 use crate::answer_gate::{AnswerGate, GateInput};
 use crate::decision::{Citation, Decision, Handoff, Outcome, Trace, TracedHit};
+use crate::direction;
 use crate::entities::Entities;
 use crate::intents::IntentPrediction;
 use crate::language;
@@ -280,7 +281,7 @@ impl Router {
             .into_iter()
             .filter(|h| audience.admits(&h.audience))
             .collect();
-        let inputs = self.rank_inputs(&hits);
+        let inputs = self.rank_inputs(text, lang, &hits);
         let layers = self.config.layers;
         let mut ranked: Vec<(f32, SearchHit, RankInput)> = hits
             .into_iter()
@@ -338,8 +339,9 @@ impl Router {
     }
 
     /// What the ranker reads of each retrieved section (priors and links as their layers allow).
-    fn rank_inputs(&self, hits: &[SearchHit]) -> Vec<RankInput> {
+    fn rank_inputs(&self, text: &str, lang: Language, hits: &[SearchHit]) -> Vec<RankInput> {
         let best_score = hits.iter().map(|h| h.score).fold(0.0, f32::max);
+        let asked = direction::direction_of(text, lang);
         hits.iter()
             .map(|h| RankInput {
                 score: h.score,
@@ -358,6 +360,15 @@ impl Router {
                 },
                 introduction: h.anchor.is_empty(),
                 length: h.body.len(),
+                // Only where the guidance has the asked change too: a section of the same
+                // document headed with it was retrieved (the removing beside the adding).
+                opposite_direction: asked.is_some_and(|asked| {
+                    direction::contradicts(asked, heading_of(h), lang)
+                        && hits.iter().any(|other| {
+                            other.doc_path == h.doc_path
+                                && direction::direction_of(heading_of(other), lang) == Some(asked)
+                        })
+                }),
             })
             .collect()
     }
@@ -1140,6 +1151,15 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
 /// document raises its sections' scores by [`LINK_AUTHORITY_WEIGHT`] (a query-time form of
 /// Kleinberg's authorities). Citations from outside the results say nothing about the question
 /// and are not counted: the most linked documents of a corpus are hubs such as API references.
+/// What a section says it is about: its heading, or its document's title for an introduction.
+fn heading_of(hit: &SearchHit) -> &str {
+    if hit.anchor.is_empty() {
+        &hit.title
+    } else {
+        &hit.heading
+    }
+}
+
 /// Other retrieved documents that link to `hit`'s document.
 fn linking_documents(hits: &[SearchHit], hit: &SearchHit) -> usize {
     hits.iter()
