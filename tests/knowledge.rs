@@ -570,6 +570,32 @@ fn a_fifo_an_endless_device_and_an_include_bomb_neither_block_nor_blow_up() {
 
 #[test]
 fn an_index_with_a_missing_file_is_detected_and_rebuilt() {
+    damage_and_reopen("pos", |p| std::fs::remove_file(p).unwrap());
+}
+
+#[test]
+fn an_index_with_a_flipped_byte_or_a_truncated_file_is_detected_and_rebuilt() {
+    // A byte flipped inside the terms leaves every file in place and the same size.
+    damage_and_reopen("term", |p| {
+        let mut bytes = std::fs::read(p).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(p, bytes).unwrap();
+    });
+    damage_and_reopen("store", |p| {
+        let len = std::fs::metadata(p).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+    });
+}
+
+/// Builds a one-file index, damages its files with `extension`, and checks that opening it
+/// again rebuilds it and finds the section.
+fn damage_and_reopen(extension: &str, damage: impl Fn(&Path)) {
     let data = tempfile::tempdir().unwrap();
     let knowledge = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -585,11 +611,11 @@ fn an_index_with_a_missing_file_is_detected_and_rebuilt() {
     let positions: Vec<PathBuf> = std::fs::read_dir(&generation)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pos"))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
         .collect();
     assert!(!positions.is_empty());
     for p in &positions {
-        std::fs::remove_file(p).unwrap();
+        damage(p);
     }
     let (kb, report) = store.open_or_build(&roots).unwrap();
     assert!(report.is_some(), "a damaged index is rebuilt, not used");

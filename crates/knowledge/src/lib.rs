@@ -10,6 +10,7 @@ pub mod index;
 pub mod ingest;
 pub mod links;
 mod model;
+mod published;
 pub mod store;
 
 pub use index::{

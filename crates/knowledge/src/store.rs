@@ -26,6 +26,9 @@ pub struct BuildReport {
     pub elapsed: Duration,
     /// Where the index was written.
     pub index_dir: PathBuf,
+    /// Why the index was built in memory and not stored (a data directory that is read-only,
+    /// not ours to write or full): the next process builds it again.
+    pub not_stored: Option<String>,
 }
 
 mod duration_ms {
@@ -120,19 +123,28 @@ impl IndexStore {
                 .map_or(0, |d| d.as_nanos())
         );
         let dir = home.join(&generation);
-        KnowledgeBase::build_in_dir(&dir, &ingested.sections)?;
-        let manifest = Manifest {
-            fingerprint,
-            analyzer_version: ANALYZER_VERSION,
-            roots: canonical_roots(roots),
-        };
-        let manifest_path = dir.join(MANIFEST_FILE);
-        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        std::fs::write(&manifest_path, json).map_err(io(&manifest_path))?;
-        // Publish: the pointer is replaced in one rename.
         let pointer_tmp = home.join(format!("{CURRENT_FILE}.tmp-{}", std::process::id()));
-        std::fs::write(&pointer_tmp, &generation).map_err(io(&pointer_tmp))?;
-        std::fs::rename(&pointer_tmp, home.join(CURRENT_FILE)).map_err(io(home))?;
+        let published = (|| {
+            KnowledgeBase::build_in_dir(&dir, &ingested.sections)?;
+            let manifest = Manifest {
+                fingerprint,
+                analyzer_version: ANALYZER_VERSION,
+                roots: canonical_roots(roots),
+            };
+            let manifest_path = dir.join(MANIFEST_FILE);
+            let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+            std::fs::write(&manifest_path, json).map_err(io(&manifest_path))?;
+            // Publish: the pointer is replaced in one rename.
+            std::fs::write(&pointer_tmp, &generation).map_err(io(&pointer_tmp))?;
+            std::fs::rename(&pointer_tmp, home.join(CURRENT_FILE)).map_err(io(home))
+        })();
+        if let Err(e) = published {
+            // A half-written generation (a full disk) is never named by the pointer: remove it
+            // now rather than leave it to the next build.
+            let _ = std::fs::remove_dir_all(&dir);
+            let _ = std::fs::remove_file(&pointer_tmp);
+            return Err(e);
+        }
         remove_all_but(home, &generation);
         let kb = KnowledgeBase::open(&dir)?;
         let stats = IndexStats::of(&ingested.sections, kb.compound_words());
@@ -143,6 +155,7 @@ impl IndexStore {
             warnings: ingested.warnings,
             elapsed: started.elapsed(),
             index_dir: dir,
+            not_stored: None,
         };
         Ok((kb, report))
     }
@@ -168,14 +181,62 @@ impl IndexStore {
         if let Some(kb) = self.open_current(roots, &fingerprint) {
             return Ok((kb, None));
         }
-        let home = self.home(roots)?;
-        let _lock = BuildLock::take(&home)?;
-        if let Some(kb) = self.open_current(roots, &fingerprint) {
-            return Ok((kb, None));
+        let published = (|| {
+            let home = self.home(roots)?;
+            let _lock = BuildLock::take(&home)?;
+            if let Some(kb) = self.open_current(roots, &fingerprint) {
+                return Ok((kb, None));
+            }
+            let (kb, report) = self.build_locked(roots, &home, fingerprint.clone(), |_, _| {})?;
+            Ok((kb, Some(report)))
+        })();
+        match published {
+            Err(e) if is_unwritable(&e) => {
+                let (kb, report) = build_in_memory(roots, &self.index_dir(roots), e.to_string())?;
+                Ok((kb, Some(report)))
+            }
+            other => other,
         }
-        let (kb, report) = self.build_locked(roots, &home, fingerprint, |_, _| {})?;
-        Ok((kb, Some(report)))
     }
+}
+
+/// Whether building failed because the data directory cannot be written: read-only, not ours,
+/// or full. Searching needs no stored index, so those build in memory instead.
+fn is_unwritable(error: &KnowledgeError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::{PermissionDenied, QuotaExceeded, ReadOnlyFilesystem, StorageFull};
+            if matches!(
+                io.kind(),
+                ReadOnlyFilesystem | PermissionDenied | StorageFull | QuotaExceeded
+            ) {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// The index for `roots` built in memory only, with why it was not stored.
+fn build_in_memory(roots: &[PathBuf], home: &Path, why: String) -> Result<(KnowledgeBase, BuildReport)> {
+    let started = Instant::now();
+    let ingested = ingest_roots_with_progress(roots, |_, _| {});
+    let kb = KnowledgeBase::build_in_ram(&ingested.sections)?;
+    let stats = IndexStats::of(&ingested.sections, kb.compound_words());
+    Ok((
+        kb,
+        BuildReport {
+            files: ingested.files,
+            stats,
+            skipped: ingested.skipped,
+            warnings: ingested.warnings,
+            elapsed: started.elapsed(),
+            index_dir: home.to_path_buf(),
+            not_stored: Some(why),
+        },
+    ))
 }
 
 /// The file naming the published generation of an index.

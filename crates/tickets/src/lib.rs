@@ -71,12 +71,12 @@ impl std::fmt::Debug for SqliteTicketStore {
 fn map_err(path: &Path, e: &rusqlite::Error) -> TicketError {
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => TicketError::Busy,
-        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
-            TicketError::ReadOnly {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            }
-        }
+        Some(
+            ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::DiskFull,
+        ) => TicketError::ReadOnly {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        },
         _ => TicketError::Store(e.to_string()),
     }
 }
@@ -134,8 +134,62 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 impl SqliteTicketStore {
-    /// Opens (creating and migrating) the database at `path`.
+    /// Opens (creating and migrating) the database at `path`. Where it exists but cannot be
+    /// written (a read-only data directory, a full disk), it is opened for reading: staff can
+    /// still list and read tickets, and every write fails with [`TicketError::ReadOnly`].
     pub fn open(path: &Path) -> Result<Self, TicketError> {
+        match Self::open_read_write(path) {
+            Err(e @ TicketError::ReadOnly { .. }) if path.is_file() => {
+                Self::open_read_only(path).map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    /// Opens an existing, current database without writing anything: through SQLite's read-only
+    /// mode, else as immutable (a read-only medium where the write-ahead log's index cannot be
+    /// created; nothing can change the file there).
+    fn open_read_only(path: &Path) -> Result<Self, TicketError> {
+        use rusqlite::OpenFlags;
+        let encoded = path
+            .to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        let mut last = None;
+        for uri in [
+            format!("file:{encoded}?mode=ro"),
+            format!("file:{encoded}?immutable=1"),
+        ] {
+            let opened = Connection::open_with_flags(
+                &uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .and_then(|conn| {
+                let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                Ok((conn, version))
+            });
+            match opened {
+                Ok((conn, version)) if version as usize >= MIGRATIONS.len() => {
+                    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| map_err(path, &e))?;
+                    return Ok(SqliteTicketStore {
+                        path: path.to_path_buf(),
+                        conn: Mutex::new(conn),
+                    });
+                }
+                Ok(_) => {
+                    return Err(TicketError::ReadOnly {
+                        path: path.display().to_string(),
+                        reason: "the database needs an upgrade, which needs writing".into(),
+                    })
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.map_or(TicketError::Store("cannot open".into()), |e| map_err(path, &e)))
+    }
+
+    fn open_read_write(path: &Path) -> Result<Self, TicketError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| TicketError::ReadOnly {
                 path: dir.display().to_string(),

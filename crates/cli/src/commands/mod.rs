@@ -92,6 +92,11 @@ impl Env {
                 report.stats.sections,
                 report.elapsed.as_secs_f64()
             );
+            if let Some(why) = &report.not_stored {
+                eprintln!(
+                    "warning: the index is kept in memory only, the data directory cannot be written ({why}); every start builds it again"
+                );
+            }
         }
         Ok(kb)
     }
