@@ -2,8 +2,9 @@
 //! are still answered from the stored index (or one built in memory when the guidance changed),
 //! staff still list and read tickets, and every write fails with a message that says why.
 //!
-//! As root (CI), permissions do not stop writes, so the data directory is bind-mounted
-//! read-only; elsewhere its permissions are taken away. Either way the test runs: it never skips.
+//! As root (CI), permissions do not stop writes, so the data directory is bind-mounted read-only,
+//! or where mounting is not allowed, handed to `nobody` without write permission and the commands
+//! run as `nobody`; elsewhere its permissions are taken away. It never skips.
 
 #[path = "support/files.rs"]
 mod files;
@@ -16,8 +17,121 @@ fn repo(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
 }
 
+/// How the data directory is made read-only.
+enum Means {
+    /// A read-only bind mount of it (root).
+    Mount,
+    /// Commands run as `nobody` over a directory `nobody` owns without write permission (root,
+    /// where mounting is not allowed).
+    Nobody,
+    /// Its permissions taken away (not root).
+    Permissions,
+}
+
+/// The data directory seen read-only, undone when dropped.
+struct ReadOnlyView {
+    path: PathBuf,
+    means: Means,
+    original: PathBuf,
+}
+
+const NOBODY: &str = "65534";
+
+impl ReadOnlyView {
+    fn of(dir: &Path, scratch: &Path) -> Self {
+        if !is_root() {
+            set_writable(dir, false);
+            return ReadOnlyView {
+                path: dir.to_path_buf(),
+                means: Means::Permissions,
+                original: dir.to_path_buf(),
+            };
+        }
+        let mount = scratch.join("read-only-view");
+        std::fs::create_dir_all(&mount).unwrap();
+        let (from, to) = (dir.to_str().unwrap(), mount.to_str().unwrap());
+        let bound = Command::new("mount")
+            .args(["--bind", from, to])
+            .status()
+            .is_ok_and(|s| s.success());
+        if bound {
+            let view = ReadOnlyView {
+                path: mount.clone(),
+                means: Means::Mount,
+                original: dir.to_path_buf(),
+            };
+            let out = Command::new("mount")
+                .args(["-o", "remount,bind,ro", to])
+                .output()
+                .expect("`mount` runs");
+            assert!(out.status.success(), "remount read-only: {out:?}");
+            return view;
+        }
+        // No mounting here: the data directory goes to `nobody`, without write permission.
+        for path in [scratch, &scratch.join("knowledge")] {
+            let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(path).status();
+        }
+        let owned = Command::new("chown")
+            .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            owned,
+            "neither a bind mount nor chown to nobody is possible as root"
+        );
+        set_writable(dir, false);
+        ReadOnlyView {
+            path: dir.to_path_buf(),
+            means: Means::Nobody,
+            original: dir.to_path_buf(),
+        }
+    }
+
+    /// `switchboard` with `args` on the read-only data directory.
+    fn run(&self, knowledge: &Path, args: &[&str]) -> Output {
+        let command = match self.means {
+            Means::Nobody => {
+                let mut c = Command::new("setpriv");
+                c.args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
+                    .arg(env!("CARGO_BIN_EXE_switchboard"));
+                c
+            }
+            Means::Mount | Means::Permissions => Command::new(env!("CARGO_BIN_EXE_switchboard")),
+        };
+        switchboard_with(command, &self.path, knowledge, args, "")
+    }
+}
+
+impl Drop for ReadOnlyView {
+    fn drop(&mut self) {
+        match self.means {
+            Means::Mount => {
+                let _ = Command::new("umount").arg(&self.path).status();
+            }
+            Means::Nobody | Means::Permissions => set_writable(&self.original, true),
+        }
+    }
+}
+
 fn switchboard(data: &Path, knowledge: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+    switchboard_with(
+        Command::new(env!("CARGO_BIN_EXE_switchboard")),
+        data,
+        knowledge,
+        args,
+        stdin,
+    )
+}
+
+fn switchboard_with(
+    mut command: Command,
+    data: &Path,
+    knowledge: &Path,
+    args: &[&str],
+    stdin: &str,
+) -> Output {
+    let mut child = command
         .arg("--data-dir")
         .arg(data)
         .arg("--knowledge")
@@ -41,56 +155,6 @@ fn switchboard(data: &Path, knowledge: &Path, args: &[&str], stdin: &str) -> Out
 fn is_root() -> bool {
     let out = Command::new("id").arg("-u").output().expect("`id -u` runs");
     String::from_utf8_lossy(&out.stdout).trim() == "0"
-}
-
-/// The data directory seen read-only, undone when dropped.
-struct ReadOnlyView {
-    path: PathBuf,
-    mounted: bool,
-    original: PathBuf,
-}
-
-impl ReadOnlyView {
-    fn of(dir: &Path, scratch: &Path) -> Self {
-        if is_root() {
-            let mount = scratch.join("read-only-view");
-            std::fs::create_dir_all(&mount).unwrap();
-            let run = |args: &[&str]| {
-                let out = Command::new("mount").args(args).output().expect("`mount` runs");
-                assert!(
-                    out.status.success(),
-                    "a read-only bind mount is needed to test a read-only data directory as root: mount {args:?}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            };
-            let (from, to) = (dir.to_str().unwrap(), mount.to_str().unwrap());
-            run(&["--bind", from, to]);
-            let view = ReadOnlyView {
-                path: mount.clone(),
-                mounted: true,
-                original: dir.to_path_buf(),
-            };
-            run(&["-o", "remount,bind,ro", to]);
-            view
-        } else {
-            set_writable(dir, false);
-            ReadOnlyView {
-                path: dir.to_path_buf(),
-                mounted: false,
-                original: dir.to_path_buf(),
-            }
-        }
-    }
-}
-
-impl Drop for ReadOnlyView {
-    fn drop(&mut self) {
-        if self.mounted {
-            let _ = Command::new("umount").arg(&self.path).status();
-        } else {
-            set_writable(&self.original, true);
-        }
-    }
 }
 
 fn set_writable(path: &Path, writable: bool) {
@@ -123,10 +187,9 @@ fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
     );
 
     let view = ReadOnlyView::of(&data, scratch.path());
-    let ro = view.path.clone();
     // The stored index is opened as it is: no lock file, no rebuild, no warning.
     let question = "what happens to our access if we do not pay an invoice?";
-    let out = switchboard(&ro, &knowledge, &["ask", question], "");
+    let out = view.run(&knowledge, &["ask", question]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -134,21 +197,21 @@ fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("en-us/billing-policy.md#nonpayment"), "{stdout}");
     assert!(!stderr.contains("memory only"), "{stderr}");
-    let out = switchboard(&ro, &knowledge, &["search", "invoice"], "");
+    let out = view.run(&knowledge, &["search", "invoice"]);
     assert!(out.status.success(), "{out:?}");
 
     // Staff read; a write says why it cannot be done.
     let staff = ["tickets", "--as", "anna", "--role", "global-admin"];
-    let list = switchboard(&ro, &knowledge, &[&staff[..], &["list"]].concat(), "");
+    let list = view.run(&knowledge, &[&staff[..], &["list"]].concat());
     assert!(list.status.success(), "{list:?}");
     assert!(String::from_utf8_lossy(&list.stdout).contains("T-1"), "{list:?}");
-    let show = switchboard(&ro, &knowledge, &[&staff[..], &["show", "T-1"]].concat(), "");
+    let show = view.run(&knowledge, &[&staff[..], &["show", "T-1"]].concat());
     assert!(show.status.success(), "{show:?}");
     assert!(
         String::from_utf8_lossy(&show.stdout).contains("please call me back about our invoice"),
         "{show:?}"
     );
-    let claim = switchboard(&ro, &knowledge, &[&staff[..], &["claim", "T-1"]].concat(), "");
+    let claim = view.run(&knowledge, &[&staff[..], &["claim", "T-1"]].concat());
     assert!(!claim.status.success(), "{claim:?}");
     assert!(
         String::from_utf8_lossy(&claim.stderr).contains("cannot be written"),
@@ -165,7 +228,7 @@ fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
         "\n## Read-only note\n\nA section added after the index was stored."
     )
     .unwrap();
-    let out = switchboard(&ro, &knowledge, &["ask", question], "");
+    let out = view.run(&knowledge, &["ask", question]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
