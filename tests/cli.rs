@@ -402,3 +402,80 @@ fn a_missing_knowledge_root_is_an_error_naming_it() {
         assert!(stderr.contains("/no/such/folder"), "{command:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_support_model_can_come_from_a_configured_file_and_a_missing_one_fails_closed() {
+    let data = tempfile::tempdir().unwrap();
+    let support = data.path().join("support.toml");
+    let bundled = std::fs::read_to_string(repo("plugins/support/support.toml")).unwrap();
+    let ours = bundled.replace("Contoso Cloud Services", "Fabrikam Cloud");
+    assert_ne!(ours, bundled, "the bundled model names its partner");
+    std::fs::write(&support, ours).unwrap();
+    let support_arg = support.to_str().unwrap();
+    let out = switchboard(
+        data.path(),
+        &[
+            "--support",
+            support_arg,
+            "ask",
+            "please call me back about our invoice",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Fabrikam Cloud"), "{stdout}");
+    assert!(!stdout.contains("Contoso"), "{stdout}");
+
+    let missing = data.path().join("missing.toml");
+    let missing_arg = missing.to_str().unwrap();
+    let check = switchboard(data.path(), &["--support", missing_arg, "check"]);
+    assert!(!check.status.success(), "{check:?}");
+    let report = String::from_utf8_lossy(&check.stdout).to_string() + &String::from_utf8_lossy(&check.stderr);
+    assert!(
+        report.contains("missing.toml") && report.contains("--support"),
+        "{report}"
+    );
+    // Staff may not act on any queue while the configured model is missing: a ticket that the
+    // configured model lets a global admin see is not listed.
+    let mut chat = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--support", support_arg, "chat"])
+        .env_remove("SWITCHBOARD_KNOWLEDGE")
+        .env_remove("SWITCHBOARD_PLUGINS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut chat.stdin.take().unwrap(),
+        b"please call me back about our invoice\n",
+    )
+    .unwrap();
+    assert!(chat.wait_with_output().unwrap().status.success());
+    let staff = ["tickets", "--as", "anna", "--role", "global-admin", "list"];
+    let listed = switchboard(data.path(), &[&["--support", support_arg][..], &staff].concat());
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("T-1"),
+        "{listed:?}"
+    );
+    let claim = switchboard(
+        data.path(),
+        &[
+            "--support",
+            missing_arg,
+            "tickets",
+            "--as",
+            "anna",
+            "--role",
+            "global-admin",
+            "list",
+        ],
+    );
+    let listed = String::from_utf8_lossy(&claim.stdout);
+    assert!(listed.contains("No tickets in your queues"), "{claim:?}");
+    assert!(
+        String::from_utf8_lossy(&claim.stderr).contains("staff actions are refused"),
+        "{claim:?}"
+    );
+}

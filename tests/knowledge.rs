@@ -321,6 +321,33 @@ fn stored_index_is_rebuilt_when_guidance_changes() {
     );
 }
 
+#[test]
+fn an_edited_include_of_any_kind_rebuilds_the_index() {
+    let data = tempfile::tempdir().unwrap();
+    let knowledge = tempfile::tempdir().unwrap();
+    std::fs::create_dir(knowledge.path().join("snippets")).unwrap();
+    std::fs::write(knowledge.path().join("snippets/terms.txt"), "Quokka terms.\n").unwrap();
+    std::fs::write(
+        knowledge.path().join("a.md"),
+        "# Alpha\n\n[!INCLUDE [terms](snippets/terms.txt)]\n",
+    )
+    .unwrap();
+    let store = IndexStore::new(data.path());
+    let roots = vec![knowledge.path().to_path_buf()];
+    let (kb, _) = store.open_or_build(&roots).unwrap();
+    assert_eq!(kb.search(&SearchRequest::new("quokka", 3)).unwrap().hits.len(), 1);
+    drop(kb);
+    std::fs::write(knowledge.path().join("snippets/terms.txt"), "Wombat terms.\n").unwrap();
+    let (kb, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_some(), "an edited include rebuilds");
+    assert_eq!(kb.search(&SearchRequest::new("wombat", 3)).unwrap().hits.len(), 1);
+    assert!(kb
+        .search(&SearchRequest::new("quokka", 3))
+        .unwrap()
+        .hits
+        .is_empty());
+}
+
 /// Searches for `question` and returns the best passage of the section `citation`.
 fn passage(kb: &KnowledgeBase, question: &str, citation: &str, max_chars: usize) -> String {
     let mut request = SearchRequest::new(question, 10);

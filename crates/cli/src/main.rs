@@ -26,6 +26,10 @@ struct Cli {
     /// Plugin folder (one sub-folder per plugin). Default: the bundled plugins/.
     #[arg(long, global = true, env = "SWITCHBOARD_PLUGINS")]
     plugins: Option<PathBuf>,
+    /// The support model (queues, hours, prices, staff roles). Default: support/support.toml in
+    /// the plugin folder.
+    #[arg(long, global = true, env = "SWITCHBOARD_SUPPORT")]
+    support: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let env = commands::Env::new(cli.data_dir, cli.knowledge, cli.plugins)?;
+    let env = commands::Env::new(cli.data_dir, cli.knowledge, cli.plugins, cli.support)?;
     match cli.command {
         Command::Index(args) => commands::index::run(&env, &args),
         Command::Search(args) => commands::search::run(&env, &args),

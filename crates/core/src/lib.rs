@@ -21,6 +21,6 @@ pub mod tickets;
 
 pub use decision::{Citation, Decision, Handoff, Outcome, Trace};
 pub use entities::{Entities, Money};
-pub use plugins::{load_plugins, load_support_model, PluginError, PluginSet};
+pub use plugins::{load_plugins, load_support_model, load_support_model_at, PluginError, PluginSet};
 pub use router::{ConversationContext, Layers, Message, Router, RouterConfig};
 pub use support::{StaffRole, SupportModel};

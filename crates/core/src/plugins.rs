@@ -1232,6 +1232,13 @@ pub const BUILTIN_SUPPORT_TOML: &str = include_str!("../../../plugins/support/su
 /// `support.toml` too: the built-in queues with no staff role on any (fail closed) and the
 /// problem.
 pub fn load_support_model(dir: &Path) -> (SupportModel, Option<PluginError>) {
+    load_support_model_at(dir, None)
+}
+
+/// Like [`load_support_model`], from `file` when one is configured (`--support FILE`): then
+/// `support/support.toml` under `dir` is not read, and a configured file that is missing fails
+/// closed like a broken one (the admin named it; the built-in roles must not stand in for it).
+pub fn load_support_model_at(dir: &Path, file: Option<&Path>) -> (SupportModel, Option<PluginError>) {
     let builtin =
         || SupportModel::from_toml(BUILTIN_SUPPORT_TOML).expect("the built-in support model is valid");
     // Fail closed: with a support model that cannot be read, customers are still routed (on the
@@ -1244,14 +1251,15 @@ pub fn load_support_model(dir: &Path) -> (SupportModel, Option<PluginError>) {
         }
         model
     };
-    let path = dir.join(SUPPORT_PLUGIN).join("support.toml");
+    let default_path = dir.join(SUPPORT_PLUGIN).join("support.toml");
+    let path = file.map_or_else(|| default_path.clone(), Path::to_path_buf);
     // Only one place holds the support model: a `support.toml` dropped into another plugin's
     // folder could otherwise put any role on any queue.
     let strays: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.path().join("support.toml"))
-                .filter(|p| p.is_file() && *p != path)
+                .filter(|p| p.is_file() && *p != default_path)
                 .map(|p| p.display().to_string())
                 .collect()
         })
@@ -1268,6 +1276,16 @@ pub fn load_support_model(dir: &Path) -> (SupportModel, Option<PluginError>) {
         return (closed(), Some(err));
     }
     if !path.is_file() {
+        if file.is_some() {
+            let err = PluginError {
+                file: path,
+                key: "--support".into(),
+                reason:
+                    "the configured support model does not exist; staff actions are refused until it does"
+                        .into(),
+            };
+            return (closed(), Some(err));
+        }
         let err = PluginError {
             file: path,
             key: "support.toml".into(),

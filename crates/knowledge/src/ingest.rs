@@ -432,7 +432,7 @@ struct IncludeBudget<'a> {
 }
 
 /// Bytes all includes of one document may add together.
-const MAX_INCLUDED_BYTES: u64 = MAX_FILE_BYTES;
+pub const MAX_INCLUDED_BYTES: u64 = MAX_FILE_BYTES;
 /// Includes one document may read, nested ones counted.
 const MAX_INCLUDES: usize = 200;
 

@@ -3,7 +3,7 @@
 
 use crate::analysis::ANALYZER_VERSION;
 use crate::index::{IndexStats, KnowledgeBase, KnowledgeError, Result};
-use crate::ingest::{discover, ingest_roots_with_progress, IngestWarning, SkippedFile};
+use crate::ingest::{discover, ingest_roots_with_progress, IngestWarning, SkippedFile, MAX_INCLUDED_BYTES};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -298,11 +298,14 @@ fn canonical_roots(roots: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// A hash of every guidance file's path and content, and of the analyzer version.
+/// A hash of every guidance file's path and content, of every other file under the roots
+/// (anything may be included: `[!INCLUDE [t](snippets/terms.txt)]`), and of the analyzer
+/// version.
 pub fn fingerprint(roots: &[PathBuf]) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&ANALYZER_VERSION.to_le_bytes());
     let (files, _) = discover(roots);
+    let mut guidance = std::collections::HashSet::new();
     for file in files {
         hasher.update(file.doc_path.as_bytes());
         hasher.update(b"\0");
@@ -310,6 +313,27 @@ pub fn fingerprint(roots: &[PathBuf]) -> String {
             Ok(bytes) => hasher.update(&bytes),
             Err(_) => hasher.update(b"<unreadable>"),
         };
+        guidance.insert(file.path);
+    }
+    for root in roots {
+        let entries = walkdir::WalkDir::new(root)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten();
+        for entry in entries.filter(|e| e.file_type().is_file() && !guidance.contains(e.path())) {
+            hasher.update(entry.path().to_string_lossy().as_bytes());
+            hasher.update(b"\0");
+            // Regular files only (a FIFO would block); one too large to be included counts by
+            // its size, since only crossing the include limit changes what is indexed.
+            let size = entry.metadata().map_or(0, |m| m.len());
+            let content = (size <= MAX_INCLUDED_BYTES)
+                .then(|| std::fs::read(entry.path()).ok())
+                .flatten();
+            match content {
+                Some(bytes) => hasher.update(&bytes),
+                None => hasher.update(&size.to_le_bytes()),
+            };
+        }
     }
     hasher.finalize().to_hex().to_string()
 }

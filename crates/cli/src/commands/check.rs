@@ -3,7 +3,7 @@
 use super::Env;
 use std::process::ExitCode;
 use switchboard_core::intents::{IntentClassifier, CV_FOLDS};
-use switchboard_core::{load_plugins, load_support_model};
+use switchboard_core::load_plugins;
 use switchboard_knowledge::ingest::ingest_roots;
 use switchboard_knowledge::KnowledgeBase;
 use switchboard_knowledge::Language;
@@ -36,7 +36,7 @@ pub fn run(env: &Env, _args: &CheckArgs) -> ExitCode {
         ingested.files,
         ingested.sections.len()
     );
-    let (support, support_error) = load_support_model(&env.plugins);
+    let (support, support_error) = env.support_model();
     if let Some(e) = support_error {
         errors += 1;
         println!("error: {e}");

@@ -12,7 +12,7 @@ pub mod tickets;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use switchboard_core::plugins::{load_plugins_untrained, PluginSet};
-use switchboard_core::{load_support_model, PluginError, Router, RouterConfig, SupportModel};
+use switchboard_core::{load_support_model_at, PluginError, Router, RouterConfig, SupportModel};
 use switchboard_knowledge::{IndexStore, KnowledgeBase};
 
 /// Resolved global settings.
@@ -20,6 +20,8 @@ pub struct Env {
     pub data_dir: PathBuf,
     pub knowledge: Vec<PathBuf>,
     pub plugins: PathBuf,
+    /// The support model file, when configured apart from the plugins.
+    pub support: Option<PathBuf>,
 }
 
 /// The bundled guidance, next to the workspace this binary was built from.
@@ -30,7 +32,12 @@ pub fn bundled_dir(name: &str) -> PathBuf {
 }
 
 impl Env {
-    pub fn new(data_dir: Option<PathBuf>, knowledge: Vec<PathBuf>, plugins: Option<PathBuf>) -> Result<Self> {
+    pub fn new(
+        data_dir: Option<PathBuf>,
+        knowledge: Vec<PathBuf>,
+        plugins: Option<PathBuf>,
+        support: Option<PathBuf>,
+    ) -> Result<Self> {
         let data_dir = match data_dir {
             Some(d) => d,
             None => directories::ProjectDirs::from("", "", "switchboard")
@@ -57,6 +64,7 @@ impl Env {
             data_dir,
             knowledge,
             plugins,
+            support,
         })
     }
 
@@ -103,10 +111,15 @@ impl Env {
 }
 
 impl Env {
+    /// The support model, from `--support` or the plugin folder, with its problem if any.
+    pub fn support_model(&self) -> (SupportModel, Option<PluginError>) {
+        load_support_model_at(&self.plugins, self.support.as_deref())
+    }
+
     /// The router over the knowledge base and plugins; plugin problems are returned, not fatal.
     pub fn router(&self, config: RouterConfig) -> Result<(Router, Vec<PluginError>)> {
         let kb = self.knowledge_base()?;
-        let (support, support_error) = load_support_model(&self.plugins);
+        let (support, support_error) = self.support_model();
         let plugins = self.plugins_with_learnt_intents(&support);
         let mut problems: Vec<PluginError> = support_error.into_iter().collect();
         problems.extend(plugins.errors.iter().cloned());
@@ -167,7 +180,7 @@ impl Env {
     /// the index (a stale or damaged index, or a full disk, never stops `tickets list`).
     pub fn staff_desk(&self) -> Result<switchboard_core::desk::Desk> {
         let store = self.ticket_store()?;
-        let (support, support_error) = load_support_model(&self.plugins);
+        let (support, support_error) = self.support_model();
         if let Some(e) = support_error {
             eprintln!("warning: plugin problem: {e}");
         }
