@@ -133,9 +133,9 @@ pub struct Arbiter {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Learnt intents": cross-validated figures).
 const FITTED: [[f32; ARBITER_FEATURES + 1]; 3] = [
-    [1.08, -1.58, -2.83, 1.94, 1.87, 3.28, 0.27, -2.46], // Answer
-    [-1.71, 4.07, -1.26, 0.33, 0.16, -2.33, -0.05, -0.61], // Handoff
-    [0.62, -2.49, 4.09, -2.27, -2.03, -0.95, -0.22, 3.07], // Decline
+    [1.06, -1.56, -2.85, 1.97, 1.80, 3.47, 0.26, -2.48], // Answer
+    [-1.73, 4.11, -1.25, 0.36, 0.17, -2.37, -0.05, -0.63], // Handoff
+    [0.67, -2.55, 4.10, -2.34, -1.97, -1.10, -0.20, 3.11], // Decline
 ];
 
 impl Default for Arbiter {

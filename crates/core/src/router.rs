@@ -105,6 +105,8 @@ pub struct Layers {
     pub links: bool,
     /// Confidence thresholds; off means "always answer".
     pub confidence: bool,
+    /// The words of a message's other sentences count less than its question's.
+    pub context: bool,
     /// The learnt ranking instead of the hand-set one (search score x prior x link authority).
     /// Off by default: cross-validated on dev + dev-2 it ranks no better than the hand-set
     /// weights (README, "Learnt ranking"); `eval --learnt-ranking` measures it.
@@ -120,6 +122,7 @@ impl Default for Layers {
             rerank: true,
             links: true,
             confidence: true,
+            context: true,
             ranker: false,
         }
     }
@@ -135,6 +138,9 @@ pub struct RouterConfig {
     pub suggest_threshold: f32,
     /// Weight of thesaurus expansions next to the customer's own words.
     pub expansion_weight: f32,
+    /// Weight of the words of a message's sentences around its question (the middle of the
+    /// range 0.7-0.85 that gained on dev-2 and held dev; README, "Answer quality").
+    pub context_weight: f32,
     /// The learnt ranking's weights.
     pub ranker: Ranker,
     /// When a learnt intent is acted on.
@@ -149,6 +155,7 @@ impl Default for RouterConfig {
             answer_gate: AnswerGate::default(),
             suggest_threshold: 0.20,
             expansion_weight: 0.6,
+            context_weight: 0.75,
             ranker: Ranker::default(),
             intent_policy: IntentPolicy::default(),
             layers: Layers::default(),
@@ -257,6 +264,9 @@ impl Router {
         request.language = Some(lang);
         request.snippets = false;
         request.rerank = self.config.layers.rerank;
+        if self.config.layers.context {
+            request.context_weight = self.config.context_weight;
+        }
         request.expansions = expansions
             .iter()
             .map(|(from, to)| Expansion {

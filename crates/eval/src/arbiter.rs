@@ -314,20 +314,21 @@ pub fn fit_arbiter(
         .expect("penalties to choose from");
     // Each arbiter penalty's cross-validated predictions, computed once: with the thresholds
     // read from their own curve, they choose the penalty and give the per-language figures.
+    // The penalty is chosen by decision accuracy, handoff recall and out-of-scope recall alike
+    // (averaged over the languages): a missed handoff or an answered joke costs more than its
+    // share of all cases says, and accuracy alone let the majority class (answers) decide.
     let evaluate = |runs: &[Vec<Prediction>]| {
         let mut thresholds = PerLanguage { de: 0.5, en: 0.5 };
         let mut curves = Vec::new();
-        let mut right = 0;
-        let mut total = 0;
+        let mut score = 0.0;
         for lang in Language::ALL {
             let (t, curve) = choose_threshold(&samples, runs, lang);
             *thresholds.get_mut(lang) = t;
-            let c = count(&samples, runs, lang, t);
-            right += c.right;
-            total += c.cases;
+            let f = count(&samples, runs, lang, t).figures(runs.len());
+            score += (f.decision_accuracy + f.handoff_recall + f.out_of_scope_recall) / 3.0;
             curves.push((lang, curve));
         }
-        (right as f64 / total.max(1) as f64, thresholds, curves)
+        (score / Language::ALL.len() as f64, thresholds, curves)
     };
     let (l2, runs, (_, thresholds, curve)) = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
         .into_iter()

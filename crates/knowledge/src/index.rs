@@ -240,6 +240,10 @@ pub struct SearchRequest<'a> {
     pub expansions: Vec<Expansion>,
     /// Re-rank the top sections by how much of the question they cover.
     pub rerank: bool,
+    /// Weight of the words of a message's sentences that are not questions, when it also has a
+    /// question ("We moved to an Azure plan last month. How are reservations billed now?"): the
+    /// question says what is wanted, the rest is context. 1.0 weighs all words alike.
+    pub context_weight: f32,
 }
 
 impl<'a> SearchRequest<'a> {
@@ -252,7 +256,41 @@ impl<'a> SearchRequest<'a> {
             snippets: true,
             expansions: Vec::new(),
             rerank: true,
+            context_weight: 1.0,
         }
+    }
+}
+
+/// Byte ranges of the sentences of `text` that are not questions, when it has a question and
+/// something else; empty otherwise.
+fn context_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for (i, c) in text.char_indices() {
+        let end = i + c.len_utf8();
+        let boundary =
+            matches!(c, '?' | '!' | '.' | '\n') && bytes.get(end).is_none_or(u8::is_ascii_whitespace);
+        if boundary {
+            sentences.push((start..end, c == '?'));
+            start = end;
+        }
+    }
+    if start < text.len() {
+        sentences.push((start..text.len(), false));
+    }
+    let sentences: Vec<_> = sentences
+        .into_iter()
+        .filter(|(r, _)| text[r.clone()].chars().any(char::is_alphanumeric))
+        .collect();
+    if sentences.iter().any(|(_, q)| *q) && sentences.iter().any(|(_, q)| !*q) {
+        sentences
+            .into_iter()
+            .filter(|(_, q)| !*q)
+            .map(|(r, _)| r)
+            .collect()
+    } else {
+        Vec::new()
     }
 }
 
@@ -335,6 +373,9 @@ pub struct QueryTerm {
     pub word: Option<usize>,
     /// True for a term of an expansion (standing for `word`, if any).
     pub expands: bool,
+    /// How much the word counts: 1.0, or the context weight for a word of a sentence around
+    /// the question.
+    pub emphasis: f32,
 }
 
 /// The result of a search.
@@ -678,6 +719,7 @@ impl KnowledgeBase {
     }
 
     /// Turns text into weighted terms for one language, correcting typos against the index.
+    #[allow(clippy::too_many_arguments)]
     fn query_terms(
         &self,
         searcher: &Searcher,
@@ -685,6 +727,7 @@ impl KnowledgeBase {
         text: &str,
         weight: f32,
         source: TermSource,
+        context: (&[std::ops::Range<usize>], f32),
         out: &mut Vec<QueryTerm>,
     ) {
         let from_question = source == TermSource::Question;
@@ -694,9 +737,20 @@ impl KnowledgeBase {
         };
         let analyzer = self.analyzer(lang);
         for t in analyzer.analyze_question(text) {
-            if out.iter().any(|q| {
+            let emphasis = if context.0.iter().any(|r| r.contains(&t.from)) {
+                context.1
+            } else {
+                1.0
+            };
+            let weight = weight * emphasis;
+            if let Some(q) = out.iter_mut().find(|q| {
                 q.language == lang && (q.term == t.term || q.corrected_from.as_deref() == Some(&t.term))
             }) {
+                // A word of the question said again in its context keeps the question's weight.
+                if from_question && !q.expands && emphasis > q.emphasis && q.emphasis > 0.0 {
+                    q.weight *= emphasis / q.emphasis;
+                    q.emphasis = emphasis;
+                }
                 continue;
             }
             let part_weight = if t.is_compound_part {
@@ -715,6 +769,7 @@ impl KnowledgeBase {
                     doc_freq: df,
                     word: word_of(t.position),
                     expands: !from_question,
+                    emphasis,
                 });
                 continue;
             }
@@ -730,6 +785,7 @@ impl KnowledgeBase {
                     doc_freq: 0,
                     word: Some(t.position),
                     expands: false,
+                    emphasis,
                 });
             }
             for (term, df) in corrections {
@@ -745,6 +801,7 @@ impl KnowledgeBase {
                     doc_freq: df,
                     word: word_of(t.position),
                     expands: !from_question,
+                    emphasis,
                 });
             }
         }
@@ -825,6 +882,11 @@ impl KnowledgeBase {
             .language
             .map_or_else(|| Language::ALL.to_vec(), |l| vec![l]);
         let mut terms = Vec::new();
+        let context = if request.context_weight < 1.0 {
+            context_spans(request.text)
+        } else {
+            Vec::new()
+        };
         for &lang in &langs {
             self.query_terms(
                 &searcher,
@@ -832,6 +894,7 @@ impl KnowledgeBase {
                 request.text,
                 1.0,
                 TermSource::Question,
+                (&context, request.context_weight),
                 &mut terms,
             );
             let question = if request.expansions.iter().any(|e| e.replaces.is_some()) {
@@ -854,6 +917,7 @@ impl KnowledgeBase {
                     &e.text,
                     e.weight,
                     TermSource::Expansion(word),
+                    (&[], 1.0),
                     &mut terms,
                 );
             }
@@ -1151,7 +1215,7 @@ fn coverage(terms: &[QueryTerm], present: &[bool], language: Language, total_doc
         };
         let weight = of_word()
             .filter(|(_, t)| !t.compound_part && !t.expands)
-            .map(|(_, t)| idf(t.doc_freq))
+            .map(|(_, t)| t.emphasis * idf(t.doc_freq))
             .fold(0.0f32, f32::max);
         if weight == 0.0 {
             continue;

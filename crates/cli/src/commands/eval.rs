@@ -26,7 +26,7 @@ pub struct EvalArgs {
     /// metric with a language (`de.hit_at_1=0.65`) to gate that language's figure.
     #[arg(long)]
     fail_under: Option<String>,
-    /// Switch layers off: any of intents, thesaurus, priors, links, rerank, confidence.
+    /// Switch layers off: any of intents, thesaurus, priors, links, rerank, context, confidence.
     #[arg(long, value_delimiter = ',')]
     without: Vec<String>,
     /// Print the figures with each layer added in turn, from plain search upwards.
@@ -65,9 +65,10 @@ fn layers_without(names: &[String]) -> Result<Layers> {
             "rerank" => layers.rerank = false,
             "links" => layers.links = false,
             "confidence" => layers.confidence = false,
+            "context" => layers.context = false,
             other => {
                 anyhow::bail!(
-                    "unknown layer `{other}` (intents, thesaurus, priors, links, rerank, confidence)"
+                    "unknown layer `{other}` (intents, thesaurus, priors, links, rerank, context, confidence)"
                 )
             }
         }
@@ -95,7 +96,7 @@ fn print_ranker_fit(fit: &RankerFit) {
 
 fn print_arbiter_fit(fit: &ArbiterFit) {
     println!(
-        "arbiter: L2 {} (chosen by cross-validated decision accuracy)",
+        "arbiter: L2 {} (chosen by cross-validated decision accuracy, handoff and out-of-scope recall)",
         fit.l2
     );
     println!("| lang | cases | decision acc. | handoff to the right queue | out of scope declined | answer prec. | answer cov. |");
@@ -233,21 +234,30 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     }
     if args.layers {
         println!("{HEADER}");
-        let steps: [(&str, &[&str]); 7] = [
+        let steps: [(&str, &[&str]); 8] = [
             (
                 "plain search, always answer",
-                &["intents", "thesaurus", "priors", "links", "rerank", "confidence"],
+                &[
+                    "intents",
+                    "thesaurus",
+                    "priors",
+                    "links",
+                    "rerank",
+                    "context",
+                    "confidence",
+                ],
             ),
             (
                 "+ coverage re-ranking",
-                &["intents", "thesaurus", "priors", "links", "confidence"],
+                &["intents", "thesaurus", "priors", "links", "context", "confidence"],
             ),
             (
                 "+ document priors",
-                &["intents", "thesaurus", "links", "confidence"],
+                &["intents", "thesaurus", "links", "context", "confidence"],
             ),
-            ("+ thesaurus", &["intents", "links", "confidence"]),
-            ("+ link authority", &["intents", "confidence"]),
+            ("+ thesaurus", &["intents", "links", "context", "confidence"]),
+            ("+ link authority", &["intents", "context", "confidence"]),
+            ("+ question emphasis", &["intents", "confidence"]),
             ("+ intents", &["confidence"]),
             ("+ confidence (full)", &[]),
         ];
