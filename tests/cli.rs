@@ -380,9 +380,10 @@ fn concurrent_processes_after_a_guidance_edit_all_succeed_and_leave_one_generati
     entries.sort();
     assert_eq!(
         entries.len(),
-        3,
-        "CURRENT, build.lock and one generation: {entries:?}"
+        4,
+        "CURRENT, build.lock, the stat cache and one generation (no temporaries): {entries:?}"
     );
+    assert!(entries.contains(&"stat-cache.json".to_string()), "{entries:?}");
     assert!(entries.iter().any(|e| e.starts_with("gen-")), "{entries:?}");
 }
 

@@ -322,6 +322,44 @@ fn stored_index_is_rebuilt_when_guidance_changes() {
 }
 
 #[test]
+fn an_edit_that_keeps_size_and_modification_time_is_still_seen() {
+    let data = tempfile::tempdir().unwrap();
+    let knowledge = tempfile::tempdir().unwrap();
+    let file = knowledge.path().join("a.md");
+    std::fs::write(&file, "# Alpha\n\nQuokka guidance.\n").unwrap();
+    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let store = IndexStore::new(data.path());
+    let roots = vec![knowledge.path().to_path_buf()];
+    // Past the racy window, so the second start trusts what `stat` says.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    store.open_or_build(&roots).unwrap();
+    let (_, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_none(), "unchanged guidance reuses the index");
+    // Same size, modification time set back: only the change time tells.
+    std::fs::write(&file, "# Alpha\n\nWombat guidance.\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let (kb, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_some(), "the edit is seen");
+    assert_eq!(kb.search(&SearchRequest::new("wombat", 3)).unwrap().hits.len(), 1);
+    // A damaged cache file is recomputed, never trusted.
+    drop(kb);
+    let home = walkdir::WalkDir::new(data.path())
+        .into_iter()
+        .flatten()
+        .find(|e| e.file_name() == "stat-cache.json")
+        .expect("the stat cache is kept beside the index")
+        .into_path();
+    std::fs::write(&home, "{ not json").unwrap();
+    let (kb, _) = store.open_or_build(&roots).unwrap();
+    assert_eq!(kb.search(&SearchRequest::new("wombat", 3)).unwrap().hits.len(), 1);
+}
+
+#[test]
 fn an_edited_include_of_any_kind_rebuilds_the_index() {
     let data = tempfile::tempdir().unwrap();
     let knowledge = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+mod freshness;
 pub mod index;
 pub mod ingest;
 pub mod links;

@@ -177,7 +177,10 @@ impl IndexStore {
     /// that find it stale at once build it once: the others wait for the build lock and then
     /// open what the first one published.
     pub fn open_or_build(&self, roots: &[PathBuf]) -> Result<(KnowledgeBase, Option<BuildReport>)> {
-        let fingerprint = fingerprint(roots);
+        let fingerprint =
+            crate::freshness::fingerprint(&self.index_dir(roots), roots, ANALYZER_VERSION, || {
+                fingerprint(roots)
+            });
         if let Some(kb) = self.open_current(roots, &fingerprint) {
             return Ok((kb, None));
         }
@@ -274,7 +277,7 @@ impl Drop for BuildLock {
 fn remove_all_but(home: &Path, keep: &str) {
     for entry in std::fs::read_dir(home).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == keep || name == CURRENT_FILE || name == "build.lock" {
+        if name == keep || name == CURRENT_FILE || name == "build.lock" || name == crate::freshness::FILE {
             continue;
         }
         let path = entry.path();
