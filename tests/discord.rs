@@ -100,6 +100,13 @@ async fn a_conversation_through_the_real_serenity_client() {
         })
         .await;
     let thread: u64 = post.path.split('/').nth(4).unwrap().parse().unwrap();
+    // The ticket post pings the queue's role and nobody else.
+    assert_eq!(
+        post.body["allowed_mentions"],
+        json!({"parse": [], "users": [], "roles": [HELPDESK_PING.to_string()]}),
+        "{}",
+        post.body
+    );
     assert!(
         post.body["embeds"][0]["title"]
             .as_str()
@@ -153,14 +160,21 @@ async fn a_conversation_through_the_real_serenity_client() {
             ),
         ))
         .unwrap();
-    fake.wait_for(before, "the relay to the DM", |r| {
-        r.path == format!("/api/v10/channels/{DM}/messages")
-            && r.body["content"]
-                .as_str()
-                .unwrap_or("")
-                .contains("Hello Casey, I can help.")
-    })
-    .await;
+    let (_, relay) = fake
+        .wait_for(before, "the relay to the DM", |r| {
+            r.path == format!("/api/v10/channels/{DM}/messages")
+                && r.body["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Hello Casey, I can help.")
+        })
+        .await;
+    assert_eq!(
+        relay.body["allowed_mentions"]["parse"],
+        json!([]),
+        "{}",
+        relay.body
+    );
     assert!(
         !fake.requests()[..before]
             .iter()
@@ -180,20 +194,28 @@ async fn a_conversation_through_the_real_serenity_client() {
                 40,
                 DM,
                 user(CUSTOMER, "casey", false),
-                "thanks, one more thing about the invoice",
+                "thanks, one more thing about the invoice @everyone <@&4242>",
                 None,
             ),
         ))
         .unwrap();
     fake.wait_gateway("resume").await;
-    fake.wait_for(before, "the message after the reconnect, in the thread", |r| {
-        r.path == format!("/api/v10/channels/{thread}/messages")
-            && r.body["content"]
-                .as_str()
-                .unwrap_or("")
-                .contains("one more thing")
-    })
-    .await;
+    let (_, relayed) = fake
+        .wait_for(before, "the message after the reconnect, in the thread", |r| {
+            r.path == format!("/api/v10/channels/{thread}/messages")
+                && r.body["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("one more thing")
+        })
+        .await;
+    // Relayed as written, pinging nobody: `@everyone` and role mentions stay text.
+    assert_eq!(
+        relayed.body["allowed_mentions"],
+        json!({"parse": [], "users": [], "roles": []}),
+        "{}",
+        relayed.body
+    );
     assert!(store
         .get("T-1")
         .unwrap()

@@ -1,5 +1,6 @@
 //! The shipped binary's `switchboard serve` against the fake Discord: DISCORD_API_BASE points
-//! it at the fake, the token comes only from the environment and is never printed.
+//! it at the fake, the token comes only from the environment and is never printed, not even at
+//! `RUST_LOG=trace` (where the websocket crate would print the IDENTIFY frame).
 
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
@@ -21,13 +22,23 @@ async fn the_binary_serves_discord_against_the_fake() {
         .args(["serve", "--discord-config", config.to_str().unwrap()])
         .env("DISCORD_TOKEN", TOKEN)
         .env("DISCORD_API_BASE", &fake.base)
-        .env("RUST_LOG", "debug")
+        .env("RUST_LOG", "trace")
         .env_remove("SWITCHBOARD_KNOWLEDGE")
         .env_remove("SWITCHBOARD_PLUGINS")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drained while it runs: at trace level the logs would fill the pipe and block the server.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = pipe.read_to_end(&mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     fake.wait_gateway("identify").await;
     let (_, answer) = ask_in_dm(
         &fake,
@@ -47,12 +58,8 @@ async fn the_binary_serves_discord_against_the_fake() {
         "German labels: {labels}"
     );
     child.kill().unwrap();
-    let output = child.wait_with_output().unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    child.wait().unwrap();
+    let printed = format!("{}{}", stdout.join().unwrap(), stderr.join().unwrap());
     assert!(printed.contains("Discord adapter running"), "{printed}");
     assert!(
         !printed.contains(TOKEN),

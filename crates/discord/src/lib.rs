@@ -11,9 +11,9 @@ pub use config::{ConfigError, DiscordConfig, Shards, StaffChannel, SupportChanne
 
 use serenity::all::{
     ButtonStyle, ChannelId, ChannelType, Client, CommandDataOptionValue, CommandInteraction,
-    CommandOptionType, ComponentInteraction, Context, CreateActionRow, CreateButton, CreateCommand,
-    CreateCommandOption, CreateEmbed, CreateMessage, CreateThread, EditInteractionResponse, EventHandler,
-    GatewayIntents, HttpBuilder, Interaction, Message as DiscordMessage, Ready,
+    CommandOptionType, ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
+    CreateCommand, CreateCommandOption, CreateEmbed, CreateMessage, CreateThread, EditInteractionResponse,
+    EventHandler, GatewayIntents, HttpBuilder, Interaction, Message as DiscordMessage, Ready, RoleId,
 };
 use serenity::async_trait;
 use std::collections::HashMap;
@@ -79,6 +79,12 @@ pub struct Bot {
     config: DiscordConfig,
     state: Mutex<State>,
     links_file: Option<std::path::PathBuf>,
+}
+
+/// A message that pings nobody: customer and staff text is relayed as written, and an
+/// `@everyone` or a role mention in it must not reach anyone.
+fn quiet() -> CreateMessage {
+    CreateMessage::new().allowed_mentions(CreateAllowedMentions::new())
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -220,7 +226,7 @@ impl Bot {
                 );
             }
         }
-        let mut message = CreateMessage::new().embed(embed);
+        let mut message = quiet().embed(embed);
         if turn
             .decision
             .as_ref()
@@ -314,6 +320,7 @@ impl Bot {
             .send_message(
                 &ctx.http,
                 CreateMessage::new()
+                    .allowed_mentions(CreateAllowedMentions::new().roles([RoleId::new(staff.ping_role)]))
                     .content(format!("<@&{}> new ticket {}", staff.ping_role, ticket.id))
                     .embed(Self::ticket_embed(ticket)),
             )
@@ -341,8 +348,7 @@ impl Bot {
                     thread
                         .send_message(
                             &ctx.http,
-                            CreateMessage::new()
-                                .content(format!("**Customer:** {}", truncate(customer_text, 1900))),
+                            quiet().content(format!("**Customer:** {}", truncate(customer_text, 1900))),
                         )
                         .await
                         .map_err(|e| e.to_string())?;
@@ -423,10 +429,12 @@ impl Bot {
             msg.channel_id
                 .send_message(
                     &ctx.http,
-                    CreateMessage::new().content(format!(
-                        "<@{}> you do not have a staff role for the `{}` queue; not relayed.",
-                        msg.author.id, link.queue
-                    )),
+                    CreateMessage::new()
+                        .allowed_mentions(CreateAllowedMentions::new().users([msg.author.id]))
+                        .content(format!(
+                            "<@{}> you do not have a staff role for the `{}` queue; not relayed.",
+                            msg.author.id, link.queue
+                        )),
                 )
                 .await
                 .map_err(|e| e.to_string())?;
@@ -441,7 +449,7 @@ impl Bot {
         link.customer_channel
             .send_message(
                 &ctx.http,
-                CreateMessage::new().content(format!(
+                quiet().content(format!(
                     "**{}** (support): {}",
                     msg.author.name,
                     truncate(&msg.content, 1900)
@@ -472,7 +480,7 @@ impl Bot {
                 c.channel_id
                     .send_message(
                         &ctx.http,
-                        CreateMessage::new().content(say(
+                        quiet().content(say(
                             lang,
                             "Danke für die Rückmeldung!",
                             "Thanks for the feedback!",
@@ -506,7 +514,7 @@ impl Bot {
                 link.customer_channel
                     .send_message(
                         &ctx.http,
-                        CreateMessage::new().content(format!(
+                        quiet().content(format!(
                             "Your ticket {}: {}",
                             link.ticket,
                             reply

@@ -45,8 +45,24 @@ pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
     let queue_refs: Vec<&str> = queues.iter().map(String::as_str).collect();
     let config =
         DiscordConfig::from_toml(&text, &queue_refs).with_context(|| format!("in {}", path.display()))?;
+    // The websocket and HTTP crates log whole frames and requests at trace level, the gateway's
+    // IDENTIFY (with the token) among them: they are capped at info whatever RUST_LOG says.
+    let mut filter = tracing_subscriber::EnvFilter::from_default_env();
+    for crate_name in [
+        "tungstenite",
+        "tokio_tungstenite",
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "h2",
+        "rustls",
+    ] {
+        if let Ok(directive) = format!("{crate_name}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
     let shards = config.shards;
