@@ -26,8 +26,18 @@ fn repo(dir: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_conversation_through_the_real_serenity_client() {
+/// The bot over the bundled knowledge and plugins, connected to a fresh fake Discord.
+struct Running {
+    fake: fake_discord::Fake,
+    gateway: tokio::sync::mpsc::UnboundedSender<GatewayCommand>,
+    store: Arc<SqliteTicketStore>,
+    desk: Arc<Desk>,
+    config: DiscordConfig,
+    links: std::path::PathBuf,
+    _data: tempfile::TempDir,
+}
+
+async fn running() -> Running {
     let (fake, gateway) = start_fake().await;
     let data = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteTicketStore::open(&data.path().join("tickets.sqlite3")).unwrap());
@@ -41,8 +51,76 @@ async fn a_conversation_through_the_real_serenity_client() {
     let bot = Bot::new(Arc::clone(&desk), config.clone()).with_links_file(links.clone());
     let mut client = build_client(bot, "test-token", Some(&fake.base)).await.unwrap();
     tokio::spawn(async move { run(&mut client, Shards::Fixed(1)).await });
-
     fake.wait_gateway("identify").await;
+    Running {
+        fake,
+        gateway,
+        store,
+        desk,
+        config,
+        links,
+        _data: data,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_who_sends_a_request_twice_at_once_gets_one_ticket_and_one_thread() {
+    let Running {
+        fake, gateway, store, ..
+    } = running().await;
+    for id in [60, 61] {
+        gateway
+            .send(GatewayCommand::Dispatch(
+                "MESSAGE_CREATE",
+                message(
+                    id,
+                    DM,
+                    user(CUSTOMER, "casey", false),
+                    "please call me back, I want to talk to a person",
+                    None,
+                ),
+            ))
+            .unwrap();
+    }
+    fake.wait_for(0, "a thread for the ticket", |r| {
+        r.path == format!("/api/v10/channels/{HELPDESK_CHANNEL}/threads")
+    })
+    .await;
+    // Both turns are through once the second message is in the ticket's transcript.
+    for _ in 0..200 {
+        let customer_lines = store.get("T-1").map_or(0, |t| {
+            t.transcript
+                .iter()
+                .filter(|e| e.text.contains("call me back"))
+                .count()
+        });
+        if customer_lines >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let threads = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/threads"))
+        .count();
+    assert_eq!(threads, 1, "one thread: {:#?}", fake.requests());
+    assert!(store.get("T-2").is_err(), "one ticket");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_through_the_real_serenity_client() {
+    let Running {
+        fake,
+        gateway,
+        store,
+        desk,
+        config,
+        links,
+        _data,
+    } = running().await;
+
     fake.wait_for(0, "slash command registration", |r| {
         r.method == "PUT" && r.path.ends_with("/commands")
     })

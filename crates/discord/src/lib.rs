@@ -71,6 +71,9 @@ struct State {
     customer_channels: HashMap<u64, ChannelId>,
     threads: HashMap<ChannelId, ThreadLink>,
     ticket_threads: HashMap<String, ChannelId>,
+    /// One turn at a time per customer: two messages sent at once would otherwise each find no
+    /// ticket thread yet (two threads), and each take the session (one loses the other's context).
+    turns: HashMap<u64, Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// The bot: serenity's event handler over the desk.
@@ -160,6 +163,12 @@ impl Bot {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits for `user`'s previous turn to finish; the turn lasts while the guard is held.
+    async fn turn_of(&self, user: u64) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = Arc::clone(self.state().turns.entry(user).or_default());
+        lock.lock_owned().await
     }
 
     fn session_for(&self, user: u64, name: &str, channel: ChannelId) -> Session {
@@ -671,6 +680,7 @@ impl EventHandler for Bot {
         if !self.is_for_bot(&ctx, &msg) {
             return;
         }
+        let _turn = self.turn_of(msg.author.id.get()).await;
         // The turn runs once (it is recorded by the desk); only delivery is retried, so a
         // message is never processed twice.
         let turn = match self
@@ -704,6 +714,7 @@ impl EventHandler for Bot {
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         match interaction {
             Interaction::Component(c) => {
+                let _turn = self.turn_of(c.user.id.get()).await;
                 with_retry(&format!("interaction:{}", c.id), || self.on_component(&ctx, &c)).await;
             }
             Interaction::Command(cmd) => {
