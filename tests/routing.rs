@@ -646,3 +646,25 @@ fn a_section_saying_the_opposite_change_ranks_below_the_one_asked_about() {
         "{text}"
     );
 }
+
+#[test]
+fn a_document_description_is_never_the_answer_on_its_own() {
+    for text in ["How is Azure usage billed?", "How do I cancle a subscripton?"] {
+        let d = decide(text);
+        if d.outcome != Outcome::Answer {
+            continue;
+        }
+        let cited = &d.citations[0].citation;
+        assert!(
+            cited.contains('#'),
+            "{text}: answered from an introduction, {cited}"
+        );
+        // The quoted passage is the section's text, not the one-line description.
+        let quoted = d.reply.split("\n\n").nth(1).unwrap_or("");
+        assert!(quoted.len() > 120, "{text}: {}", d.reply);
+    }
+    // At least one of them is answered at all (otherwise the test proves nothing).
+    assert!(["How is Azure usage billed?", "How do I cancle a subscripton?"]
+        .iter()
+        .any(|t| decide(t).outcome == Outcome::Answer));
+}

@@ -839,7 +839,27 @@ impl Router {
         lang: Language,
         trace: Trace,
     ) -> Decision {
-        let top = &retrieval.hits[0];
+        let first = &retrieval.hits[0];
+        // A document's introduction that only says what the document is about (its
+        // description) answers nothing: the document's best section answers, and without one
+        // the customer gets the sections to choose from.
+        let top = if is_summary_only(first) {
+            let best_section = retrieval.hits[1..]
+                .iter()
+                .find(|h| h.doc_path == first.doc_path && !h.anchor.is_empty());
+            match best_section {
+                Some(section) => section,
+                None => {
+                    let mut trace = trace;
+                    trace
+                        .reason
+                        .push_str("; the top section only summarises its document: suggest");
+                    return self.suggest(retrieval, replies, lang, true, trace);
+                }
+            }
+        } else {
+            first
+        };
         let passage = self
             .kb
             .best_passage(top, &retrieval.query_terms, ANSWER_EXCERPT_CHARS);
@@ -851,8 +871,11 @@ impl Router {
         let mut citations = vec![Self::citation(top)];
         // The ranking is sure of the document; within it, a section scoring nearly as well may
         // be the one the customer meant.
-        if let Some(sibling) = retrieval.hits[1..].iter().find(|h| {
-            h.doc_path == top.doc_path && h.anchor != top.anchor && h.score >= SEE_ALSO_SHARE * top.score
+        if let Some(sibling) = retrieval.hits.iter().find(|h| {
+            h.doc_path == top.doc_path
+                && h.anchor != top.anchor
+                && !is_summary_only(h)
+                && h.score >= SEE_ALSO_SHARE * top.score
         }) {
             let see_also = replies
                 .see_also
@@ -1161,6 +1184,14 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
 /// document raises its sections' scores by [`LINK_AUTHORITY_WEIGHT`] (a query-time form of
 /// Kleinberg's authorities). Citations from outside the results say nothing about the question
 /// and are not counted: the most linked documents of a corpus are hubs such as API references.
+/// Whether a section is a document's introduction with no more than one short paragraph (in
+/// the guidance: the document's description): it says what the document is about, not how.
+fn is_summary_only(hit: &SearchHit) -> bool {
+    hit.anchor.is_empty()
+        && hit.body.chars().count() < 300
+        && hit.body.lines().filter(|l| !l.trim().is_empty()).count() <= 1
+}
+
 /// What a section says it is about: its heading, or its document's title for an introduction.
 fn heading_of(hit: &SearchHit) -> &str {
     if hit.anchor.is_empty() {
