@@ -847,16 +847,14 @@ impl Router {
             let best_section = retrieval.hits[1..]
                 .iter()
                 .find(|h| h.doc_path == first.doc_path && !h.anchor.is_empty());
-            match best_section {
-                Some(section) => section,
-                None => {
-                    let mut trace = trace;
-                    trace
-                        .reason
-                        .push_str("; the top section only summarises its document: suggest");
-                    return self.suggest(retrieval, replies, lang, true, trace);
-                }
-            }
+            let Some(section) = best_section else {
+                let mut trace = trace;
+                trace
+                    .reason
+                    .push_str("; the top section only summarises its document: suggest");
+                return self.suggest(retrieval, replies, lang, true, trace);
+            };
+            section
         } else {
             first
         };
