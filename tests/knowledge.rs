@@ -426,6 +426,22 @@ fn answers_quote_the_passage_that_answers() {
         p.starts_with("When licences are added during a billing period"),
         "{p}"
     );
+    // The section goes on beyond whole sentences quoted, and the excerpt says so.
+    let p = passage(
+        &kb,
+        "licences added during a billing period prorated",
+        mid_month,
+        130,
+    );
+    assert!(p.ends_with("period. …"), "{p}");
+    // Quoted whole, it ends as the section does.
+    let whole = passage(
+        &kb,
+        "licences added during a billing period prorated",
+        mid_month,
+        2_000,
+    );
+    assert!(!whole.ends_with('…'), "{whole}");
     // Without any of the question's terms in it, the section's beginning.
     let mut request = SearchRequest::new("licences added", 10);
     request.language = Some(Language::En);

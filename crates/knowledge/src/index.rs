@@ -639,6 +639,11 @@ impl KnowledgeBase {
         if start > 0 {
             text = format!("… {text}");
         }
+        // The section goes on (a list's further steps, the rest of a paragraph): say so rather
+        // than let the excerpt read as the whole answer.
+        if end < units.len() && !text.ends_with('…') {
+            text.push_str(" …");
+        }
         text
     }
 
