@@ -441,28 +441,33 @@ impl TicketStore for SqliteTicketStore {
     }
 
     fn list(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, TicketError> {
+        // Filtered in SQL, so a customer's own tickets come through the customer index however
+        // many tickets the database holds (the chat asks on every line).
+        let mut sql = String::from("SELECT seq FROM tickets WHERE 1 = 1");
+        let mut params: Vec<String> = Vec::new();
+        if let Some(customer) = &filter.customer_id {
+            params.push(customer.clone());
+            sql.push_str(&format!(" AND customer_id = ?{}", params.len()));
+        }
+        if let Some(status) = filter.status {
+            params.push(status.as_str().to_string());
+            sql.push_str(&format!(" AND status = ?{}", params.len()));
+        }
+        if !filter.queues.is_empty() {
+            let mut slots = Vec::new();
+            for queue in &filter.queues {
+                params.push(queue.clone());
+                slots.push(format!("?{}", params.len()));
+            }
+            sql.push_str(&format!(" AND queue IN ({})", slots.join(", ")));
+        }
+        sql.push_str(" ORDER BY seq DESC");
         let seqs: Vec<i64> = self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT seq, queue, status, customer_id FROM tickets ORDER BY seq DESC")?;
+            let mut stmt = c.prepare(&sql)?;
             let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })?
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, i64>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows
-                .into_iter()
-                .filter(|(_, queue, status, customer)| {
-                    (filter.queues.is_empty() || filter.queues.contains(queue))
-                        && filter.status.is_none_or(|s| s.as_str() == status)
-                        && filter.customer_id.as_ref().is_none_or(|c| c == customer)
-                })
-                .map(|(seq, ..)| seq)
-                .collect())
+            Ok(rows)
         })?;
         seqs.into_iter()
             .map(|seq| self.get_seq(seq, &ticket_id(seq)))
