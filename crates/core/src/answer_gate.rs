@@ -7,7 +7,7 @@
 //! labelled questions: the threshold is the lowest whose cross-validated answer precision
 //! reaches the target (README, "Confidence").
 
-use crate::intents::{FitSettings, SoftmaxModel, SparseRow};
+use crate::intents::{dense_row, FitSettings, SoftmaxModel, SparseRow};
 use crate::plugins::PerLanguage;
 use serde::Serialize;
 
@@ -66,11 +66,7 @@ impl GateInput {
     }
 
     fn row(&self) -> SparseRow {
-        self.features()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as u32, *v))
-            .collect()
+        dense_row(&self.features())
     }
 }
 

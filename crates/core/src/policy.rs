@@ -16,7 +16,7 @@
 //! other. Its weights are fitted by `switchboard eval --fit-arbiter` on labelled questions and
 //! reported there with cross-validated figures (README, "Learnt intents").
 
-use crate::intents::{IntentLabel, IntentPrediction, SoftmaxModel, SparseRow};
+use crate::intents::{dense_row, IntentLabel, IntentPrediction, SoftmaxModel, SparseRow};
 use crate::plugins::{FiredIntent, IntentAction};
 use serde::Serialize;
 
@@ -115,11 +115,7 @@ impl ArbiterInput {
     }
 
     fn row(&self) -> SparseRow {
-        self.features()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as u32, *v))
-            .collect()
+        dense_row(&self.features())
     }
 }
 

@@ -7,7 +7,7 @@ mod features;
 mod model;
 
 pub use features::{features, normalise};
-pub use model::{FitSettings, SoftmaxModel, SparseRow};
+pub use model::{dense_row, FitSettings, SoftmaxModel, SparseRow};
 
 use crate::plugins::{IntentAction, PerLanguage};
 use serde::{Deserialize, Serialize};

@@ -11,6 +11,11 @@ use argmin::solver::quasinewton::LBFGS;
 /// One example: sparse feature values and its class.
 pub type SparseRow = Vec<(u32, f32)>;
 
+/// A dense feature vector as a row (feature `i` is `values[i]`).
+pub fn dense_row(values: &[f32]) -> SparseRow {
+    values.iter().enumerate().map(|(i, v)| (i as u32, *v)).collect()
+}
+
 /// A fitted model: one weight row (plus bias) per class.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SoftmaxModel {
