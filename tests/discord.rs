@@ -110,6 +110,33 @@ async fn a_customer_who_sends_a_request_twice_at_once_gets_one_ticket_and_one_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_or_control_characters_alone_get_words_back_never_an_empty_embed() {
+    let Running { fake, gateway, .. } = running().await;
+    let mut screenshot = message(70, DM, user(CUSTOMER, "casey", false), "", None);
+    screenshot["attachments"] = json!([{
+        "id": "5", "filename": "error.png", "size": 1000,
+        "url": "https://cdn.example/error.png", "proxy_url": "https://cdn.example/error.png"
+    }]);
+    let control = message(71, DM, user(CUSTOMER, "casey", false), "\u{1}\u{2}\u{7}", None);
+    for (m, what) in [
+        (screenshot, "the screenshot"),
+        (control, "the control characters"),
+    ] {
+        let before = fake.requests().len();
+        gateway
+            .send(GatewayCommand::Dispatch("MESSAGE_CREATE", m))
+            .unwrap();
+        let (_, reply) = fake
+            .wait_for(before, what, |r| {
+                r.method == "POST" && r.path == format!("/api/v10/channels/{DM}/messages")
+            })
+            .await;
+        let description = reply.body["embeds"][0]["description"].as_str().unwrap_or("");
+        assert!(!description.trim().is_empty(), "{what}: {}", reply.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_through_the_real_serenity_client() {
     let Running {
         fake,

@@ -160,6 +160,12 @@ impl Desk {
         }
         let redacted = redact(&clean(text));
         if redacted.text.trim().is_empty() {
+            // Only control characters, or an image with no words: never an empty reply.
+            replies.push(say(
+                lang,
+                "Ich habe in Ihrer Nachricht keinen Text gefunden. Bitte schreiben Sie Ihre Frage in Worten; Bilder kann ich nicht lesen.",
+                "I found no text in your message. Please write your question in words; I cannot read images.",
+            ));
             return Ok(CustomerTurn {
                 replies,
                 decision: None,

@@ -84,6 +84,19 @@ pub struct Bot {
     links_file: Option<std::path::PathBuf>,
 }
 
+/// The customer's text with their attachments as links on lines of their own, so the ticket's
+/// transcript and the staff thread carry them (the bot itself reads only the words).
+fn with_attachments<'a>(content: &str, urls: impl Iterator<Item = &'a str>) -> String {
+    let mut text = content.to_string();
+    for url in urls {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!("Attachment: {url}"));
+    }
+    text
+}
+
 /// A message that pings nobody: customer and staff text is relayed as written, and an
 /// `@everyone` or a role mention in it must not reach anyone.
 fn quiet() -> CreateMessage {
@@ -681,6 +694,7 @@ impl EventHandler for Bot {
             return;
         }
         let _turn = self.turn_of(msg.author.id.get()).await;
+        let text = with_attachments(&msg.content, msg.attachments.iter().map(|a| a.url.as_str()));
         // The turn runs once (it is recorded by the desk); only delivery is retried, so a
         // message is never processed twice.
         let turn = match self
@@ -688,7 +702,7 @@ impl EventHandler for Bot {
                 msg.author.id.get(),
                 &msg.author.name,
                 msg.channel_id,
-                msg.content.clone(),
+                text.clone(),
             )
             .await
         {
@@ -705,10 +719,7 @@ impl EventHandler for Bot {
                 return;
             }
         };
-        with_retry(&event, || {
-            self.after_turn(&ctx, msg.channel_id, &turn, &msg.content)
-        })
-        .await;
+        with_retry(&event, || self.after_turn(&ctx, msg.channel_id, &turn, &text)).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
