@@ -235,3 +235,79 @@ fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
     answers(true);
     drop(view);
 }
+
+/// A small tmpfs, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    /// Mounts a 2 MB tmpfs at `dir`; `None` where mounting is not allowed.
+    fn mount(dir: &Path) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = is_root()
+            && Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+        mounted.then(|| SmallDisk(dir.to_path_buf()))
+    }
+
+    /// Fills what is left of it.
+    fn fill(&self) {
+        let mut file = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_only_writes_and_says_why() {
+    let scratch = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&scratch.path().join("disk")) else {
+        eprintln!("skipped: mounting a small tmpfs needs root with mount permission");
+        return;
+    };
+    let data = disk.0.join("data");
+    let knowledge = scratch.path().join("knowledge");
+    copy_dir(&repo("knowledge"), &knowledge);
+    let handoff = switchboard(
+        &data,
+        &knowledge,
+        &["chat"],
+        "please call me back about our invoice\n",
+    );
+    assert!(
+        String::from_utf8_lossy(&handoff.stdout).contains("T-1"),
+        "{handoff:?}"
+    );
+    disk.fill();
+
+    let question = "what happens to our access if we do not pay an invoice?";
+    let out = switchboard(&data, &knowledge, &["ask", question], "");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("billing-policy.md#nonpayment"));
+    let staff = ["tickets", "--as", "anna", "--role", "global-admin"];
+    let list = switchboard(&data, &knowledge, &[&staff[..], &["list"]].concat(), "");
+    assert!(list.status.success(), "{list:?}");
+    assert!(String::from_utf8_lossy(&list.stdout).contains("T-1"), "{list:?}");
+    let claim = switchboard(&data, &knowledge, &[&staff[..], &["claim", "T-1"]].concat(), "");
+    assert!(!claim.status.success(), "{claim:?}");
+    assert!(
+        String::from_utf8_lossy(&claim.stderr).contains("cannot be written"),
+        "{claim:?}"
+    );
+    // The customer is told the message could not be saved (and it stays in the session).
+    let again = switchboard(&data, &knowledge, &["chat"], "please call me back again\n");
+    assert!(again.status.success(), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("could not save"),
+        "{again:?}"
+    );
+}

@@ -58,6 +58,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tickets (
 pub struct SqliteTicketStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Why the database was opened for reading only (every write fails with it).
+    read_only: Option<String>,
 }
 
 impl std::fmt::Debug for SqliteTicketStore {
@@ -72,7 +74,12 @@ fn map_err(path: &Path, e: &rusqlite::Error) -> TicketError {
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => TicketError::Busy,
         Some(
-            ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::DiskFull,
+            ErrorCode::ReadOnly
+            | ErrorCode::CannotOpen
+            | ErrorCode::PermissionDenied
+            | ErrorCode::DiskFull
+            // A full disk shows as an I/O error where SQLite cannot grow its shared-memory file.
+            | ErrorCode::SystemIoFailure,
         ) => TicketError::ReadOnly {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -139,8 +146,14 @@ impl SqliteTicketStore {
     /// still list and read tickets, and every write fails with [`TicketError::ReadOnly`].
     pub fn open(path: &Path) -> Result<Self, TicketError> {
         match Self::open_read_write(path) {
-            Err(e @ TicketError::ReadOnly { .. }) if path.is_file() => {
-                Self::open_read_only(path).map_err(|_| e)
+            Err(TicketError::ReadOnly { path: p, reason }) if path.is_file() => {
+                match Self::open_read_only(path) {
+                    Ok(mut store) => {
+                        store.read_only = Some(reason);
+                        Ok(store)
+                    }
+                    Err(_) => Err(TicketError::ReadOnly { path: p, reason }),
+                }
             }
             other => other,
         }
@@ -175,6 +188,7 @@ impl SqliteTicketStore {
                     return Ok(SqliteTicketStore {
                         path: path.to_path_buf(),
                         conn: Mutex::new(conn),
+                        read_only: Some("opened for reading only".into()),
                     });
                 }
                 Ok(_) => {
@@ -212,6 +226,7 @@ impl SqliteTicketStore {
         let store = SqliteTicketStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            read_only: None,
         };
         store.migrate()?;
         Ok(store)
@@ -241,6 +256,12 @@ impl SqliteTicketStore {
     }
 
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T, TicketError> {
+        if let Some(reason) = &self.read_only {
+            return Err(TicketError::ReadOnly {
+                path: self.path.display().to_string(),
+                reason: reason.clone(),
+            });
+        }
         let mut conn = self
             .conn
             .lock()
