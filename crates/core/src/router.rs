@@ -1072,7 +1072,7 @@ impl Router {
                 entities: entities.clone(),
                 suggested,
                 open_now: status.open,
-                hours: queue.hours_text(),
+                hours: queue.hours_text_in(lang),
                 next_open: status.next_open,
                 respond_by: status.respond_by,
                 contact: queue.contact.get(lang).to_string(),

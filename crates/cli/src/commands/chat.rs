@@ -54,11 +54,31 @@ impl Adapter for Terminal {
         if let (Some(d), Some(t)) = (&turn.decision, &turn.ticket) {
             if d.outcome == Outcome::Handoff {
                 if let Some(h) = &d.handoff {
+                    // The customer's language, like the reply above it.
+                    let (ticket, queue, state, hours, contact) = match d.language {
+                        Language::De => (
+                            "Ticket",
+                            "Team",
+                            if h.open_now {
+                                "jetzt erreichbar"
+                            } else {
+                                "jetzt geschlossen"
+                            },
+                            "Servicezeiten",
+                            "Kontakt",
+                        ),
+                        Language::En => (
+                            "ticket",
+                            "queue",
+                            if h.open_now { "open now" } else { "closed now" },
+                            "hours",
+                            "contact",
+                        ),
+                    };
                     out.push_str(&format!(
-                        "\n[ticket {} | queue {} | {} | hours {} | contact {}{}]",
+                        "\n[{ticket} {} | {queue} {} | {state} | {hours} {} | {contact} {}{}]",
                         t.id,
-                        h.queue,
-                        if h.open_now { "open now" } else { "closed now" },
+                        h.queue_name,
                         h.hours,
                         h.contact,
                         h.price.as_ref().map(|p| format!(" | {p}")).unwrap_or_default()
