@@ -1,6 +1,7 @@
 //! Latency benchmark on ../shared/corpus and ../shared/corpus-products: index build time,
 //! index size, peak memory, and p50/p99 latency over chat-style questions (those of
-//! ../shared/eval/dev.toml) for three paths, all in this process on the same index:
+//! ../shared/eval/dev.toml) for the paths below, interleaved per question, all in this process on
+//! the same index:
 //! a plain tantivy `QueryParser` search (the baseline), Switchboard's search, and the whole
 //! `ask` pipeline (language, plugins, entities, search, confidence, reply).
 //!
@@ -67,31 +68,45 @@ fn dir_size(dir: &Path) -> u64 {
     })
 }
 
-fn measure(
-    label: &str,
+/// One path of the benchmark: its label and what it runs for a question.
+type Timed<'a> = (&'static str, Box<dyn FnMut(&str, Option<Language>) + 'a>);
+
+/// Times every path on every question, the paths interleaved per question (so drift of a shared
+/// machine moves them alike and their ratios hold), and prints each path's p50 and p99.
+fn measure_interleaved(
     qs: &[(String, Option<Language>)],
-    mut run: impl FnMut(&str, Option<Language>),
-) -> (Duration, Duration) {
+    paths: &mut [Timed<'_>],
+) -> Vec<(Duration, Duration)> {
     for (q, lang) in qs {
-        run(q, *lang); // warm-up
-    }
-    let mut times = Vec::with_capacity(qs.len() * ROUNDS);
-    for _ in 0..ROUNDS {
-        for (q, lang) in qs {
-            let start = Instant::now();
-            run(q, *lang);
-            times.push(start.elapsed());
+        for (_, run) in paths.iter_mut() {
+            run(q, *lang); // warm-up
         }
     }
-    times.sort();
-    let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
-    println!(
-        "{label:<44} p50 {:>8.1} µs   p99 {:>8.1} µs   ({} searches)",
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6,
-        times.len()
-    );
-    (p50, p99)
+    let mut times = vec![Vec::with_capacity(qs.len() * ROUNDS); paths.len()];
+    for _ in 0..ROUNDS {
+        for (q, lang) in qs {
+            for ((_, run), t) in paths.iter_mut().zip(times.iter_mut()) {
+                let start = Instant::now();
+                run(q, *lang);
+                t.push(start.elapsed());
+            }
+        }
+    }
+    paths
+        .iter()
+        .zip(times.iter_mut())
+        .map(|((label, _), t)| {
+            t.sort();
+            let (p50, p99) = (percentile(t, 0.5), percentile(t, 0.99));
+            println!(
+                "{label:<44} p50 {:>8.1} µs   p99 {:>8.1} µs   ({} searches)",
+                p50.as_secs_f64() * 1e6,
+                p99.as_secs_f64() * 1e6,
+                t.len()
+            );
+            (p50, p99)
+        })
+        .collect()
 }
 
 fn main() {
@@ -122,35 +137,53 @@ fn main() {
     println!("peak memory after build (VmHWM): {:.0} MB", peak_rss_mb());
     let qs = questions(&shared);
     let kb: &KnowledgeBase = &kb;
-    let (base50, base99) = measure("baseline: tantivy QueryParser", &qs, |q, lang| {
-        std::hint::black_box(kb.baseline_search(q, lang, 10).expect("search"));
-    });
-    let (ours50, ours99) = measure("switchboard search, no snippets", &qs, |q, lang| {
-        let mut r = SearchRequest::new(q, 10);
-        r.language = lang;
-        r.snippets = false;
-        std::hint::black_box(kb.search(&r).expect("search"));
-    });
-    let (snip50, snip99) = measure("switchboard search, top 3 with snippets", &qs, |q, lang| {
-        let mut r = SearchRequest::new(q, 3);
-        r.language = lang;
-        std::hint::black_box(kb.search(&r).expect("search"));
-    });
     let plugins_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
     let (support, _) = load_support_model(&plugins_dir);
     let plugins = load_plugins(&plugins_dir, &support);
-    let (kb, _) = store.open_or_build(&roots).expect("index opens");
-    let router = Router::new(kb, plugins, support, RouterConfig::default());
+    let (routed_kb, _) = store.open_or_build(&roots).expect("index opens");
+    let router = Router::new(routed_kb, plugins, support, RouterConfig::default());
     let now = jiff::Timestamp::now();
-    let (ask50, ask99) = measure("ask: the whole routing pipeline", &qs, |q, lang| {
-        let mut m = Message::text(q);
-        m.language_hint = lang;
-        std::hint::black_box(
-            router
-                .decide(&m, &mut ConversationContext::default(), now)
-                .expect("decides"),
-        );
-    });
+    let mut paths: Vec<Timed<'_>> = vec![
+        (
+            "baseline: tantivy QueryParser",
+            Box::new(|q, lang| {
+                std::hint::black_box(kb.baseline_search(q, lang, 10).expect("search"));
+            }),
+        ),
+        (
+            "switchboard search, no snippets",
+            Box::new(|q, lang| {
+                let mut r = SearchRequest::new(q, 10);
+                r.language = lang;
+                r.snippets = false;
+                std::hint::black_box(kb.search(&r).expect("search"));
+            }),
+        ),
+        (
+            "switchboard search, top 3 with snippets",
+            Box::new(|q, lang| {
+                let mut r = SearchRequest::new(q, 3);
+                r.language = lang;
+                std::hint::black_box(kb.search(&r).expect("search"));
+            }),
+        ),
+        (
+            "ask: the whole routing pipeline",
+            Box::new(|q, lang| {
+                let mut m = Message::text(q);
+                m.language_hint = lang;
+                std::hint::black_box(
+                    router
+                        .decide(&m, &mut ConversationContext::default(), now)
+                        .expect("decides"),
+                );
+            }),
+        ),
+    ];
+    let figures = measure_interleaved(&qs, &mut paths);
+    let [(base50, base99), (ours50, ours99), (snip50, snip99), (ask50, ask99)] = figures[..] else {
+        unreachable!("four paths");
+    };
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(
         "search vs baseline (no snippets): p50 {:.2}x  p99 {:.2}x",
