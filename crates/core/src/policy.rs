@@ -129,9 +129,9 @@ pub struct Arbiter {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Learnt intents": cross-validated figures).
 const FITTED: [[f32; ARBITER_FEATURES + 1]; 3] = [
-    [1.06, -1.56, -2.85, 1.97, 1.80, 3.47, 0.26, -2.48], // Answer
-    [-1.73, 4.11, -1.25, 0.36, 0.17, -2.37, -0.05, -0.63], // Handoff
-    [0.67, -2.55, 4.10, -2.34, -1.97, -1.10, -0.20, 3.11], // Decline
+    [1.13, -1.42, -2.82, 2.07, 1.92, 3.06, 0.34, -2.68], // Answer
+    [-1.79, 4.00, -1.23, 0.22, 0.08, -1.83, 0.01, -0.62], // Handoff
+    [0.66, -2.57, 4.05, -2.30, -1.99, -1.24, -0.35, 3.30], // Decline
 ];
 
 impl Default for Arbiter {

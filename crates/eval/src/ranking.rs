@@ -80,7 +80,7 @@ fn training(questions: &[&Question]) -> Vec<Vec<(RankInput, bool)>> {
 }
 
 /// Cross-validated (first right, right in three) per question, one shuffle per `seed`.
-fn cross_validated(questions: &[Question], l2: f64, seed: u64) -> Vec<(bool, bool)> {
+fn cross_validated(questions: &[Question], extra: &[Question], l2: f64, seed: u64) -> Vec<(bool, bool)> {
     let mut order: Vec<usize> = (0..questions.len()).collect();
     fastrand::Rng::with_seed(seed).shuffle(&mut order);
     let mut out = vec![(false, false); questions.len()];
@@ -90,6 +90,7 @@ fn cross_validated(questions: &[Question], l2: f64, seed: u64) -> Vec<(bool, boo
             .enumerate()
             .filter(|(k, _)| k % FOLDS != fold)
             .map(|(_, &i)| &questions[i])
+            .chain(extra)
             .collect();
         let ranker = Ranker::fit(&training(&train), l2);
         for (_, &i) in order.iter().enumerate().filter(|(k, _)| k % FOLDS == fold) {
@@ -99,9 +100,16 @@ fn cross_validated(questions: &[Question], l2: f64, seed: u64) -> Vec<(bool, boo
     out
 }
 
-/// Retrieves every answer case's sections (in search order, with what the ranker reads of them), fits the ranker and cross-validates it. Questions with no right section
+/// Retrieves every answer case's sections (in search order, with what the ranker reads of them),
+/// fits the ranker and cross-validates it. `pseudo` are extra training questions written by the
+/// guidance itself (a section's heading asked as a question, its document the right answer):
+/// they join every training fold and are never tested on. Questions with no right section
 /// retrieved teach nothing and are left out of the figures of both rankings.
-pub fn fit_ranker(router: &Router, cases: &[Case]) -> Result<RankerFit, KnowledgeError> {
+pub fn fit_ranker(
+    router: &Router,
+    cases: &[Case],
+    pseudo: &[(Language, String, String)],
+) -> Result<RankerFit, KnowledgeError> {
     let hand_set = router.with_config(RouterConfig {
         layers: Layers {
             ranker: false,
@@ -125,13 +133,27 @@ pub fn fit_ranker(router: &Router, cases: &[Case]) -> Result<RankerFit, Knowledg
             questions.push((case.lang, sections));
         }
     }
+    let mut extra: Vec<Question> = Vec::new();
+    for (lang, query, doc) in pseudo {
+        let sections: Vec<(String, RankInput, bool)> = hand_set
+            .rank_candidates(query, *lang)?
+            .into_iter()
+            .map(|(d, input)| {
+                let right = d == *doc;
+                (d, input, right)
+            })
+            .collect();
+        if sections.iter().any(|(_, _, r)| *r) && sections.iter().any(|(_, _, r)| !*r) {
+            extra.push((*lang, sections));
+        }
+    }
     let mean_hit1 =
         |runs: &[Vec<(bool, bool)>]| runs.iter().flatten().filter(|(first, _)| *first).count() as f64;
     let (l2, runs) = [1e-3, 1e-2, 1e-1, 1.0]
         .into_iter()
         .map(|l2| {
             let runs: Vec<Vec<(bool, bool)>> = (0..SHUFFLES)
-                .map(|seed| cross_validated(&questions, l2, seed))
+                .map(|seed| cross_validated(&questions, &extra, l2, seed))
                 .collect();
             (l2, runs)
         })
@@ -149,7 +171,7 @@ pub fn fit_ranker(router: &Router, cases: &[Case]) -> Result<RankerFit, Knowledg
         }
         out.push((lang, before, learnt));
     }
-    let all: Vec<&Question> = questions.iter().collect();
+    let all: Vec<&Question> = questions.iter().chain(&extra).collect();
     Ok(RankerFit {
         ranker: Ranker::fit(&training(&all), l2),
         l2,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 use switchboard_core::answer_gate::GATE_FEATURE_NAMES;
+use switchboard_core::plugins::PerLanguage;
 use switchboard_core::policy::{Verdict, ARBITER_FEATURE_NAMES};
 use switchboard_core::ranker::RANK_FEATURE_NAMES;
 use switchboard_core::{Layers, RouterConfig};
@@ -26,7 +27,7 @@ pub struct EvalArgs {
     /// metric with a language (`de.hit_at_1=0.65`) to gate that language's figure.
     #[arg(long)]
     fail_under: Option<String>,
-    /// Switch layers off: any of intents, thesaurus, priors, links, rerank, context, confidence.
+    /// Switch layers off: any of intents, thesaurus, priors, links, rerank, context, ranker, confidence.
     #[arg(long, value_delimiter = ',')]
     without: Vec<String>,
     /// Print the figures with each layer added in turn, from plain search upwards.
@@ -50,7 +51,12 @@ pub struct EvalArgs {
     /// and hit@3 beside the hand-set ranking's, and the fitted weights.
     #[arg(long)]
     fit_ranker: bool,
-    /// Rank with the learnt ranking instead of the hand-set one.
+    /// With --fit-ranker: also train on this many section headings of the guidance asked as
+    /// questions (their documents the right answers); never tested on.
+    #[arg(long, default_value_t = 0)]
+    pseudo_queries: usize,
+    /// Rank every language with the learnt ranking (by default only those where it beat the
+    /// hand-set one in cross-validation).
     #[arg(long)]
     learnt_ranking: bool,
 }
@@ -66,14 +72,35 @@ fn layers_without(names: &[String]) -> Result<Layers> {
             "links" => layers.links = false,
             "confidence" => layers.confidence = false,
             "context" => layers.context = false,
+            "ranker" => layers.ranker = false,
             other => {
                 anyhow::bail!(
-                    "unknown layer `{other}` (intents, thesaurus, priors, links, rerank, context, confidence)"
+                    "unknown layer `{other}` (intents, thesaurus, priors, links, rerank, context, ranker, confidence)"
                 )
             }
         }
     }
     Ok(layers)
+}
+
+/// Up to `n` section headings of the guidance as questions, with their documents: headings of
+/// three words or more (they read like what a customer asks), chosen evenly through the corpus.
+fn pseudo_queries(roots: &[PathBuf], n: usize) -> Vec<(switchboard_knowledge::Language, String, String)> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let sections = switchboard_knowledge::ingest::ingest_roots(roots).sections;
+    let usable: Vec<_> = sections
+        .iter()
+        .filter(|s| !s.anchor.is_empty() && s.heading.split_whitespace().count() >= 3)
+        .collect();
+    let step = (usable.len() / n).max(1);
+    usable
+        .iter()
+        .step_by(step)
+        .take(n)
+        .map(|s| (s.language, s.heading.clone(), s.doc_path.clone()))
+        .collect()
 }
 
 fn print_ranker_fit(fit: &RankerFit) {
@@ -214,9 +241,11 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let (router, problems) = env.router(RouterConfig {
-        layers: Layers {
-            ranker: args.learnt_ranking,
-            ..layers_without(&args.without)?
+        layers: layers_without(&args.without)?,
+        learnt_ranking: if args.learnt_ranking {
+            PerLanguage { de: true, en: true }
+        } else {
+            RouterConfig::default().learnt_ranking
         },
         ..RouterConfig::default()
     })?;
@@ -225,7 +254,8 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     }
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
     if args.fit_ranker {
-        print_ranker_fit(&fit_ranker(&router, &cases)?);
+        let pseudo = pseudo_queries(&env.knowledge, args.pseudo_queries);
+        print_ranker_fit(&fit_ranker(&router, &cases, &pseudo)?);
         return Ok(ExitCode::SUCCESS);
     }
     if args.fit_arbiter {
@@ -234,7 +264,7 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     }
     if args.layers {
         println!("{HEADER}");
-        let steps: [(&str, &[&str]); 8] = [
+        let steps: [(&str, &[&str]); 9] = [
             (
                 "plain search, always answer",
                 &[
@@ -244,30 +274,43 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     "links",
                     "rerank",
                     "context",
+                    "ranker",
                     "confidence",
                 ],
             ),
             (
                 "+ coverage re-ranking",
-                &["intents", "thesaurus", "priors", "links", "context", "confidence"],
+                &[
+                    "intents",
+                    "thesaurus",
+                    "priors",
+                    "links",
+                    "context",
+                    "ranker",
+                    "confidence",
+                ],
             ),
             (
                 "+ document priors",
-                &["intents", "thesaurus", "links", "context", "confidence"],
+                &["intents", "thesaurus", "links", "context", "ranker", "confidence"],
             ),
-            ("+ thesaurus", &["intents", "links", "context", "confidence"]),
-            ("+ link authority", &["intents", "context", "confidence"]),
-            ("+ question emphasis", &["intents", "confidence"]),
+            (
+                "+ thesaurus",
+                &["intents", "links", "context", "ranker", "confidence"],
+            ),
+            (
+                "+ link authority",
+                &["intents", "context", "ranker", "confidence"],
+            ),
+            ("+ question emphasis", &["intents", "ranker", "confidence"]),
+            ("+ learnt ranking (en)", &["intents", "confidence"]),
             ("+ intents", &["confidence"]),
             ("+ confidence (full)", &[]),
         ];
         for (label, off) in steps {
             let off: Vec<String> = off.iter().map(|s| (*s).to_string()).collect();
             let config = RouterConfig {
-                layers: Layers {
-                    ranker: args.learnt_ranking,
-                    ..layers_without(&off)?
-                },
+                layers: layers_without(&off)?,
                 ..*router.config()
             };
             let report = run_cases(&router.with_config(config), &cases, now)?;
