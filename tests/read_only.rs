@@ -168,14 +168,13 @@ fn set_writable(path: &Path, writable: bool) {
     let _ = std::fs::set_permissions(path, perms);
 }
 
-#[test]
-fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
-    let scratch = tempfile::tempdir().unwrap();
-    let data = scratch.path().join("data");
-    let knowledge = scratch.path().join("knowledge");
+/// A copy of the bundled knowledge under `scratch`, and ticket T-1 in `data` (a handoff in the
+/// terminal chat); returns the knowledge root.
+fn with_a_ticket(data: &Path, scratch: &Path) -> PathBuf {
+    let knowledge = scratch.join("knowledge");
     copy_dir(&repo("knowledge"), &knowledge);
     let handoff = switchboard(
-        &data,
+        data,
         &knowledge,
         &["chat"],
         "please call me back about our invoice\n",
@@ -185,6 +184,14 @@ fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
         String::from_utf8_lossy(&handoff.stdout).contains("T-1"),
         "{handoff:?}"
     );
+    knowledge
+}
+
+#[test]
+fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
+    let scratch = tempfile::tempdir().unwrap();
+    let data = scratch.path().join("data");
+    let knowledge = with_a_ticket(&data, scratch.path());
 
     let view = ReadOnlyView::of(&data, scratch.path());
     // Answered from the guidance; whether the index had to be built in memory, said or not.
@@ -275,18 +282,7 @@ fn a_full_disk_fails_only_writes_and_says_why() {
         return;
     };
     let data = disk.0.join("data");
-    let knowledge = scratch.path().join("knowledge");
-    copy_dir(&repo("knowledge"), &knowledge);
-    let handoff = switchboard(
-        &data,
-        &knowledge,
-        &["chat"],
-        "please call me back about our invoice\n",
-    );
-    assert!(
-        String::from_utf8_lossy(&handoff.stdout).contains("T-1"),
-        "{handoff:?}"
-    );
+    let knowledge = with_a_ticket(&data, scratch.path());
     disk.fill();
 
     let question = "what happens to our access if we do not pay an invoice?";
