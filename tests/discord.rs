@@ -148,10 +148,20 @@ async fn a_conversation_through_the_real_serenity_client() {
         _data,
     } = running().await;
 
-    fake.wait_for(0, "slash command registration", |r| {
-        r.method == "PUT" && r.path.ends_with("/commands")
-    })
-    .await;
+    let (_, registration) = fake
+        .wait_for(0, "slash command registration", |r| {
+            r.method == "PUT" && r.path.ends_with("/commands")
+        })
+        .await;
+    // Staff commands live in the staff guild only, and never in DMs.
+    assert_eq!(
+        registration.path,
+        format!("/api/v10/applications/{APP}/guilds/{GUILD}/commands")
+    );
+    for command in registration.body.as_array().unwrap() {
+        assert_eq!(command["dm_permission"], false, "{command}");
+        assert!(!command["default_member_permissions"].is_null(), "{command}");
+    }
 
     // 1. A DM question is answered with a citation embed and buttons.
     let customer = user(CUSTOMER, "casey", false);

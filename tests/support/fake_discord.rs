@@ -128,7 +128,9 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::bo
         ("GET", ["gateway"]) => Json(json!({"url": ws})).into_response(),
         ("GET", ["gateway", "bot"]) => Json(json!({"url": ws, "shards": 1,
             "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})).into_response(),
-        ("PUT", ["applications", _, "commands"]) => Json(json!([])).into_response(),
+        ("PUT", ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]) => {
+            Json(json!([])).into_response()
+        }
         ("POST", ["channels", channel, "messages"]) => {
             let channel: u64 = channel.parse().unwrap();
             let content = body["content"].as_str().unwrap_or("");

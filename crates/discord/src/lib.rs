@@ -13,7 +13,8 @@ use serenity::all::{
     ButtonStyle, ChannelId, ChannelType, Client, CommandDataOptionValue, CommandInteraction,
     CommandOptionType, ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
     CreateCommand, CreateCommandOption, CreateEmbed, CreateMessage, CreateThread, EditInteractionResponse,
-    EventHandler, GatewayIntents, HttpBuilder, Interaction, Message as DiscordMessage, Ready, RoleId,
+    EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Message as DiscordMessage, Permissions,
+    Ready, RoleId,
 };
 use serenity::async_trait;
 use std::collections::HashMap;
@@ -632,9 +633,12 @@ impl Bot {
     }
 }
 
-/// The slash commands staff use in ticket threads.
+/// The slash commands staff use in ticket threads: registered in the staff guild only, never
+/// usable in DMs, and shown by default only to members who may manage threads (a server admin
+/// can widen that in the server's integration settings; every use is still checked against the
+/// queue's staff roles).
 pub fn staff_commands() -> Vec<CreateCommand> {
-    vec![
+    let commands = vec![
         CreateCommand::new("claim").description("Take this ticket"),
         CreateCommand::new("resolve").description("Close this ticket"),
         CreateCommand::new("escalate")
@@ -664,7 +668,14 @@ pub fn staff_commands() -> Vec<CreateCommand> {
                 CreateCommandOption::new(CommandOptionType::String, "query", "What to search for")
                     .required(true),
             ),
-    ]
+    ];
+    commands
+        .into_iter()
+        .map(|c| {
+            c.dm_permission(false)
+                .default_member_permissions(Permissions::MANAGE_THREADS)
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -672,7 +683,8 @@ impl EventHandler for Bot {
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, "connected to Discord");
         with_retry("ready:commands", || async {
-            serenity::all::Command::set_global_commands(&ctx.http, staff_commands())
+            GuildId::new(self.config.guild)
+                .set_commands(&ctx.http, staff_commands())
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
