@@ -43,11 +43,6 @@ pub struct RankInput {
     pub introduction: bool,
     /// Characters of the section.
     pub length: usize,
-    /// Whether the section's heading names the opposite of the change the question asks about
-    /// (adding against removing, buying against cancelling) and its document has a section for
-    /// the asked one. Not a learnt feature: questions are labelled by document, and both sections
-    /// are of the right document, so the router ranks it below its counterpart instead.
-    pub opposite_direction: bool,
 }
 
 /// Each other retrieved document that links to a section's document multiplies the section's

@@ -298,7 +298,7 @@ impl Router {
             .into_iter()
             .filter(|h| audience.admits(&h.audience))
             .collect();
-        let inputs = self.rank_inputs(text, lang, &hits);
+        let inputs = self.rank_inputs(&hits);
         let learnt = self.config.layers.ranker && *self.config.learnt_ranking.get(lang);
         let mut ranked: Vec<(f32, SearchHit, RankInput)> = hits
             .into_iter()
@@ -357,9 +357,8 @@ impl Router {
     }
 
     /// What the ranker reads of each retrieved section (priors and links as their layers allow).
-    fn rank_inputs(&self, text: &str, lang: Language, hits: &[SearchHit]) -> Vec<RankInput> {
+    fn rank_inputs(&self, hits: &[SearchHit]) -> Vec<RankInput> {
         let best_score = hits.iter().map(|h| h.score).fold(0.0, f32::max);
-        let asked = direction::direction_of(text, lang);
         hits.iter()
             .map(|h| RankInput {
                 score: h.score,
@@ -378,15 +377,6 @@ impl Router {
                 },
                 introduction: h.anchor.is_empty(),
                 length: h.body.len(),
-                // Only where the guidance has the asked change too: a section of the same
-                // document headed with it was retrieved (the removing beside the adding).
-                opposite_direction: asked.is_some_and(|asked| {
-                    direction::contradicts(asked, heading_of(h), lang)
-                        && hits.iter().any(|other| {
-                            other.doc_path == h.doc_path
-                                && direction::direction_of(heading_of(other), lang) == Some(asked)
-                        })
-                }),
             })
             .collect()
     }
@@ -1199,7 +1189,7 @@ fn rank_below_counterparts(
 ) {
     let Some(asked) = asked else { return };
     for i in 0..ranked.len() {
-        if !ranked[i].2.opposite_direction {
+        if !direction::contradicts(asked, heading_of(&ranked[i].1), lang) {
             continue;
         }
         let counterpart = ranked
