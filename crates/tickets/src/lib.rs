@@ -147,13 +147,7 @@ impl SqliteTicketStore {
     pub fn open(path: &Path) -> Result<Self, TicketError> {
         match Self::open_read_write(path) {
             Err(TicketError::ReadOnly { path: p, reason }) if path.is_file() => {
-                match Self::open_read_only(path) {
-                    Ok(mut store) => {
-                        store.read_only = Some(reason);
-                        Ok(store)
-                    }
-                    Err(_) => Err(TicketError::ReadOnly { path: p, reason }),
-                }
+                Self::open_read_only(path, &reason).map_err(|_| TicketError::ReadOnly { path: p, reason })
             }
             other => other,
         }
@@ -162,7 +156,8 @@ impl SqliteTicketStore {
     /// Opens an existing, current database without writing anything: through SQLite's read-only
     /// mode, else as immutable (a read-only medium where the write-ahead log's index cannot be
     /// created; nothing can change the file there).
-    fn open_read_only(path: &Path) -> Result<Self, TicketError> {
+    /// Every write then fails with `why` (the reason writing was not possible).
+    fn open_read_only(path: &Path, why: &str) -> Result<Self, TicketError> {
         use rusqlite::OpenFlags;
         let encoded = path
             .to_string_lossy()
@@ -188,7 +183,7 @@ impl SqliteTicketStore {
                     return Ok(SqliteTicketStore {
                         path: path.to_path_buf(),
                         conn: Mutex::new(conn),
-                        read_only: Some("opened for reading only".into()),
+                        read_only: Some(why.to_string()),
                     });
                 }
                 Ok(_) => {
