@@ -85,19 +85,10 @@ impl IndexStore {
         roots: &[PathBuf],
         progress: impl FnMut(usize, usize),
     ) -> Result<(KnowledgeBase, BuildReport)> {
-        let home = self.home(roots)?;
+        let home = self.index_dir(roots);
+        create_home(&home)?;
         let _lock = BuildLock::take(&home)?;
         self.build_locked(roots, &home, fingerprint(roots), progress)
-    }
-
-    /// The folder of one index's generations, created.
-    fn home(&self, roots: &[PathBuf]) -> Result<PathBuf> {
-        let home = self.index_dir(roots);
-        std::fs::create_dir_all(&home).map_err(|source| KnowledgeError::Io {
-            path: home.clone(),
-            source,
-        })?;
-        Ok(home)
     }
 
     /// Builds and publishes a generation; the caller holds the build lock.
@@ -162,8 +153,7 @@ impl IndexStore {
 
     /// The current generation for these roots, when it is complete and built from exactly this
     /// guidance with this analyzer.
-    fn open_current(&self, roots: &[PathBuf], fingerprint: &str) -> Option<KnowledgeBase> {
-        let home = self.index_dir(roots);
+    fn open_current(home: &Path, fingerprint: &str) -> Option<KnowledgeBase> {
         let generation = std::fs::read_to_string(home.join(CURRENT_FILE)).ok()?;
         let dir = home.join(generation.trim());
         let manifest: Manifest =
@@ -177,17 +167,16 @@ impl IndexStore {
     /// that find it stale at once build it once: the others wait for the build lock and then
     /// open what the first one published.
     pub fn open_or_build(&self, roots: &[PathBuf]) -> Result<(KnowledgeBase, Option<BuildReport>)> {
+        let home = self.index_dir(roots);
         let fingerprint =
-            crate::freshness::fingerprint(&self.index_dir(roots), roots, ANALYZER_VERSION, || {
-                fingerprint(roots)
-            });
-        if let Some(kb) = self.open_current(roots, &fingerprint) {
+            crate::freshness::fingerprint(&home, roots, ANALYZER_VERSION, || fingerprint(roots));
+        if let Some(kb) = Self::open_current(&home, &fingerprint) {
             return Ok((kb, None));
         }
         let published = (|| {
-            let home = self.home(roots)?;
+            create_home(&home)?;
             let _lock = BuildLock::take(&home)?;
-            if let Some(kb) = self.open_current(roots, &fingerprint) {
+            if let Some(kb) = Self::open_current(&home, &fingerprint) {
                 return Ok((kb, None));
             }
             let (kb, report) = self.build_locked(roots, &home, fingerprint.clone(), |_, _| {})?;
@@ -195,12 +184,20 @@ impl IndexStore {
         })();
         match published {
             Err(e) if is_unwritable(&e) => {
-                let (kb, report) = build_in_memory(roots, &self.index_dir(roots), e.to_string())?;
+                let (kb, report) = build_in_memory(roots, &home, e.to_string())?;
                 Ok((kb, Some(report)))
             }
             other => other,
         }
     }
+}
+
+/// Creates the folder of one index's generations.
+fn create_home(home: &Path) -> Result<()> {
+    std::fs::create_dir_all(home).map_err(|source| KnowledgeError::Io {
+        path: home.to_path_buf(),
+        source,
+    })
 }
 
 /// Whether building failed because the data directory cannot be written: read-only, not ours,
