@@ -1,6 +1,7 @@
 //! Fitting the arbiter (answer / handoff / decline) on labelled questions, with the
 //! cross-validated figures an admin needs to trust it.
 
+use crate::folds::{splits, FOLDS, SHUFFLES};
 use crate::{Case, CaseResult, Expect};
 use serde::Serialize;
 use switchboard_core::answer_gate::{AnswerGate, GateInput};
@@ -9,11 +10,6 @@ use switchboard_core::policy::{self, Arbiter, ArbiterInput, Verdict};
 use switchboard_core::router::{SUGGESTED, UNDERSTOOD_SHARE};
 use switchboard_core::{ConversationContext, Message, Router};
 use switchboard_knowledge::{KnowledgeError, Language};
-
-/// Folds of the arbiter's cross-validation...
-const FOLDS: usize = 10;
-/// ...repeated with this many shuffles.
-const SHUFFLES: u64 = 5;
 
 /// The answer precision the gate's threshold must reach in cross-validation (issue 13).
 pub const TARGET_PRECISION: f64 = 0.90;
@@ -215,24 +211,16 @@ fn gate_samples<'a>(samples: impl Iterator<Item = &'a Sample>) -> Vec<(GateInput
 
 /// Cross-validated predictions for every sample (`folds` folds, one shuffle per `seed`).
 fn cross_validated(samples: &[Sample], l2: f64, gate_l2: f64, folds: usize, seed: u64) -> Vec<Prediction> {
-    let mut order: Vec<usize> = (0..samples.len()).collect();
-    fastrand::Rng::with_seed(seed).shuffle(&mut order);
     let mut predictions = vec![(Verdict::Answer, 0.0); samples.len()];
     let any = PerLanguage { de: 0.5, en: 0.5 };
-    for fold in 0..folds {
-        let train = || {
-            order
-                .iter()
-                .enumerate()
-                .filter(move |(k, _)| k % folds != fold)
-                .map(|(_, &i)| &samples[i])
-        };
+    for (training, held_out) in splits(samples.len(), folds, seed) {
+        let train = || training.iter().map(|&i| &samples[i]);
         let arbiter_train: Vec<(ArbiterInput, Verdict)> = train()
             .filter_map(|s| s.input.map(|input| (input, s.verdict())))
             .collect();
         let arbiter = Arbiter::fit(&arbiter_train, l2);
         let gate = AnswerGate::fit(&gate_samples(train()), gate_l2, any);
-        for (_, &i) in order.iter().enumerate().filter(|(k, _)| k % folds == fold) {
+        for i in held_out {
             if let Some(input) = samples[i].input {
                 let p = samples[i].gate.map_or(0.0, |g| gate.probability(&g));
                 predictions[i] = (arbiter.verdict(&input).0, p);
@@ -246,17 +234,10 @@ fn cross_validated(samples: &[Sample], l2: f64, gate_l2: f64, folds: usize, seed
 fn gate_log_loss(samples: &[(GateInput, bool)], l2: f64) -> f64 {
     let mut loss = 0.0;
     for seed in 0..SHUFFLES {
-        let mut order: Vec<usize> = (0..samples.len()).collect();
-        fastrand::Rng::with_seed(seed).shuffle(&mut order);
-        for fold in 0..FOLDS {
-            let train: Vec<(GateInput, bool)> = order
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| k % FOLDS != fold)
-                .map(|(_, &i)| samples[i])
-                .collect();
+        for (training, held_out) in splits(samples.len(), FOLDS, seed) {
+            let train: Vec<(GateInput, bool)> = training.iter().map(|&i| samples[i]).collect();
             let gate = AnswerGate::fit(&train, l2, PerLanguage { de: 0.5, en: 0.5 });
-            for (_, &i) in order.iter().enumerate().filter(|(k, _)| k % FOLDS == fold) {
+            for i in held_out {
                 let p = f64::from(gate.probability(&samples[i].0)).clamp(1e-6, 1.0 - 1e-6);
                 loss -= if samples[i].1 { p.ln() } else { (1.0 - p).ln() };
             }

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod arbiter;
+mod folds;
 mod ranking;
 
 pub use arbiter::{fit_arbiter, ArbiterFigures, ArbiterFit, CurvePoint, TARGET_PRECISION};

@@ -1,16 +1,12 @@
 //! Fitting the learnt ranking on labelled questions, with cross-validated hit@1 and hit@3
 //! beside the hand-set ranking's on the same questions.
 
+use crate::folds::{splits, FOLDS, SHUFFLES};
 use crate::{Case, Expect};
 use serde::Serialize;
 use switchboard_core::ranker::{RankInput, Ranker};
 use switchboard_core::{Layers, Router, RouterConfig};
 use switchboard_knowledge::{KnowledgeError, Language};
-
-/// Folds of the ranker's cross-validation...
-const FOLDS: usize = 10;
-/// ...repeated with this many shuffles.
-const SHUFFLES: u64 = 5;
 
 /// One question: its language and its retrieved sections (document, features, right or not).
 type Question = (Language, Vec<(String, RankInput, bool)>);
@@ -72,7 +68,7 @@ fn figures<'a>(questions: impl Iterator<Item = (&'a Question, (bool, bool))>, la
     }
 }
 
-fn training(questions: &[&Question]) -> Vec<Vec<(RankInput, bool)>> {
+fn training_rows(questions: &[&Question]) -> Vec<Vec<(RankInput, bool)>> {
     questions
         .iter()
         .map(|(_, sections)| sections.iter().map(|(_, i, r)| (*i, *r)).collect())
@@ -81,19 +77,11 @@ fn training(questions: &[&Question]) -> Vec<Vec<(RankInput, bool)>> {
 
 /// Cross-validated (first right, right in three) per question, one shuffle per `seed`.
 fn cross_validated(questions: &[Question], extra: &[Question], l2: f64, seed: u64) -> Vec<(bool, bool)> {
-    let mut order: Vec<usize> = (0..questions.len()).collect();
-    fastrand::Rng::with_seed(seed).shuffle(&mut order);
     let mut out = vec![(false, false); questions.len()];
-    for fold in 0..FOLDS {
-        let train: Vec<&Question> = order
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| k % FOLDS != fold)
-            .map(|(_, &i)| &questions[i])
-            .chain(extra)
-            .collect();
-        let ranker = Ranker::fit(&training(&train), l2);
-        for (_, &i) in order.iter().enumerate().filter(|(k, _)| k % FOLDS == fold) {
+    for (training, held_out) in splits(questions.len(), FOLDS, seed) {
+        let train: Vec<&Question> = training.iter().map(|&i| &questions[i]).chain(extra).collect();
+        let ranker = Ranker::fit(&training_rows(&train), l2);
+        for i in held_out {
             out[i] = hits(&questions[i].1, |x| ranker.score(x));
         }
     }
@@ -173,7 +161,7 @@ pub fn fit_ranker(
     }
     let all: Vec<&Question> = questions.iter().chain(&extra).collect();
     Ok(RankerFit {
-        ranker: Ranker::fit(&training(&all), l2),
+        ranker: Ranker::fit(&training_rows(&all), l2),
         l2,
         figures: out,
     })
