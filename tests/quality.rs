@@ -44,12 +44,12 @@ fn dev_set_meets_the_gates_per_language() {
         "en.hit_at_1=0.65",
         "de.hit_at_3=0.82",
         "en.hit_at_3=0.82",
-        "de.decision_accuracy=0.80",
-        "en.decision_accuracy=0.83",
-        "de.answer_precision=0.90",
-        "en.answer_precision=0.88",
-        "de.answer_coverage=0.18",
-        "en.answer_coverage=0.16",
+        "de.decision_accuracy=0.85",
+        "en.decision_accuracy=0.85",
+        "de.answer_precision=0.95",
+        "en.answer_precision=0.85",
+        "de.answer_coverage=0.14",
+        "en.answer_coverage=0.14",
         "de.handoff_recall=0.90",
         "en.handoff_recall=0.95",
         "de.out_of_scope_recall=0.90",
@@ -66,9 +66,6 @@ fn dev_set_meets_the_gates_per_language() {
     );
 }
 
-/// Our own guidance keeps answering the questions it was written for (the bundled regression
-/// set; runs without ../shared). Every case must get the right outcome, every confident answer
-/// the right page.
 /// The second development set (real-world messages, more handoffs and out-of-scope ones) at
 /// what the learnt intents and the arbiter reach; the arbiter was fitted on dev and dev-2, so
 /// this is a regression gate, and `eval --fit-arbiter` prints the cross-validated figures.
@@ -79,14 +76,14 @@ fn second_dev_set_meets_the_gates_per_language() {
         return;
     };
     let gates = [
-        "de.decision_accuracy=0.78",
-        "en.decision_accuracy=0.68",
-        "de.answer_precision=0.88",
+        "de.decision_accuracy=0.80",
+        "en.decision_accuracy=0.73",
+        "de.answer_precision=0.85",
         "en.answer_precision=0.90",
-        "de.handoff_recall=0.80",
-        "en.handoff_recall=0.70",
-        "de.out_of_scope_recall=0.80",
-        "en.out_of_scope_recall=0.70",
+        "de.handoff_recall=0.85",
+        "en.handoff_recall=0.80",
+        "de.out_of_scope_recall=0.90",
+        "en.out_of_scope_recall=0.80",
         "de.hit_at_3=0.73",
         "en.hit_at_3=0.70",
     ]
@@ -105,6 +102,9 @@ fn second_dev_set_meets_the_gates_per_language() {
     );
 }
 
+/// Our own guidance keeps answering the questions it was written for (the bundled regression
+/// set; runs without ../shared). Every case must get the right outcome, every confident answer
+/// the right page.
 #[test]
 fn bundled_guidance_keeps_answering_its_regression_questions() {
     let data = tempfile::tempdir().expect("temp dir");
@@ -116,7 +116,7 @@ fn bundled_guidance_keeps_answering_its_regression_questions() {
         .arg("--cases")
         .arg(&cases)
         .arg("--fail-under")
-        .arg("decision_accuracy=0.95,answer_precision=0.96,de.hit_at_1=0.9,en.hit_at_1=0.9")
+        .arg("decision_accuracy=1.0,answer_precision=1.0,de.hit_at_1=0.9,en.hit_at_1=0.9")
         .output()
         .expect("switchboard runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

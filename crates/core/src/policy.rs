@@ -3,8 +3,8 @@
 //!
 //! | the classifier's likeliest outcome | acted on when |
 //! |---|---|
-//! | greeting, thanks, feedback, support-info, not-a-CSP | its probability >= `conversation` |
-//! | a handoff (a person must act) | its probability >= `certain_handoff`, whatever the guidance says |
+//! | greeting, thanks, feedback | its probability >= `conversation` |
+//! | a handoff (a person must act), support-info, not-a-CSP | its probability >= `certain_handoff`, whatever the guidance says |
 //! | anything, when neither the classifier nor the guidance knows half of the message's words | never (declined as not understood) |
 //! | anything else | the arbiter chooses answer, handoff or decline |
 //!
@@ -129,9 +129,9 @@ pub struct Arbiter {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Learnt intents": cross-validated figures).
 const FITTED: [[f32; ARBITER_FEATURES + 1]; 3] = [
-    [1.13, -1.42, -2.82, 2.07, 1.92, 3.06, 0.34, -2.68], // Answer
-    [-1.79, 4.00, -1.23, 0.22, 0.08, -1.83, 0.01, -0.62], // Handoff
-    [0.66, -2.57, 4.05, -2.30, -1.99, -1.24, -0.35, 3.30], // Decline
+    [2.07, -1.53, -2.53, 2.41, 1.48, 2.25, 0.49, -2.54], // Answer
+    [-1.78, 4.13, -1.76, -0.73, 0.21, -0.88, -0.11, -0.51], // Handoff
+    [-0.29, -2.60, 4.29, -1.68, -1.70, -1.37, -0.38, 3.05], // Decline
 ];
 
 impl Default for Arbiter {
@@ -190,12 +190,13 @@ const UNDERSTOOD_SHARE: f32 = 0.5;
 /// Thresholds of the policy table.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct IntentPolicy {
-    /// Greetings, thanks, feedback, support-info and not-a-CSP are acted on from this
-    /// probability.
+    /// Greetings, thanks and feedback are acted on from this probability.
     pub conversation: f32,
     /// A handoff is acted on from this probability without asking the arbiter: guidance that
     /// mentions talking to a person does not answer "I want to talk to a person". The lowest
-    /// value (of 0.6-0.95) that loses no case in the arbiter's cross-validation.
+    /// value (of 0.6-0.95) that loses no case in the arbiter's cross-validation. Support-info
+    /// and not-a-CSP need the same: at 0.5 the support model's reply took questions about how
+    /// partner and Microsoft share support that the guidance answers.
     pub certain_handoff: f32,
     /// Chooses between answer, handoff and decline.
     pub arbiter: Arbiter,
@@ -242,7 +243,7 @@ fn fired(intent: &IntentLabel, p: f32, why: &str) -> FiredIntent {
 
 /// The policy table, applied: the intent acted on (if any) and, when the arbiter was asked, its
 /// probabilities of answer, handoff and decline. The classifier alone decides a conversation act
-/// (greeting, thanks, feedback, support-info, not-a-CSP) at or above `conversation` and a handoff
+/// (greeting, thanks, feedback) at or above `conversation` and a handoff, support-info or not-a-CSP
 /// at or above `certain_handoff`; otherwise the arbiter chooses, and a handoff goes to the
 /// likeliest queue. Nothing is acted on without a model, or when neither the classifier nor the
 /// guidance knows half of the message's words.
@@ -259,7 +260,11 @@ pub fn decide(
     if prediction.known_share >= UNDERSTOOD_SHARE {
         let needed = match action {
             IntentAction::Answer | IntentAction::Decline => None,
-            IntentAction::Handoff => Some(policy.certain_handoff),
+            // Like a handoff, the support model's reply and the pointer to a product portal
+            // replace an answer from the guidance, which often covers the same ground.
+            IntentAction::Handoff | IntentAction::SupportInfo | IntentAction::NotCsp => {
+                Some(policy.certain_handoff)
+            }
             _ => Some(policy.conversation),
         };
         if needed.is_some_and(|needed| p >= needed) {

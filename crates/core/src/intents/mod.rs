@@ -16,9 +16,6 @@ use switchboard_knowledge::Language;
 
 /// An intent needs at least this many examples per language to be learnt.
 pub const MIN_EXAMPLES: usize = 40;
-/// Weight of the shape and length features next to the words and character n-grams (each group
-/// has unit length before this).
-const SHAPE_WEIGHT: f32 = 0.5;
 /// Folds of the cross-validation `switchboard check` reports.
 pub const CV_FOLDS: usize = 5;
 
@@ -42,6 +39,9 @@ pub type Examples = Vec<(String, usize)>;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Vocabulary {
     columns: HashMap<String, u32>,
+    /// Inverse document frequency per column: a word in every other example (`bitte`, `the`,
+    /// `we`) says little about the class, and unweighted it decided as much as `erstatten`.
+    idf: Vec<f32>,
 }
 
 impl Vocabulary {
@@ -49,7 +49,9 @@ impl Vocabulary {
     /// its class, and every column costs training time.
     fn build<'a>(texts: impl Iterator<Item = &'a str>, lang: Language) -> Self {
         let mut seen: HashMap<String, u32> = HashMap::new();
+        let mut documents = 0u32;
         for text in texts {
+            documents += 1;
             let mut names = features(text, lang);
             names.sort_unstable();
             names.dedup();
@@ -59,18 +61,29 @@ impl Vocabulary {
         }
         // Words are kept even when one example holds them (out of scope is a long tail of
         // topics, each named once: `wetter`, `spotify`); character n-grams only from two.
-        let mut kept: Vec<String> = seen
+        let mut kept: Vec<(String, u32)> = seen
             .into_iter()
             .filter(|(f, n)| *n >= 2 || f.starts_with("w:"))
-            .map(|(f, _)| f)
             .collect();
         kept.sort_unstable();
-        let columns = kept.into_iter().enumerate().map(|(i, f)| (f, i as u32)).collect();
-        Vocabulary { columns }
+        // Smoothed as scikit-learn's TfidfVectorizer: never zero, so a feature of every example
+        // still counts a little.
+        let idf = kept
+            .iter()
+            .map(|(_, n)| ((1.0 + documents as f32) / (1.0 + *n as f32)).ln() + 1.0)
+            .collect();
+        let columns = kept
+            .into_iter()
+            .enumerate()
+            .map(|(i, (f, _))| (f, i as u32))
+            .collect();
+        Vocabulary { columns, idf }
     }
 
-    /// The message as a sparse row: each group of features (words and word pairs, character
-    /// n-grams, shapes) scaled to unit length, so long messages do not shout.
+    /// The message as a sparse row: each group of features (words, word pairs and shapes;
+    /// character n-grams) weighted by rarity and scaled to unit length, so long messages do not
+    /// shout. Shapes and punctuation share the words' group: in a group of their own, one
+    /// question mark or number weighed as much as everything the message says.
     fn row(&self, text: &str, lang: Language) -> (SparseRow, Vec<String>) {
         let names = features(text, lang);
         self.row_of(names)
@@ -93,17 +106,13 @@ impl Vocabulary {
     /// order).
     fn row_of(&self, names: Vec<String>) -> (SparseRow, Vec<String>) {
         // Per group: (column, count, name); `at` finds a column already counted.
-        let mut groups: [Vec<(u32, f32, String)>; 3] = Default::default();
+        let mut groups: [Vec<(u32, f32, String)>; 2] = Default::default();
         let mut at: HashMap<u32, (usize, usize)> = HashMap::with_capacity(names.len());
         for name in names {
             let Some(&col) = self.columns.get(&name) else {
                 continue;
             };
-            let group = match name.as_bytes()[0] {
-                b'c' => 1,
-                b'#' => 2,
-                _ => 0,
-            };
+            let group = usize::from(name.starts_with("c:"));
             match at.entry(col) {
                 std::collections::hash_map::Entry::Occupied(seen) => {
                     let (g, i) = *seen.get();
@@ -117,14 +126,16 @@ impl Vocabulary {
         }
         let mut row = Vec::new();
         let mut kept = Vec::new();
-        for (i, group) in groups.into_iter().enumerate() {
+        for group in &mut groups {
+            for (col, value, _) in group.iter_mut() {
+                *value *= self.idf.get(*col as usize).copied().unwrap_or(1.0);
+            }
+        }
+        for group in groups {
             let norm = group.iter().map(|(_, v, _)| v * v).sum::<f32>().sqrt();
             if norm > 0.0 {
-                // Shapes and punctuation are a few facts beside the words: at full weight one
-                // question mark outweighed what the message says.
-                let weight = if i == 2 { SHAPE_WEIGHT } else { 1.0 };
                 for (c, v, name) in group {
-                    row.push((c, v * weight / norm));
+                    row.push((c, v / norm));
                     kept.push(name);
                 }
             }
@@ -189,7 +200,7 @@ impl IntentPrediction {
 
 /// Bumped whenever the features or the model's code change, so a stored model of another version
 /// is never read back (the fit settings are part of the fingerprint by themselves).
-const MODEL_VERSION: u32 = 1;
+const MODEL_VERSION: u32 = 3;
 
 /// The learnt intents of all plugins: one model per language.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
