@@ -18,8 +18,8 @@ use switchboard_tickets::SqliteTicketStore;
 mod fake_discord;
 
 use fake_discord::{
-    ask_in_dm, member, message, start_fake, user, GatewayCommand, APP, BOT, CONFIG, CUSTOMER, DM, GUILD,
-    HELPDESK_AGENT_ROLE, HELPDESK_CHANNEL, HELPDESK_PING, SALES_AGENT_ROLE,
+    ask_in_dm, member, message, start_fake, user, GatewayCommand, APP, BILLING_CHANNEL, BILLING_PING, BOT,
+    CONFIG, CUSTOMER, DM, GUILD, HELPDESK_AGENT_ROLE, HELPDESK_CHANNEL, HELPDESK_PING, SALES_AGENT_ROLE,
 };
 
 fn repo(dir: &str) -> std::path::PathBuf {
@@ -33,7 +33,7 @@ struct Running {
     store: Arc<SqliteTicketStore>,
     desk: Arc<Desk>,
     config: DiscordConfig,
-    links: std::path::PathBuf,
+    client: Arc<serenity::all::ShardManager>,
     _data: tempfile::TempDir,
 }
 
@@ -47,20 +47,298 @@ async fn running() -> Running {
     let config = DiscordConfig::from_toml(CONFIG, &support.queue_ids()).unwrap();
     let router = Router::new(kb, plugins, support, RouterConfig::default());
     let desk = Arc::new(Desk::new(router, store.clone(), 72));
-    let links = data.path().join("discord-threads.json");
-    let bot = Bot::new(Arc::clone(&desk), config.clone()).with_links_file(links.clone());
-    let mut client = build_client(bot, "test-token", Some(&fake.base)).await.unwrap();
-    tokio::spawn(async move { run(&mut client, Shards::Fixed(1)).await });
-    fake.wait_gateway("identify").await;
+    let client = connect(&fake, Arc::clone(&desk), config.clone()).await;
     Running {
         fake,
         gateway,
         store,
         desk,
         config,
-        links,
+        client,
         _data: data,
     }
+}
+
+/// A bot over `desk` connected to `fake` (a second call is a restart on the same database);
+/// its shard manager stops it.
+async fn connect(
+    fake: &fake_discord::Fake,
+    desk: Arc<Desk>,
+    config: DiscordConfig,
+) -> Arc<serenity::all::ShardManager> {
+    let identified = fake.identifies();
+    let bot = Bot::new(desk, config);
+    let mut client = build_client(bot, "test-token", Some(&fake.base)).await.unwrap();
+    let shards = Arc::clone(&client.shard_manager);
+    tokio::spawn(async move {
+        let _ = run(&mut client, Shards::Fixed(1)).await;
+    });
+    fake.wait_identifies(identified + 1).await;
+    shards
+}
+
+/// A customer asks for a person in the DM channel; message id `id`.
+fn ask_for_a_person(gateway: &tokio::sync::mpsc::UnboundedSender<GatewayCommand>, id: u64) {
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "MESSAGE_CREATE",
+            message(
+                id,
+                DM,
+                user(CUSTOMER, "casey", false),
+                "please call me back, I want to talk to a person",
+                None,
+            ),
+        ))
+        .unwrap();
+}
+
+/// Requests answered with 200 matching `pred`.
+fn succeeded(fake: &fake_discord::Fake, pred: impl Fn(&fake_discord::Recorded) -> bool) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.status == 200 && pred(r))
+        .count()
+}
+
+fn is_ticket_post(r: &fake_discord::Recorded, ping: u64) -> bool {
+    r.body["content"]
+        .as_str()
+        .is_some_and(|c| c.contains(&format!("<@&{ping}> new ticket")))
+}
+
+fn is_dm_post(r: &fake_discord::Recorded) -> bool {
+    r.method == "POST" && r.path == format!("/api/v10/channels/{DM}/messages")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_call_is_retried_alone_the_customer_is_told_once_and_staff_get_the_ticket() {
+    let Running { fake, gateway, .. } = running().await;
+    // The thread and then the ticket post in it fail once each.
+    fake.fail("POST", &format!("/channels/{HELPDESK_CHANNEL}/threads"), 500, 1);
+    fake.fail_body("POST", "new ticket", 500, 1);
+    ask_for_a_person(&gateway, 80);
+    fake.wait_for(0, "the ticket posted in its thread", |r| {
+        r.status == 200 && is_ticket_post(r, HELPDESK_PING)
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        succeeded(&fake, is_dm_post),
+        1,
+        "one acknowledgement: {:#?}",
+        fake.requests()
+    );
+    assert_eq!(
+        succeeded(&fake, |r| r.path.ends_with("/threads")),
+        1,
+        "one thread"
+    );
+    assert_eq!(succeeded(&fake, |r| is_ticket_post(r, HELPDESK_PING)), 1);
+    assert_eq!(
+        fake.requests().iter().filter(|r| r.status == 500).count(),
+        2,
+        "both faults were hit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_that_lasts_is_waited_out_and_the_answer_still_arrives() {
+    let Running { fake, gateway, .. } = running().await;
+    fake.rate_limit(
+        "POST",
+        &format!("/channels/{DM}/messages"),
+        std::time::Duration::from_millis(1500),
+    );
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "MESSAGE_CREATE",
+            message(
+                90,
+                DM,
+                user(CUSTOMER, "casey", false),
+                "what happens to our access if we do not pay an invoice?",
+                None,
+            ),
+        ))
+        .unwrap();
+    fake.wait_for(0, "the answer after the rate limit", |r| {
+        r.status == 200 && is_dm_post(r)
+    })
+    .await;
+    assert!(fake.requests().iter().any(|r| r.status == 429));
+    assert_eq!(succeeded(&fake, is_dm_post), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_reply_edit_fails_is_acknowledged_once_and_acts_once() {
+    let Running {
+        fake, gateway, store, ..
+    } = running().await;
+    ask_for_a_person(&gateway, 100);
+    let (_, post) = fake
+        .wait_for(0, "the ticket post", |r| {
+            r.status == 200 && is_ticket_post(r, HELPDESK_PING)
+        })
+        .await;
+    let thread: u64 = post.path.split('/').nth(4).unwrap().parse().unwrap();
+    fake.fail(
+        "PATCH",
+        &format!("/webhooks/{APP}/tok-101/messages/@original"),
+        500,
+        1,
+    );
+    let before = fake.requests().len();
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "INTERACTION_CREATE",
+            json!({
+                "id": "101", "application_id": APP.to_string(), "type": 2, "token": "tok-101", "version": 1,
+                "data": {"id": "9001", "name": "claim", "type": 1}, "guild_id": GUILD.to_string(),
+                "channel_id": thread.to_string(), "member": member(333, "hana", &[HELPDESK_AGENT_ROLE]),
+                "locale": "en-US", "entitlements": [], "attachment_size_limit": 8_388_608
+            }),
+        ))
+        .unwrap();
+    fake.wait_for(before, "the command's answer after the retry", |r| {
+        r.status == 200 && r.method == "PATCH"
+    })
+    .await;
+    fake.wait_for(before, "the customer told", |r| {
+        is_dm_post(r) && r.body.to_string().contains("Your ticket T-1")
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let callbacks = fake.requests()[before..]
+        .iter()
+        .filter(|r| r.path == "/api/v10/interactions/101/tok-101/callback")
+        .count();
+    assert_eq!(
+        callbacks,
+        1,
+        "acknowledged once: {:#?}",
+        &fake.requests()[before..]
+    );
+    assert_eq!(
+        fake.requests()[before..]
+            .iter()
+            .filter(|r| is_dm_post(r) && r.body.to_string().contains("Your ticket T-1"))
+            .count(),
+        1,
+        "the customer is told once"
+    );
+    let claims = store
+        .get("T-1")
+        .unwrap()
+        .audit
+        .iter()
+        .filter(|a| a.action.contains("claim"))
+        .count();
+    assert_eq!(claims, 1, "claimed once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_hear_of_a_ticket_whose_thread_failed_when_the_bot_restarts() {
+    let Running {
+        fake,
+        gateway,
+        desk,
+        config,
+        client,
+        ..
+    } = running().await;
+    let threads = format!("/channels/{HELPDESK_CHANNEL}/threads");
+    fake.fail("POST", &threads, 500, 1000);
+    ask_for_a_person(&gateway, 110);
+    fake.wait_for(0, "the customer's acknowledgement", |r| {
+        r.status == 200 && is_dm_post(r)
+    })
+    .await;
+    // Every attempt at the thread failed; the process stops.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(&threads))
+        .count()
+        < 3
+    {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", fake.requests());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    client.shutdown_all().await;
+    assert_eq!(succeeded(&fake, |r| is_ticket_post(r, HELPDESK_PING)), 0);
+    // Restarted with Discord healthy again: the outbox delivers the ticket to staff, and the
+    // customer, told already, is not told again.
+    fake.heal();
+    let before = fake.requests().len();
+    let _client = connect(&fake, desk, config).await;
+    fake.wait_for(before, "the ticket posted after the restart", |r| {
+        r.status == 200 && is_ticket_post(r, HELPDESK_PING)
+    })
+    .await;
+    assert_eq!(succeeded(&fake, |r| r.path.ends_with(&threads)), 1);
+    assert_eq!(succeeded(&fake, is_dm_post), 1, "{:#?}", fake.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_escalated_to_another_queue_reaches_that_queues_staff() {
+    let Running {
+        fake, gateway, store, ..
+    } = running().await;
+    ask_for_a_person(&gateway, 120);
+    let (_, post) = fake
+        .wait_for(0, "the ticket post", |r| {
+            r.status == 200 && is_ticket_post(r, HELPDESK_PING)
+        })
+        .await;
+    let old_thread: u64 = post.path.split('/').nth(4).unwrap().parse().unwrap();
+    let command = |id: &str, name: &str, options: serde_json::Value| {
+        json!({
+            "id": id, "application_id": APP.to_string(), "type": 2, "token": format!("tok-{id}"), "version": 1,
+            "data": {"id": "9002", "name": name, "type": 1, "options": options},
+            "guild_id": GUILD.to_string(), "channel_id": old_thread.to_string(),
+            "member": member(333, "hana", &[HELPDESK_AGENT_ROLE]),
+            "locale": "en-US", "entitlements": [], "attachment_size_limit": 8_388_608
+        })
+    };
+    let before = fake.requests().len();
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "INTERACTION_CREATE",
+            command("122", "claim", json!([])),
+        ))
+        .unwrap();
+    fake.wait_for(before, "the claim", |r| {
+        r.method == "PATCH" && r.body["content"].as_str().unwrap_or("").contains("claimed")
+    })
+    .await;
+    let before = fake.requests().len();
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "INTERACTION_CREATE",
+            command(
+                "121",
+                "escalate",
+                json!([{"name": "queue", "type": 3, "value": "billing"}]),
+            ),
+        ))
+        .unwrap();
+    fake.wait_for(before, "a thread in the billing staff channel", |r| {
+        r.status == 200 && r.path == format!("/api/v10/channels/{BILLING_CHANNEL}/threads")
+    })
+    .await;
+    fake.wait_for(before, "the ticket posted to billing, pinging its role", |r| {
+        r.status == 200 && is_ticket_post(r, BILLING_PING)
+    })
+    .await;
+    fake.wait_for(before, "the old thread told where the ticket went", |r| {
+        r.path == format!("/api/v10/channels/{old_thread}/messages")
+            && r.body["content"].as_str().unwrap_or("").contains("billing")
+    })
+    .await;
+    assert_eq!(store.get("T-1").unwrap().queue, "billing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,8 +422,8 @@ async fn a_conversation_through_the_real_serenity_client() {
         store,
         desk,
         config,
-        links,
         _data,
+        ..
     } = running().await;
 
     let (_, registration) = fake
@@ -368,8 +646,8 @@ async fn a_conversation_through_the_real_serenity_client() {
         "unknown routes: {:?}",
         fake.unknown.lock().unwrap()
     );
-    // A restarted bot still knows the staff thread.
-    assert_eq!(Bot::new(desk, config).with_links_file(links).known_threads(), 1);
+    // A restarted bot still knows the staff thread (from the ticket database).
+    assert_eq!(Bot::new(desk, config).known_threads(), 1);
 }
 
 #[test]

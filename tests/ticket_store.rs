@@ -378,3 +378,85 @@ fn a_current_database_opens_without_writing_even_while_another_process_writes() 
     assert_eq!(store.list(&TicketFilter::default()).unwrap().len(), 1);
     other.execute_batch("ROLLBACK;").unwrap();
 }
+
+#[test]
+fn the_outbox_finds_what_was_not_delivered_to_the_tickets_current_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    let now = "2026-11-28T10:00:00Z";
+    let a = store.create(new_ticket(1), now).unwrap();
+    let b = store.create(new_ticket(2), now).unwrap();
+    let key = "staff-notified:{queue}";
+    assert_eq!(
+        store.undelivered("test", key).unwrap(),
+        [a.id.clone(), b.id.clone()]
+    );
+    assert!(store.undelivered("other-adapter", key).unwrap().is_empty());
+    store
+        .set_delivery(&a.id, "test", "staff-notified:billing", "thread 9", now)
+        .unwrap();
+    assert_eq!(store.undelivered("test", key).unwrap(), [b.id.clone()]);
+    // Escalated to another queue: the billing staff's notification no longer counts.
+    store.act(&a.id, "carol", &StaffAction::Claim, now).unwrap();
+    store
+        .act(
+            &a.id,
+            "carol",
+            &StaffAction::Escalate(Escalation::Queue {
+                queue: "sales".into(),
+            }),
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        store.undelivered("test", key).unwrap(),
+        [a.id.clone(), b.id.clone()]
+    );
+    // Replaced, not duplicated; read back by prefix.
+    store
+        .set_delivery(&a.id, "test", "staff-notified:billing", "thread 10", now)
+        .unwrap();
+    store
+        .set_delivery(&a.id, "test", "thread:sales", "{}", now)
+        .unwrap();
+    assert_eq!(
+        store.deliveries("test", "staff-notified:").unwrap(),
+        [(
+            a.id.clone(),
+            "staff-notified:billing".to_string(),
+            "thread 10".to_string()
+        )]
+    );
+    assert!(matches!(
+        store.set_delivery("T-99", "test", "thread:sales", "{}", now),
+        Err(TicketError::NotFound(_))
+    ));
+    // Resolved tickets are done, whatever was delivered.
+    store.act(&b.id, "carol", &StaffAction::Claim, now).unwrap();
+    store.act(&b.id, "carol", &StaffAction::Resolve, now).unwrap();
+    assert_eq!(store.undelivered("test", key).unwrap(), [a.id.clone()]);
+}
+
+#[test]
+fn tickets_from_before_the_outbox_count_as_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    {
+        let store = SqliteTicketStore::open(&path).unwrap();
+        store.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap();
+    }
+    // Back to the schema before the outbox (version 1), as an older release left it.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE deliveries; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let store = SqliteTicketStore::open(&path).unwrap();
+    assert!(store
+        .undelivered("test", "staff-notified:{queue}")
+        .unwrap()
+        .is_empty());
+    assert!(store.undelivered("test", "customer-told").unwrap().is_empty());
+    let after = store.create(new_ticket(2), "2026-11-28T11:00:00Z").unwrap();
+    assert_eq!(store.undelivered("test", "customer-told").unwrap(), [after.id]);
+}

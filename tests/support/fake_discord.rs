@@ -21,6 +21,8 @@ pub const CUSTOMER: u64 = 111;
 pub const DM: u64 = 801;
 pub const HELPDESK_CHANNEL: u64 = 501;
 pub const HELPDESK_PING: u64 = 601;
+pub const BILLING_CHANNEL: u64 = 502;
+pub const BILLING_PING: u64 = 602;
 pub const HELPDESK_AGENT_ROLE: u64 = 703;
 pub const SALES_AGENT_ROLE: u64 = 702;
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -30,6 +32,20 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub body: Value,
+    /// The status the fake answered with (a fault's, or 200).
+    pub status: u16,
+}
+
+/// An injected fault: requests with this method and path get `status` while the fault lasts.
+struct Fault {
+    method: String,
+    path: String,
+    status: u16,
+    /// Only requests whose body contains this.
+    body_contains: Option<String>,
+    /// Requests still to fail (`None`: until `until`).
+    remaining: Option<u32>,
+    until: Instant,
 }
 
 pub enum GatewayCommand {
@@ -44,6 +60,7 @@ pub struct Fake {
     pub unknown: Arc<Mutex<Vec<String>>>,
     gateway_log: Arc<Mutex<Vec<String>>>,
     commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<GatewayCommand>>>,
+    faults: Arc<Mutex<Vec<Fault>>>,
     seq: Arc<AtomicU64>,
     ids: Arc<AtomicU64>,
 }
@@ -72,12 +89,75 @@ pub fn member(id: u64, name: &str, roles: &[u64]) -> Value {
 }
 
 impl Fake {
-    fn record(&self, method: &str, path: &str, body: Value) {
+    fn record(&self, method: &str, path: &str, body: Value, status: u16) {
         self.requests.lock().unwrap().push(Recorded {
             method: method.into(),
             path: path.into(),
             body,
+            status,
         });
+    }
+
+    /// The next `times` requests to `method path` (path after `/api/v10`) fail with `status`.
+    pub fn fail(&self, method: &str, path: &str, status: u16, times: u32) {
+        self.faults.lock().unwrap().push(Fault {
+            method: method.into(),
+            path: format!("/api/v10{path}"),
+            status,
+            body_contains: None,
+            remaining: Some(times),
+            until: Instant::now() + Duration::from_hours(1),
+        });
+    }
+
+    /// Requests to `method path` are rate limited (429 with `retry_after`) for `duration`.
+    pub fn rate_limit(&self, method: &str, path: &str, duration: Duration) {
+        self.faults.lock().unwrap().push(Fault {
+            method: method.into(),
+            path: format!("/api/v10{path}"),
+            status: 429,
+            body_contains: None,
+            remaining: None,
+            until: Instant::now() + duration,
+        });
+    }
+
+    /// The next `times` `method` requests whose body contains `text` fail with `status`.
+    pub fn fail_body(&self, method: &str, text: &str, status: u16, times: u32) {
+        self.faults.lock().unwrap().push(Fault {
+            method: method.into(),
+            path: String::new(),
+            status,
+            body_contains: Some(text.into()),
+            remaining: Some(times),
+            until: Instant::now() + Duration::from_hours(1),
+        });
+    }
+
+    /// Removes every fault.
+    pub fn heal(&self) {
+        self.faults.lock().unwrap().clear();
+    }
+
+    /// The status of an injected fault for this request, if one applies (counting it down),
+    /// with the seconds left for a rate limit.
+    fn fault(&self, method: &str, path: &str, body: &Value) -> Option<(u16, f64)> {
+        let body = body.to_string();
+        let mut faults = self.faults.lock().unwrap();
+        let now = Instant::now();
+        let fault = faults.iter_mut().find(|f| {
+            f.method == method
+                && match &f.body_contains {
+                    Some(text) => body.contains(text.as_str()),
+                    None => f.path == path,
+                }
+                && f.until > now
+                && f.remaining.is_none_or(|n| n > 0)
+        })?;
+        if let Some(n) = &mut fault.remaining {
+            *n -= 1;
+        }
+        Some((fault.status, (fault.until - now).as_secs_f64()))
     }
 
     fn next_id(&self) -> u64 {
@@ -106,6 +186,25 @@ impl Fake {
         panic!("timed out waiting for {what}; requests: {:#?}", self.requests());
     }
 
+    /// How many IDENTIFYs the gateway has seen (one per client start).
+    pub fn identifies(&self) -> usize {
+        self.gateway_log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| *l == "identify")
+            .count()
+    }
+
+    /// Waits until the gateway has seen `n` IDENTIFYs.
+    pub async fn wait_identifies(&self, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.identifies() < n {
+            assert!(Instant::now() < deadline, "gateway never saw identify #{n}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn wait_gateway(&self, what: &str) {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
@@ -121,7 +220,22 @@ impl Fake {
 async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::body::Bytes) -> Response {
     let path = uri.path().to_string();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    fake.record(method.as_str(), &path, body.clone());
+    if let Some((status, left)) = fake.fault(method.as_str(), &path, &body) {
+        fake.record(method.as_str(), &path, body, status);
+        let code = StatusCode::from_u16(status).unwrap();
+        return if status == 429 {
+            let retry_after = (left * 1000.0).ceil() / 1000.0;
+            (
+                code,
+                [("retry-after", format!("{retry_after}"))],
+                Json(json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": false, "code": 0})),
+            )
+                .into_response()
+        } else {
+            (code, Json(json!({"message": "Internal Server Error", "code": 0}))).into_response()
+        };
+    }
+    fake.record(method.as_str(), &path, body.clone(), 200);
     let parts: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
     let ws = format!("{}/gw", fake.base.replace("http://", "ws://"));
     match (method.as_str(), parts.as_slice()) {
@@ -229,6 +343,7 @@ pub async fn start_fake() -> (Fake, mpsc::UnboundedSender<GatewayCommand>) {
         unknown: Arc::default(),
         gateway_log: Arc::default(),
         commands: Arc::new(tokio::sync::Mutex::new(rx)),
+        faults: Arc::default(),
         seq: Arc::default(),
         ids: Arc::new(AtomicU64::new(5_000)),
     };

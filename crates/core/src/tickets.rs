@@ -256,6 +256,28 @@ pub trait TicketStore: Send + Sync {
     fn purge_resolved_before(&self, cutoff: &str) -> Result<usize, TicketError>;
     /// Deletes every ticket of a customer; returns how many.
     fn erase_customer(&self, customer_id: &str) -> Result<usize, TicketError>;
+    /// The adapters' outbox: records that `adapter` delivered `key` for a ticket (its staff
+    /// thread, "staff notified"), replacing an earlier value.
+    fn set_delivery(
+        &self,
+        id: &str,
+        adapter: &str,
+        key: &str,
+        value: &str,
+        now: &str,
+    ) -> Result<(), TicketError>;
+    /// Every delivery by `adapter` whose key starts with `key_prefix`: `(ticket id, key,
+    /// value)`, oldest ticket first.
+    fn deliveries(
+        &self,
+        adapter: &str,
+        key_prefix: &str,
+    ) -> Result<Vec<(String, String, String)>, TicketError>;
+    /// The tickets of `adapter`'s customers that are not resolved and have no `key` delivery,
+    /// oldest first: what a crash or a failed call left undelivered. `{queue}` in `key` stands
+    /// for each ticket's queue, so a delivery to one queue does not count once the ticket is
+    /// escalated to another.
+    fn undelivered(&self, adapter: &str, key: &str) -> Result<Vec<String>, TicketError>;
 }
 
 /// Whether a role may work a queue.

@@ -3,37 +3,49 @@
 //! staff talk to the customer (the Modmail pattern) and use slash commands. Everything goes
 //! through the core's [`Desk`], so tickets, permissions and redaction are the same as in the
 //! terminal. Only this crate knows serenity.
+//!
+//! Each call to Discord is a step retried on its own ([`retry`]), and what a handoff must
+//! deliver (the customer's acknowledgement, the staff thread, the ticket post in it) is recorded
+//! in the ticket database as it is done: the outbox. At start-up and every minute the bot
+//! finishes what a failure or a restart left undone, so a ticket never goes unseen by staff.
 #![deny(missing_docs)]
 
 mod config;
+mod present;
+mod retry;
 
 pub use config::{ConfigError, DiscordConfig, Shards, StaffChannel, SupportChannel, Trigger};
 
+use present::{
+    answer_message, quiet, say, ticket_embed, truncate, with_attachments, CONTENT_MAX, HELPFUL_NO,
+    HELPFUL_YES, HUMAN,
+};
+use retry::{step, StepError};
 use serenity::all::{
-    ButtonStyle, ChannelId, ChannelType, Client, CommandDataOptionValue, CommandInteraction,
-    CommandOptionType, ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateCommand, CreateCommandOption, CreateEmbed, CreateMessage, CreateThread, EditInteractionResponse,
-    EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction, Message as DiscordMessage, Permissions,
-    Ready, RoleId,
+    ChannelId, ChannelType, Client, CommandDataOptionValue, CommandInteraction, CommandOptionType,
+    ComponentInteraction, Context, CreateAllowedMentions, CreateCommand, CreateCommandOption, CreateMessage,
+    CreateThread, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder,
+    Interaction, Message as DiscordMessage, Permissions, Ready, RoleId,
 };
 use serenity::async_trait;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use switchboard_core::decision::Outcome;
+use std::time::Duration;
 use switchboard_core::desk::{CustomerTurn, Desk, Session, StaffMember};
 use switchboard_core::support::TechnicalEntitlement;
-use switchboard_core::tickets::{Author, CustomerIdentity, Escalation, StaffAction, Ticket};
+use switchboard_core::tickets::{Author, CustomerIdentity, Escalation, StaffAction, Ticket, TicketStore};
 use switchboard_knowledge::{Language, SearchRequest};
 
-/// Button ids.
-const HELPFUL_YES: &str = "sb:helpful:yes";
-const HELPFUL_NO: &str = "sb:helpful:no";
-const HUMAN: &str = "sb:human";
-/// Discord's limits on embed text.
-const EMBED_DESCRIPTION_MAX: usize = 4000;
-const EMBED_FIELD_MAX: usize = 1000;
-/// Attempts for one event before it is reported as failed.
-const ATTEMPTS: u32 = 3;
+/// The adapter's name on tickets and in the outbox.
+const ADAPTER: &str = "discord";
+/// Outbox keys: the staff thread of a queue (value: the [`ThreadLink`] as JSON), the ticket
+/// posted in it with the queue's role pinged, the customer's handoff acknowledgement sent.
+const THREAD: &str = "thread:";
+const STAFF_NOTIFIED: &str = "staff-notified:";
+const CUSTOMER_TOLD: &str = "customer-told";
+/// How often the outbox is checked for what a failure left undelivered.
+const OUTBOX_INTERVAL: Duration = Duration::from_mins(1);
 
 /// A staff thread and the conversation it belongs to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,139 +56,118 @@ struct ThreadLink {
     customer_channel: ChannelId,
 }
 
-/// Reads the thread links saved by an earlier run; a missing or unreadable file is an empty
-/// list (the problem is logged), so the bot still starts.
-fn load_links(path: &std::path::Path) -> Vec<ThreadLink> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-            tracing::error!(path = %path.display(), error = %e, "thread links unreadable; staff threads of earlier runs are not relayed");
-            Vec::new()
-        }),
-        Err(_) => Vec::new(),
-    }
-}
-
-/// Saves the links atomically (write a temporary file, then rename).
-fn save_links(path: &std::path::Path, links: &[ThreadLink]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(links).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(tmp, path)
-}
-
 #[derive(Default)]
 struct State {
     sessions: HashMap<u64, Session>,
-    customer_channels: HashMap<u64, ChannelId>,
+    /// Staff threads (one per queue a ticket was in).
     threads: HashMap<ChannelId, ThreadLink>,
-    ticket_threads: HashMap<String, ChannelId>,
+    /// `(ticket, queue)` -> its staff thread.
+    ticket_threads: HashMap<(String, String), ChannelId>,
+    /// `(ticket, queue)` whose staff were notified in their thread.
+    notified: HashSet<(String, String)>,
+    /// Tickets whose customer got the handoff acknowledgement.
+    told: HashSet<String>,
     /// One turn at a time per customer: two messages sent at once would otherwise each find no
     /// ticket thread yet (two threads), and each take the session (one loses the other's context).
     turns: HashMap<u64, Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// The bot: serenity's event handler over the desk.
-pub struct Bot {
+pub struct Bot(Arc<Inner>);
+
+struct Inner {
     desk: Arc<Desk>,
     config: DiscordConfig,
     state: Mutex<State>,
-    links_file: Option<std::path::PathBuf>,
+    /// Whether the outbox loop runs (a gateway reconnect sends READY again).
+    outbox_running: AtomicBool,
 }
 
-/// The customer's text with their attachments as links on lines of their own, so the ticket's
-/// transcript and the staff thread carry them (the bot itself reads only the words).
-fn with_attachments<'a>(content: &str, urls: impl Iterator<Item = &'a str>) -> String {
-    let mut text = content.to_string();
-    for url in urls {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(&format!("Attachment: {url}"));
-    }
-    text
-}
-
-/// A message that pings nobody: customer and staff text is relayed as written, and an
-/// `@everyone` or a role mention in it must not reach anyone.
-fn quiet() -> CreateMessage {
-    CreateMessage::new().allowed_mentions(CreateAllowedMentions::new())
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-fn say(lang: Language, de: &str, en: &str) -> String {
-    match lang {
-        Language::De => de.into(),
-        Language::En => en.into(),
-    }
-}
-
-/// Runs a step for an event, retrying transient failures; a failure after the last attempt
-/// is logged with the event id, never dropped silently.
-async fn with_retry<F, Fut>(event: &str, mut step: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    for attempt in 1..=ATTEMPTS {
-        match step().await {
-            Ok(()) => return,
-            Err(e) if attempt < ATTEMPTS => {
-                tracing::warn!(event, attempt, error = %e, "event failed, retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            Err(e) => {
-                tracing::error!(event, error = %e, "event could not be handled; reported, not dropped");
-                eprintln!("switchboard-discord: event {event} could not be handled: {e}");
-            }
-        }
-    }
+/// The customer's channel from a ticket's conversation (`discord:<channel id>`).
+fn customer_channel(ticket: &Ticket) -> Option<ChannelId> {
+    ticket
+        .conversation
+        .strip_prefix("discord:")?
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id != 0)
+        .map(ChannelId::new)
 }
 
 impl Bot {
-    /// A bot over a desk.
+    /// A bot over a desk; staff threads and deliveries of earlier runs are read from the
+    /// ticket database.
     pub fn new(desk: Arc<Desk>, config: DiscordConfig) -> Self {
-        Bot {
+        let inner = Inner {
             desk,
             config,
             state: Mutex::new(State::default()),
-            links_file: None,
-        }
-    }
-
-    /// Keeps the thread-to-ticket links in `path`, so staff threads keep working after a
-    /// restart; links saved by an earlier run are loaded now.
-    #[must_use]
-    pub fn with_links_file(mut self, path: std::path::PathBuf) -> Self {
-        {
-            let mut state = self.state();
-            for link in load_links(&path) {
-                state.ticket_threads.insert(link.ticket.clone(), link.thread);
-                state.threads.insert(link.thread, link);
-            }
-        }
-        self.links_file = Some(path);
-        self
+            outbox_running: AtomicBool::new(false),
+        };
+        inner.load_outbox();
+        Bot(Arc::new(inner))
     }
 
     /// How many staff threads the bot knows.
     pub fn known_threads(&self) -> usize {
-        self.state().threads.len()
+        self.0.state().threads.len()
     }
+}
 
+impl Inner {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn store(&self) -> &dyn TicketStore {
+        self.desk.store()
+    }
+
+    /// Reads what earlier runs delivered; an unreadable record is logged and skipped (that
+    /// ticket's delivery is then done again, never lost).
+    fn load_outbox(&self) {
+        let read = |prefix: &str| {
+            self.store().deliveries(ADAPTER, prefix).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the outbox could not be read; earlier staff threads are not relayed");
+                Vec::new()
+            })
+        };
+        let threads = read(THREAD);
+        let notified = read(STAFF_NOTIFIED);
+        let told = read(CUSTOMER_TOLD);
+        let mut state = self.state();
+        for (ticket, key, value) in threads {
+            match serde_json::from_str::<ThreadLink>(&value) {
+                Ok(link) => {
+                    state
+                        .ticket_threads
+                        .insert((ticket, link.queue.clone()), link.thread);
+                    state.threads.insert(link.thread, link);
+                }
+                Err(e) => tracing::error!(ticket, key, error = %e, "unreadable thread link"),
+            }
+        }
+        for (ticket, key, _) in notified {
+            let queue = key.trim_start_matches(STAFF_NOTIFIED).to_string();
+            state.notified.insert((ticket, queue));
+        }
+        state.told.extend(told.into_iter().map(|(ticket, _, _)| ticket));
+    }
+
+    /// Records a delivery in the ticket database (on a blocking thread: SQLite does file IO).
+    async fn record(&self, ticket: &str, key: String, value: String) -> Result<(), StepError> {
+        let desk = Arc::clone(&self.desk);
+        let ticket = ticket.to_string();
+        tokio::task::spawn_blocking(move || {
+            let now = jiff::Timestamp::now().to_string();
+            desk.store()
+                .set_delivery(&ticket, ADAPTER, &key, &value, &now)
+                .map_err(|e| StepError::from(e.to_string()))
+        })
+        .await
+        .map_err(|e| StepError::from(e.to_string()))?
     }
 
     /// Waits for `user`'s previous turn to finish; the turn lasts while the guard is held.
@@ -186,15 +177,13 @@ impl Bot {
     }
 
     fn session_for(&self, user: u64, name: &str, channel: ChannelId) -> Session {
-        let mut state = self.state();
-        state.customer_channels.insert(user, channel);
-        state.sessions.remove(&user).unwrap_or_else(|| {
+        self.state().sessions.remove(&user).unwrap_or_else(|| {
             let customer = CustomerIdentity {
-                adapter: "discord".into(),
+                adapter: ADAPTER.into(),
                 user_id: user.to_string(),
                 display_name: name.into(),
             };
-            Session::new(customer, format!("discord:{}", channel.get()))
+            Session::new(customer, format!("{ADAPTER}:{}", channel.get()))
         })
     }
 
@@ -218,94 +207,13 @@ impl Bot {
         result.map_err(|e| e.to_string())
     }
 
-    fn buttons(lang: Language) -> CreateActionRow {
-        CreateActionRow::Buttons(vec![
-            CreateButton::new(HELPFUL_YES)
-                .label(say(lang, "Hilfreich: Ja", "Helpful: Yes"))
-                .style(ButtonStyle::Success),
-            CreateButton::new(HELPFUL_NO)
-                .label(say(lang, "Nein", "No"))
-                .style(ButtonStyle::Secondary),
-            CreateButton::new(HUMAN)
-                .label(say(lang, "Mit einem Menschen sprechen", "Talk to a human"))
-                .style(ButtonStyle::Primary),
-        ])
-    }
-
-    fn answer_message(turn: &CustomerTurn) -> CreateMessage {
-        let lang = turn.decision.as_ref().map_or(Language::En, |d| d.language);
-        let mut embed =
-            CreateEmbed::new().description(truncate(&turn.replies.join("\n\n"), EMBED_DESCRIPTION_MAX));
-        if let Some(d) = &turn.decision {
-            for c in d.citations.iter().take(3) {
-                let link = c.link.as_deref().map_or_else(
-                    || format!("{} › {}", c.title, c.heading),
-                    |l| format!("[{} › {}]({l})", c.title, c.heading),
-                );
-                embed = embed.field(
-                    say(lang, "Quelle", "Source"),
-                    truncate(&format!("{link}\n`{}`", c.citation), EMBED_FIELD_MAX),
-                    false,
-                );
-            }
-        }
-        let mut message = quiet().embed(embed);
-        if turn
-            .decision
-            .as_ref()
-            .is_some_and(|d| d.outcome != Outcome::Handoff)
-        {
-            message = message.components(vec![Self::buttons(lang)]);
-        }
-        message
-    }
-
-    fn ticket_embed(ticket: &Ticket) -> CreateEmbed {
-        let transcript: Vec<String> = ticket
-            .transcript
-            .iter()
-            .rev()
-            .take(10)
-            .rev()
-            .map(|e| {
-                let who = match &e.author {
-                    Author::Customer => "customer".to_string(),
-                    Author::Bot => "bot".to_string(),
-                    Author::Staff { user } => user.clone(),
-                };
-                format!("**{who}:** {}", truncate(&e.text, 300))
-            })
-            .collect();
-        let f = &ticket.findings;
-        let text = |v: &serde_json::Value| truncate(&v.to_string(), EMBED_FIELD_MAX);
-        CreateEmbed::new()
-            .title(format!("Ticket {} · {}", ticket.id, ticket.queue))
-            .description(truncate(
-                f.get("summary").and_then(|s| s.as_str()).unwrap_or(""),
-                EMBED_DESCRIPTION_MAX,
-            ))
-            .field(
-                "Transcript",
-                truncate(&transcript.join("\n"), EMBED_FIELD_MAX),
-                false,
-            )
-            .field(
-                "Decision",
-                truncate(f["trace"]["reason"].as_str().unwrap_or(""), EMBED_FIELD_MAX),
-                false,
-            )
-            .field("Suggested sections", text(&f["suggested"]), false)
-            .field("Entities", text(&f["entities"]), false)
-    }
-
-    /// Opens the private staff thread for a new ticket and posts it, pinging the queue's role.
-    async fn open_thread(
-        &self,
-        ctx: &Context,
-        ticket: &Ticket,
-        customer_channel: ChannelId,
-    ) -> Result<(), String> {
-        if self.state().ticket_threads.contains_key(&ticket.id) {
+    /// Makes sure the staff of the ticket's queue know of it: a private thread in the queue's
+    /// channel (opened once), the ticket posted there pinging the queue's role (once). Each
+    /// call is its own step and recorded when done, so a retry or the outbox repeats only what
+    /// is missing. After an escalation the old queue's thread is told where the ticket went.
+    async fn notify_staff(&self, http: &Http, event: &str, ticket: &Ticket) -> Result<(), StepError> {
+        let key = (ticket.id.clone(), ticket.queue.clone());
+        if self.state().notified.contains(&key) {
             return Ok(());
         }
         let staff = self
@@ -313,74 +221,188 @@ impl Bot {
             .queues
             .get(&ticket.queue)
             .ok_or_else(|| format!("no staff channel for queue {}", ticket.queue))?;
-        let thread = ChannelId::new(staff.channel)
-            .create_thread(
-                &ctx.http,
-                CreateThread::new(format!("{} {}", ticket.id, ticket.customer.display_name))
-                    .kind(ChannelType::PrivateThread),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        {
-            let mut state = self.state();
+        let customer = customer_channel(ticket)
+            .ok_or_else(|| format!("ticket {} has no Discord conversation", ticket.id))?;
+        let known = self.state().ticket_threads.get(&key).copied();
+        let thread = if let Some(thread) = known {
+            thread
+        } else {
+            let name = truncate(&format!("{} {}", ticket.id, ticket.customer.display_name), 100);
+            let thread = step(event, "open the staff thread", || async {
+                Ok(ChannelId::new(staff.channel)
+                    .create_thread(
+                        http,
+                        CreateThread::new(name.clone()).kind(ChannelType::PrivateThread),
+                    )
+                    .await?
+                    .id)
+            })
+            .await?;
             let link = ThreadLink {
-                thread: thread.id,
+                thread,
                 ticket: ticket.id.clone(),
                 queue: ticket.queue.clone(),
-                customer_channel,
+                customer_channel: customer,
             };
-            state.threads.insert(thread.id, link);
-            state.ticket_threads.insert(ticket.id.clone(), thread.id);
-            if let Some(path) = &self.links_file {
-                let links: Vec<ThreadLink> = state.threads.values().cloned().collect();
-                if let Err(e) = save_links(path, &links) {
-                    tracing::error!(path = %path.display(), error = %e, "could not save thread links");
-                }
+            let value = serde_json::to_string(&link).map_err(|e| e.to_string())?;
+            let earlier: Vec<ChannelId> = {
+                let mut state = self.state();
+                state.ticket_threads.insert(key.clone(), thread);
+                state.threads.insert(thread, link);
+                state
+                    .threads
+                    .values()
+                    .filter(|l| l.ticket == ticket.id && l.queue != ticket.queue)
+                    .map(|l| l.thread)
+                    .collect()
+            };
+            self.record(&ticket.id, format!("{THREAD}{}", ticket.queue), value)
+                .await?;
+            for old in earlier {
+                let note = format!(
+                    "Ticket {} was passed to the `{}` queue: <#{}>. Replies here are no longer relayed.",
+                    ticket.id, ticket.queue, thread
+                );
+                // Telling the old thread is a courtesy: the new queue's notification does
+                // not wait for it.
+                let _ = step(event, "tell the old thread", || async {
+                    old.send_message(http, quiet().content(note.clone())).await?;
+                    Ok(())
+                })
+                .await;
             }
-        }
-        thread
-            .id
-            .send_message(
-                &ctx.http,
-                CreateMessage::new()
-                    .allowed_mentions(CreateAllowedMentions::new().roles([RoleId::new(staff.ping_role)]))
-                    .content(format!("<@&{}> new ticket {}", staff.ping_role, ticket.id))
-                    .embed(Self::ticket_embed(ticket)),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(())
+            thread
+        };
+        step(event, "post the ticket in its thread", || async {
+            thread
+                .send_message(
+                    http,
+                    CreateMessage::new()
+                        .allowed_mentions(CreateAllowedMentions::new().roles([RoleId::new(staff.ping_role)]))
+                        .content(format!("<@&{}> new ticket {}", staff.ping_role, ticket.id))
+                        .embed(ticket_embed(ticket)),
+                )
+                .await?;
+            Ok(())
+        })
+        .await?;
+        self.state().notified.insert(key);
+        self.record(
+            &ticket.id,
+            format!("{STAFF_NOTIFIED}{}", ticket.queue),
+            thread.get().to_string(),
+        )
+        .await
     }
 
+    /// Delivers a customer's turn: the reply to the customer, then (for a ticket) the message
+    /// into the staff thread, or the new ticket to its queue's staff. The turn itself ran once;
+    /// each delivery is retried alone.
     async fn after_turn(
         &self,
-        ctx: &Context,
+        http: &Http,
+        event: &str,
         channel: ChannelId,
         turn: &CustomerTurn,
         customer_text: &str,
-    ) -> Result<(), String> {
-        channel
-            .send_message(&ctx.http, Self::answer_message(turn))
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(ticket) = &turn.ticket {
-            let thread = self.state().ticket_threads.get(&ticket.id).copied();
-            match thread {
-                // A customer message for an existing ticket goes into its thread.
-                Some(thread) if turn.decision.is_none() => {
-                    thread
-                        .send_message(
-                            &ctx.http,
-                            quiet().content(format!("**Customer:** {}", truncate(customer_text, 1900))),
-                        )
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Some(_) => {}
-                None => self.open_thread(ctx, ticket, channel).await?,
+    ) {
+        let sent = step(event, "reply to the customer", || async {
+            channel.send_message(http, answer_message(turn)).await?;
+            Ok(())
+        })
+        .await;
+        let Some(ticket) = &turn.ticket else { return };
+        if sent.is_ok() && !self.state().told.contains(&ticket.id) {
+            self.state().told.insert(ticket.id.clone());
+            let _ = self
+                .record(&ticket.id, CUSTOMER_TOLD.into(), "reply sent".into())
+                .await;
+        }
+        let key = (ticket.id.clone(), ticket.queue.clone());
+        let notified = self.state().notified.contains(&key);
+        let thread = self.state().ticket_threads.get(&key).copied();
+        match thread {
+            // The staff know the ticket: the new message goes into its thread.
+            Some(thread) if notified => {
+                let relay = format!("**Customer:** {}", truncate(customer_text, CONTENT_MAX));
+                let _ = step(event, "relay to the staff thread", || async {
+                    thread.send_message(http, quiet().content(relay.clone())).await?;
+                    Ok(())
+                })
+                .await;
+            }
+            // The ticket post (with the transcript so far) is still to come.
+            _ => {
+                let _ = self.notify_staff(http, event, ticket).await;
             }
         }
-        Ok(())
+    }
+
+    /// Delivers what the outbox holds undelivered: handoff acknowledgements never sent and
+    /// tickets whose queue's staff were never notified (after a failure, a restart, an
+    /// escalation that could not reach the new queue).
+    async fn deliver_pending(&self, http: &Http) {
+        let desk = Arc::clone(&self.desk);
+        let pending = tokio::task::spawn_blocking(move || {
+            let store = desk.store();
+            let mut ids = store.undelivered(ADAPTER, &format!("{STAFF_NOTIFIED}{{queue}}"))?;
+            ids.extend(store.undelivered(ADAPTER, CUSTOMER_TOLD)?);
+            ids.sort_unstable();
+            ids.dedup();
+            ids.into_iter()
+                .map(|id| store.get(&id))
+                .collect::<Result<Vec<Ticket>, _>>()
+        })
+        .await;
+        let tickets = match pending {
+            Ok(Ok(tickets)) => tickets,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the outbox could not be read");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the outbox check failed");
+                return;
+            }
+        };
+        for ticket in tickets {
+            let event = format!("outbox:{}", ticket.id);
+            // Serialised with the customer's own turns, which deliver the same things.
+            let _turn = match ticket.customer.user_id.parse::<u64>() {
+                Ok(user) => Some(self.turn_of(user).await),
+                Err(_) => None,
+            };
+            let told = self.state().told.contains(&ticket.id);
+            if !told {
+                self.retell_customer(http, &event, &ticket).await;
+            }
+            if let Err(e) = self.notify_staff(http, &event, &ticket).await {
+                tracing::warn!(event, error = %e, "still undelivered; tried again later");
+            }
+        }
+    }
+
+    /// Sends the customer the bot's last message of the ticket (the handoff acknowledgement
+    /// that did not go out).
+    async fn retell_customer(&self, http: &Http, event: &str, ticket: &Ticket) {
+        let (Some(channel), Some(last)) = (
+            customer_channel(ticket),
+            ticket.transcript.iter().rev().find(|e| e.author == Author::Bot),
+        ) else {
+            return;
+        };
+        let text = truncate(&last.text, CONTENT_MAX);
+        let sent = step(event, "acknowledge the handoff", || async {
+            channel.send_message(http, quiet().content(text.clone())).await?;
+            Ok(())
+        })
+        .await;
+        if sent.is_ok() {
+            self.state().told.insert(ticket.id.clone());
+            let _ = self
+                .record(&ticket.id, CUSTOMER_TOLD.into(), "sent by the outbox".into())
+                .await;
+        }
     }
 
     fn is_for_bot(&self, ctx: &Context, msg: &DiscordMessage) -> bool {
@@ -437,55 +459,72 @@ impl Bot {
         .map_err(|e| e.to_string())?
     }
 
-    async fn on_thread_message(
-        &self,
-        ctx: &Context,
-        msg: &DiscordMessage,
-        link: ThreadLink,
-    ) -> Result<(), String> {
+    /// A message in a staff thread: relayed to the customer when its author may work the
+    /// thread's queue; otherwise the author is told why not, in the thread.
+    async fn on_thread_message(&self, http: &Http, event: &str, msg: &DiscordMessage, link: ThreadLink) {
         let roles: Vec<u64> = msg
             .member
             .as_ref()
             .map(|m| m.roles.iter().map(|r| r.get()).collect())
             .unwrap_or_default();
-        let Some(staff) = self.staff_member(&msg.author.name, &roles, &link.queue) else {
-            msg.channel_id
-                .send_message(
-                    &ctx.http,
-                    CreateMessage::new()
-                        .allowed_mentions(CreateAllowedMentions::new().users([msg.author.id]))
-                        .content(format!(
-                            "<@{}> you do not have a staff role for the `{}` queue; not relayed.",
-                            msg.author.id, link.queue
-                        )),
+        let refusal = match self.staff_member(&msg.author.name, &roles, &link.queue) {
+            None => Some(format!(
+                "you do not have a staff role for the `{}` queue; not relayed.",
+                link.queue
+            )),
+            Some(staff) => match self
+                .staff_act(
+                    staff,
+                    link.ticket.clone(),
+                    StaffAction::Reply(msg.content.clone()),
                 )
                 .await
-                .map_err(|e| e.to_string())?;
-            return Ok(());
+            {
+                Ok(_) => None,
+                Err(e) => Some(format!("not relayed: {e}")),
+            },
         };
-        self.staff_act(
-            staff,
-            link.ticket.clone(),
-            StaffAction::Reply(msg.content.clone()),
-        )
-        .await?;
-        link.customer_channel
-            .send_message(
-                &ctx.http,
-                quiet().content(format!(
-                    "**{}** (support): {}",
-                    msg.author.name,
-                    truncate(&msg.content, 1900)
-                )),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(())
+        if let Some(refusal) = refusal {
+            let content = format!("<@{}> {refusal}", msg.author.id);
+            let _ = step(event, "tell staff why not", || async {
+                msg.channel_id
+                    .send_message(
+                        http,
+                        CreateMessage::new()
+                            .allowed_mentions(CreateAllowedMentions::new().users([msg.author.id]))
+                            .content(content.clone()),
+                    )
+                    .await?;
+                Ok(())
+            })
+            .await;
+            return;
+        }
+        let relay = format!(
+            "**{}** (support): {}",
+            msg.author.name,
+            truncate(&msg.content, CONTENT_MAX)
+        );
+        let _ = step(event, "relay to the customer", || async {
+            link.customer_channel
+                .send_message(http, quiet().content(relay.clone()))
+                .await?;
+            Ok(())
+        })
+        .await;
     }
 
-    async fn on_component(&self, ctx: &Context, c: &ComponentInteraction) -> Result<(), String> {
-        // Acknowledge first: Discord allows three seconds, routing may take longer.
-        c.defer(&ctx.http).await.map_err(|e| e.to_string())?;
+    async fn on_component(&self, http: &Http, event: &str, c: &ComponentInteraction) {
+        // Acknowledge first (once): Discord allows three seconds, routing may take longer.
+        if step(event, "acknowledge the button", || async {
+            c.defer(http).await?;
+            Ok(())
+        })
+        .await
+        .is_err()
+        {
+            return;
+        }
         let lang = self
             .state()
             .sessions
@@ -500,57 +539,71 @@ impl Bot {
             ),
             HELPFUL_NO => say(lang, "nein", "no"),
             HELPFUL_YES => {
-                c.channel_id
-                    .send_message(
-                        &ctx.http,
-                        quiet().content(say(
-                            lang,
-                            "Danke für die Rückmeldung!",
-                            "Thanks for the feedback!",
-                        )),
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                return Ok(());
+                let thanks = say(lang, "Danke für die Rückmeldung!", "Thanks for the feedback!");
+                let _ = step(event, "thank for the feedback", || async {
+                    c.channel_id
+                        .send_message(http, quiet().content(thanks.clone()))
+                        .await?;
+                    Ok(())
+                })
+                .await;
+                return;
             }
-            other => return Err(format!("unknown button `{other}`")),
+            other => {
+                tracing::warn!(event, button = other, "unknown button");
+                return;
+            }
         };
-        let turn = self
+        match self
             .customer_turn(c.user.id.get(), &c.user.name, c.channel_id, text.clone())
-            .await?;
-        self.after_turn(ctx, c.channel_id, &turn, &text).await
+            .await
+        {
+            Ok(turn) => self.after_turn(http, event, c.channel_id, &turn, &text).await,
+            Err(e) => tracing::error!(event, error = %e, "button turn could not be handled"),
+        }
     }
 
-    async fn on_command(&self, ctx: &Context, cmd: &CommandInteraction) -> Result<(), String> {
-        cmd.defer_ephemeral(&ctx.http).await.map_err(|e| e.to_string())?;
-        let reply = self.command_reply(cmd).await;
-        cmd.edit_response(
-            &ctx.http,
-            EditInteractionResponse::new().content(truncate(&reply, 1900)),
-        )
+    async fn on_command(&self, http: &Http, event: &str, cmd: &CommandInteraction) {
+        // Acknowledged once; the action runs once; only the deliveries after it are retried.
+        if step(event, "acknowledge the command", || async {
+            cmd.defer_ephemeral(http).await?;
+            Ok(())
+        })
         .await
-        .map_err(|e| e.to_string())?;
-        if let (Ok(link), "resolve" | "claim" | "escalate") =
-            (self.link_of(cmd.channel_id), cmd.data.name.as_str())
+        .is_err()
         {
-            if reply.starts_with("Ticket") {
-                link.customer_channel
-                    .send_message(
-                        &ctx.http,
-                        quiet().content(format!(
-                            "Your ticket {}: {}",
-                            link.ticket,
-                            reply
-                                .trim_start_matches("Ticket ")
-                                .split_once(' ')
-                                .map_or("", |x| x.1)
-                        )),
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
+            return;
         }
-        Ok(())
+        let (reply, acted) = self.command_reply(cmd).await;
+        let content = truncate(&reply, CONTENT_MAX);
+        let _ = step(event, "answer the command", || async {
+            cmd.edit_response(http, EditInteractionResponse::new().content(content.clone()))
+                .await?;
+            Ok(())
+        })
+        .await;
+        let Some((link, ticket)) = acted else { return };
+        let status = reply
+            .trim_start_matches("Ticket ")
+            .split_once(' ')
+            .map_or("", |x| x.1)
+            .to_string();
+        let note = format!("Your ticket {}: {status}", ticket.id);
+        let _ = step(event, "tell the customer", || async {
+            link.customer_channel
+                .send_message(http, quiet().content(note.clone()))
+                .await?;
+            Ok(())
+        })
+        .await;
+        if ticket.queue != link.queue {
+            // Escalated to another queue: its staff get the ticket in their own channel.
+            let _turn = match ticket.customer.user_id.parse::<u64>() {
+                Ok(user) => Some(self.turn_of(user).await),
+                Err(_) => None,
+            };
+            let _ = self.notify_staff(http, event, &ticket).await;
+        }
     }
 
     fn link_of(&self, channel: ChannelId) -> Result<ThreadLink, String> {
@@ -561,7 +614,8 @@ impl Bot {
             .ok_or_else(|| "use this command in a ticket thread".to_string())
     }
 
-    async fn command_reply(&self, cmd: &CommandInteraction) -> String {
+    /// The command's answer for staff, and the thread and ticket when it acted on a ticket.
+    async fn command_reply(&self, cmd: &CommandInteraction) -> (String, Option<(ThreadLink, Ticket)>) {
         let roles: Vec<u64> = cmd
             .member
             .as_ref()
@@ -580,7 +634,7 @@ impl Bot {
         if cmd.data.name == "kb" {
             // Staff-only search: any configured staff role will do.
             if self.config.staff_roles_of(&roles).is_empty() {
-                return "Only staff may search the knowledge base here.".into();
+                return ("Only staff may search the knowledge base here.".into(), None);
             }
             let query = option("query").unwrap_or_default();
             let desk = Arc::clone(&self.desk);
@@ -593,7 +647,7 @@ impl Bot {
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
-            return match hits {
+            let reply = match hits {
                 Ok(hits) if hits.is_empty() => "No matching guidance.".into(),
                 Ok(hits) => hits
                     .iter()
@@ -602,13 +656,17 @@ impl Bot {
                     .join("\n\n"),
                 Err(e) => format!("Search failed: {e}"),
             };
+            return (reply, None);
         }
         let link = match self.link_of(cmd.channel_id) {
             Ok(l) => l,
-            Err(e) => return e,
+            Err(e) => return (e, None),
         };
         let Some(staff) = self.staff_member(&cmd.user.name, &roles, &link.queue) else {
-            return format!("You do not have a staff role for the `{}` queue.", link.queue);
+            return (
+                format!("You do not have a staff role for the `{}` queue.", link.queue),
+                None,
+            );
         };
         let action = match cmd.data.name.as_str() {
             "claim" => StaffAction::Claim,
@@ -622,13 +680,16 @@ impl Bot {
                 (None, Some(_)) => StaffAction::Escalate(Escalation::MicrosoftCommercial {
                     case_number: option("case"),
                 }),
-                (None, None) => return "escalate needs `queue` or `microsoft`".into(),
+                (None, None) => return ("escalate needs `queue` or `microsoft`".into(), None),
             },
-            other => return format!("unknown command `{other}`"),
+            other => return (format!("unknown command `{other}`"), None),
         };
         match self.staff_act(staff, link.ticket.clone(), action).await {
-            Ok(t) => format!("Ticket {} is now {}.", t.id, t.status.as_str()),
-            Err(e) => format!("Refused: {e}"),
+            Ok(t) => (
+                format!("Ticket {} is now {}.", t.id, t.status.as_str()),
+                Some((link, t)),
+            ),
+            Err(e) => (format!("Refused: {e}"), None),
         }
     }
 }
@@ -682,34 +743,44 @@ pub fn staff_commands() -> Vec<CreateCommand> {
 impl EventHandler for Bot {
     async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, "connected to Discord");
-        with_retry("ready:commands", || async {
-            GuildId::new(self.config.guild)
-                .set_commands(&ctx.http, staff_commands())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+        let guild = GuildId::new(self.0.config.guild);
+        let _ = step("ready", "register the staff commands", || async {
+            guild.set_commands(&ctx.http, staff_commands()).await?;
+            Ok(())
         })
         .await;
+        // The outbox: now (a restart finishes what the last run left) and every minute.
+        if !self.0.outbox_running.swap(true, Ordering::SeqCst) {
+            let inner = Arc::clone(&self.0);
+            let http = Arc::clone(&ctx.http);
+            tokio::spawn(async move {
+                loop {
+                    inner.deliver_pending(&http).await;
+                    tokio::time::sleep(OUTBOX_INTERVAL).await;
+                }
+            });
+        }
     }
 
     async fn message(&self, ctx: Context, msg: DiscordMessage) {
         if msg.author.bot {
             return;
         }
+        let bot = &self.0;
         let event = format!("message:{}", msg.id);
-        let link = self.state().threads.get(&msg.channel_id).cloned();
+        let link = bot.state().threads.get(&msg.channel_id).cloned();
         if let Some(link) = link {
-            with_retry(&event, || self.on_thread_message(&ctx, &msg, link.clone())).await;
+            bot.on_thread_message(&ctx.http, &event, &msg, link).await;
             return;
         }
-        if !self.is_for_bot(&ctx, &msg) {
+        if !bot.is_for_bot(&ctx, &msg) {
             return;
         }
-        let _turn = self.turn_of(msg.author.id.get()).await;
+        let _turn = bot.turn_of(msg.author.id.get()).await;
         let text = with_attachments(&msg.content, msg.attachments.iter().map(|a| a.url.as_str()));
         // The turn runs once (it is recorded by the desk); only delivery is retried, so a
         // message is never processed twice.
-        let turn = match self
+        let turn = match bot
             .customer_turn(
                 msg.author.id.get(),
                 &msg.author.name,
@@ -731,17 +802,21 @@ impl EventHandler for Bot {
                 return;
             }
         };
-        with_retry(&event, || self.after_turn(&ctx, msg.channel_id, &turn, &text)).await;
+        bot.after_turn(&ctx.http, &event, msg.channel_id, &turn, &text)
+            .await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let bot = &self.0;
         match interaction {
             Interaction::Component(c) => {
-                let _turn = self.turn_of(c.user.id.get()).await;
-                with_retry(&format!("interaction:{}", c.id), || self.on_component(&ctx, &c)).await;
+                let _turn = bot.turn_of(c.user.id.get()).await;
+                bot.on_component(&ctx.http, &format!("interaction:{}", c.id), &c)
+                    .await;
             }
             Interaction::Command(cmd) => {
-                with_retry(&format!("interaction:{}", cmd.id), || self.on_command(&ctx, &cmd)).await;
+                bot.on_command(&ctx.http, &format!("interaction:{}", cmd.id), &cmd)
+                    .await;
             }
             _ => {}
         }

@@ -16,7 +16,8 @@ use switchboard_core::tickets::{
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE tickets (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE tickets (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         customer_id TEXT NOT NULL,
         adapter TEXT NOT NULL,
@@ -52,7 +53,23 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tickets (
         actor TEXT NOT NULL,
         action TEXT NOT NULL,
         at TEXT NOT NULL
-    );"];
+    );",
+    // The adapters' outbox: what each adapter delivered for a ticket (its staff thread, that
+    // staff were notified), so a restart finishes what a crash interrupted. Tickets from before
+    // count as delivered.
+    "CREATE TABLE deliveries (
+        ticket INTEGER NOT NULL REFERENCES tickets(seq) ON DELETE CASCADE,
+        adapter TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (ticket, adapter, key)
+    );
+    INSERT INTO deliveries (ticket, adapter, key, value, at)
+        SELECT seq, adapter, 'staff-notified:' || queue, 'before the outbox', updated_at FROM tickets;
+    INSERT INTO deliveries (ticket, adapter, key, value, at)
+        SELECT seq, adapter, 'customer-told', 'before the outbox', updated_at FROM tickets;",
+];
 
 /// The SQLite ticket store.
 pub struct SqliteTicketStore {
@@ -618,6 +635,59 @@ impl TicketStore for SqliteTicketStore {
             self.scrub()?;
         }
         Ok(n)
+    }
+
+    fn set_delivery(
+        &self,
+        id: &str,
+        adapter: &str,
+        key: &str,
+        value: &str,
+        now: &str,
+    ) -> Result<(), TicketError> {
+        let seq = parse_id(id)?;
+        let changed = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO deliveries (ticket, adapter, key, value, at)
+                 SELECT seq, ?2, ?3, ?4, ?5 FROM tickets WHERE seq = ?1
+                 ON CONFLICT (ticket, adapter, key) DO UPDATE SET value = excluded.value, at = excluded.at",
+                params![seq, adapter, key, value, now],
+            )
+        })?;
+        if changed == 0 {
+            return Err(TicketError::NotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn deliveries(
+        &self,
+        adapter: &str,
+        key_prefix: &str,
+    ) -> Result<Vec<(String, String, String)>, TicketError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT ticket, key, value FROM deliveries WHERE adapter = ?1 AND substr(key, 1, length(?2)) = ?2
+                 ORDER BY ticket, key",
+            )?;
+            let rows = stmt.query_map(params![adapter, key_prefix], |r| {
+                Ok((ticket_id(r.get(0)?), r.get(1)?, r.get(2)?))
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn undelivered(&self, adapter: &str, key: &str) -> Result<Vec<String>, TicketError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT seq FROM tickets t WHERE adapter = ?1 AND status != 'resolved'
+                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.ticket = t.seq AND d.adapter = ?1
+                                 AND d.key = replace(?2, '{queue}', t.queue))
+                 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![adapter, key], |r| Ok(ticket_id(r.get(0)?)))?;
+            rows.collect()
+        })
     }
 
     fn erase_customer(&self, customer_id: &str) -> Result<usize, TicketError> {

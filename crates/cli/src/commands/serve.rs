@@ -66,10 +66,9 @@ pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
         .with_writer(std::io::stderr)
         .try_init();
     let shards = config.shards;
-    let links_file = env.data_dir.join("discord-threads.json");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let bot = Bot::new(desk, config).with_links_file(links_file);
+        let bot = Bot::new(desk, config);
         let mut client = build_client(bot, &token, api_base.as_deref())
             .await
             .context("starting the Discord client")?;
