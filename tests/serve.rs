@@ -1,12 +1,14 @@
 //! The shipped binary's `switchboard serve` against the fake Discord: DISCORD_API_BASE points
 //! it at the fake, the token comes only from the environment and is never printed, not even at
-//! `RUST_LOG=trace` (where the websocket crate would print the IDENTIFY frame).
+//! `RUST_LOG=trace` (where the websocket crate would print the IDENTIFY frame). It checks the
+//! token and the API before it claims to run, and stops cleanly on SIGTERM.
 
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
 
 use fake_discord::{ask_in_dm, start_fake, CONFIG};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 const TOKEN: &str = "very-secret-test-token";
 
@@ -57,9 +59,27 @@ async fn the_binary_serves_discord_against_the_fake() {
         labels.contains("Mit einem Menschen sprechen"),
         "German labels: {labels}"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // SIGTERM: the gateway is closed with 1000 and the process exits 0.
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let printed = format!("{}{}", stdout.join().unwrap(), stderr.join().unwrap());
+    assert!(status.success(), "exit after SIGTERM: {status:?}\n{printed}");
+    assert!(
+        fake.gateway_log().iter().any(|l| l == "close:1000"),
+        "{:?}",
+        fake.gateway_log()
+    );
     assert!(printed.contains("Discord adapter running"), "{printed}");
     assert!(
         !printed.contains(TOKEN),
@@ -70,4 +90,66 @@ async fn the_binary_serves_discord_against_the_fake() {
         "unknown routes: {:?}",
         fake.unknown.lock().unwrap()
     );
+}
+
+/// `serve` against `api_base` until it exits: what it printed and how it ended.
+fn serve_once(api_base: &str, data: &std::path::Path) -> Output {
+    let config = data.join("discord.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.join("data"))
+        .args(["serve", "--discord-config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_API_BASE", api_base)
+        .env_remove("RUST_LOG")
+        .env_remove("SWITCHBOARD_KNOWLEDGE")
+        .env_remove("SWITCHBOARD_PLUGINS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("serve kept running against {api_base}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_or_api_stops_serve_with_a_clear_error() {
+    let (fake, _gateway) = start_fake().await;
+    fake.fail("GET", "/users/@me", 401, 1000);
+    let dir = tempfile::tempdir().unwrap();
+    let base = fake.base.clone();
+    let unreachable = {
+        // A port nothing listens on: bound, then released.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    for (api_base, expected) in [
+        (base.as_str(), "rejected the bot token"),
+        (unreachable.as_str(), "cannot reach the Discord API"),
+        ("not-a-url", "not an http:// or https:// URL"),
+    ] {
+        let path = dir.path().join(expected.replace(' ', "-"));
+        std::fs::create_dir_all(&path).unwrap();
+        let api_base = api_base.to_string();
+        let out = tokio::task::spawn_blocking(move || serve_once(&api_base, &path))
+            .await
+            .unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{expected}: {printed}");
+        assert!(printed.contains(expected), "{expected}: {printed}");
+        assert!(!printed.contains("adapter running"), "{printed}");
+        assert!(!printed.contains(TOKEN), "{printed}");
+    }
 }

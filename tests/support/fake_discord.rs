@@ -205,6 +205,11 @@ impl Fake {
         }
     }
 
+    /// What the gateway saw (connects, identifies, resumes, close codes).
+    pub fn gateway_log(&self) -> Vec<String> {
+        self.gateway_log.lock().unwrap().clone()
+    }
+
     pub async fn wait_gateway(&self, what: &str) {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
@@ -239,6 +244,7 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::bo
     let parts: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
     let ws = format!("{}/gw", fake.base.replace("http://", "ws://"));
     match (method.as_str(), parts.as_slice()) {
+        ("GET", ["users", "@me"]) => Json(user(BOT, "switchboard", true)).into_response(),
         ("GET", ["gateway"]) => Json(json!({"url": ws})).into_response(),
         ("GET", ["gateway", "bot"]) => Json(json!({"url": ws, "shards": 1,
             "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})).into_response(),
@@ -289,7 +295,16 @@ async fn session(fake: Fake, mut socket: WebSocket) {
         tokio::select! {
             incoming = socket.recv() => {
                 drop(commands);
-                let Some(Ok(Ws::Text(text))) = incoming else { return };
+                let text = match incoming {
+                    Some(Ok(Ws::Text(text))) => text,
+                    Some(Ok(Ws::Close(frame))) => {
+                        let code = frame.map_or(0, |f| f.code);
+                        fake.gateway_log.lock().unwrap().push(format!("close:{code}"));
+                        return;
+                    }
+                    Some(Ok(_)) => continue,
+                    _ => return,
+                };
                 let frame: Value = serde_json::from_str(&text).unwrap();
                 match frame["op"].as_u64() {
                     Some(1) => { send(&mut socket, json!({"op": 11})).await; }

@@ -29,7 +29,7 @@ use serenity::all::{
 };
 use serenity::async_trait;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::desk::{CustomerTurn, Desk, Session, StaffMember};
@@ -81,6 +81,35 @@ struct Inner {
     state: Mutex<State>,
     /// Whether the outbox loop runs (a gateway reconnect sends READY again).
     outbox_running: AtomicBool,
+    /// Event handlers running now (a stop waits for them).
+    in_flight: AtomicUsize,
+}
+
+/// Counts a handler in flight while it lives.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Busy(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How many of a bot's event handlers are running; kept after the bot moves into the client.
+#[derive(Clone)]
+pub struct InFlight(Arc<Inner>);
+
+impl InFlight {
+    /// Handlers running now.
+    pub fn count(&self) -> usize {
+        self.0.in_flight.load(Ordering::SeqCst)
+    }
 }
 
 /// The customer's channel from a ticket's conversation (`discord:<channel id>`).
@@ -103,6 +132,7 @@ impl Bot {
             config,
             state: Mutex::new(State::default()),
             outbox_running: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
         };
         inner.load_outbox();
         Bot(Arc::new(inner))
@@ -111,6 +141,11 @@ impl Bot {
     /// How many staff threads the bot knows.
     pub fn known_threads(&self) -> usize {
         self.0.state().threads.len()
+    }
+
+    /// A handle that counts the bot's handlers in flight.
+    pub fn in_flight(&self) -> InFlight {
+        InFlight(Arc::clone(&self.0))
     }
 }
 
@@ -767,6 +802,7 @@ impl EventHandler for Bot {
             return;
         }
         let bot = &self.0;
+        let _busy = Busy::start(&bot.in_flight);
         let event = format!("message:{}", msg.id);
         let link = bot.state().threads.get(&msg.channel_id).cloned();
         if let Some(link) = link {
@@ -808,6 +844,7 @@ impl EventHandler for Bot {
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         let bot = &self.0;
+        let _busy = Busy::start(&bot.in_flight);
         match interaction {
             Interaction::Component(c) => {
                 let _turn = bot.turn_of(c.user.id.get()).await;
@@ -823,6 +860,68 @@ impl EventHandler for Bot {
     }
 }
 
+/// The REST client: Discord itself, or a proxy / fake base URL from DISCORD_API_BASE.
+fn http(token: &str, api_base: Option<&str>) -> Http {
+    match api_base {
+        // The rate limiter must be off for the proxy to be used (serenity 0.12).
+        Some(base) => HttpBuilder::new(token)
+            .proxy(base)
+            .ratelimiter_disabled(true)
+            .build(),
+        None => Http::new(token),
+    }
+}
+
+/// Why the bot cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// DISCORD_API_BASE is not an http(s) URL.
+    #[error("DISCORD_API_BASE `{0}` is not an http:// or https:// URL")]
+    BadApiBase(String),
+    /// Discord refused the token.
+    #[error("Discord rejected the bot token ({0}): check DISCORD_TOKEN")]
+    Token(String),
+    /// The API did not answer.
+    #[error("cannot reach the Discord API at {base}: {error}")]
+    Unreachable {
+        /// The API base tried.
+        base: String,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// Checks the API base and the token before anything starts (`GET /users/@me`); returns the
+/// bot's user name.
+pub async fn check_login(token: &str, api_base: Option<&str>) -> Result<String, StartError> {
+    let base = api_base.unwrap_or("https://discord.com");
+    if let Some(b) = api_base {
+        let host = b
+            .strip_prefix("http://")
+            .or_else(|| b.strip_prefix("https://"))
+            .unwrap_or("");
+        if host.trim_matches('/').is_empty() || host.contains(char::is_whitespace) {
+            return Err(StartError::BadApiBase(b.to_string()));
+        }
+    }
+    let unreachable = |error: String| StartError::Unreachable {
+        base: base.to_string(),
+        error,
+    };
+    let me = tokio::time::timeout(Duration::from_secs(15), http(token, api_base).get_current_user())
+        .await
+        .map_err(|_| unreachable("no answer within 15 s".into()))?;
+    match me {
+        Ok(user) => Ok(user.name.clone()),
+        Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
+            if r.status_code.as_u16() == 401 || r.status_code.as_u16() == 403 =>
+        {
+            Err(StartError::Token(r.status_code.to_string()))
+        }
+        Err(e) => Err(unreachable(e.to_string())),
+    }
+}
+
 /// Builds the serenity client. Production and tests share this wiring; only `api_base`
 /// differs (`None` for Discord itself, or a proxy / fake base URL from DISCORD_API_BASE).
 pub async fn build_client(bot: Bot, token: &str, api_base: Option<&str>) -> serenity::Result<Client> {
@@ -830,19 +929,9 @@ pub async fn build_client(bot: Bot, token: &str, api_base: Option<&str>) -> sere
         | GatewayIntents::GUILD_MESSAGES
         | GatewayIntents::MESSAGE_CONTENT
         | GatewayIntents::GUILDS;
-    let builder = match api_base {
-        // The rate limiter must be off for the proxy to be used (serenity 0.12).
-        Some(base) => serenity::all::ClientBuilder::new_with_http(
-            HttpBuilder::new(token)
-                .proxy(base)
-                .ratelimiter_disabled(true)
-                .build(),
-            intents,
-        )
-        .event_handler(bot),
-        None => Client::builder(token, intents).event_handler(bot),
-    };
-    builder.await
+    serenity::all::ClientBuilder::new_with_http(http(token, api_base), intents)
+        .event_handler(bot)
+        .await
 }
 
 /// Connects and runs until the client stops.
@@ -850,5 +939,33 @@ pub async fn run(client: &mut Client, shards: Shards) -> serenity::Result<()> {
     match shards {
         Shards::Auto => client.start_autosharded().await,
         Shards::Fixed(n) => client.start_shards(n.max(1)).await,
+    }
+}
+
+/// Runs until the client stops or `stop` completes (SIGTERM, SIGINT): then the gateway is
+/// closed (code 1000, so Discord ends the session cleanly and sends nothing more) and the
+/// handlers in flight get up to `drain` to finish; what they leave undone is in the outbox.
+pub async fn run_until(
+    client: &mut Client,
+    shards: Shards,
+    in_flight: &InFlight,
+    stop: impl std::future::Future<Output = ()>,
+    drain: Duration,
+) -> serenity::Result<()> {
+    let manager = Arc::clone(&client.shard_manager);
+    tokio::select! {
+        result = run(client, shards) => result,
+        () = stop => {
+            tracing::info!("stopping: closing the gateway");
+            manager.shutdown_all().await;
+            let deadline = tokio::time::Instant::now() + drain;
+            while in_flight.count() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if in_flight.count() > 0 {
+                tracing::warn!(handlers = in_flight.count(), "stopped with handlers in flight; the outbox finishes them at the next start");
+            }
+            Ok(())
+        }
     }
 }

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use switchboard_discord::{build_client, run as run_discord, Bot, DiscordConfig};
+use switchboard_discord::{build_client, check_login, run_until, Bot, DiscordConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -15,6 +15,28 @@ pub struct ServeArgs {
     /// Hours after resolution in which a new message reopens the ticket (0 to 87,600: ten years).
     #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(i64).range(0..=87_600))]
     reopen_hours: i64,
+}
+
+/// How long handlers in flight may finish after SIGTERM or SIGINT.
+const STOP_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                eprintln!("switchboard: cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
@@ -68,20 +90,25 @@ pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
     let shards = config.shards;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
+        // A bad token or an unreachable API is an error now, not a silent retry loop.
+        let name = check_login(&token, api_base.as_deref()).await?;
         let bot = Bot::new(desk, config);
+        let in_flight = bot.in_flight();
         let mut client = build_client(bot, &token, api_base.as_deref())
             .await
             .context("starting the Discord client")?;
         eprintln!(
-            "switchboard: Discord adapter running{}",
+            "switchboard: Discord adapter running as {name}{}",
             api_base
                 .as_ref()
                 .map(|b| format!(" against {b}"))
                 .unwrap_or_default()
         );
-        run_discord(&mut client, shards)
+        run_until(&mut client, shards, &in_flight, stop_signal(), STOP_DRAIN)
             .await
-            .context("Discord connection")
+            .context("Discord connection")?;
+        eprintln!("switchboard: stopped");
+        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }
