@@ -458,6 +458,13 @@ async fn a_conversation_through_the_real_serenity_client() {
             .contains("`en-us/billing-policy.md#nonpayment`"),
         "{embed}"
     );
+    // The sources are fields and feedback is buttons: the text does not repeat them.
+    let description = embed["description"].as_str().unwrap();
+    assert!(
+        !description.contains("Source:") && !description.contains("Was this helpful"),
+        "{description}"
+    );
+    assert!(description.contains("suspend"), "{description}");
     let buttons: Vec<&str> = answer.body["components"][0]["components"]
         .as_array()
         .unwrap()
@@ -508,6 +515,12 @@ async fn a_conversation_through_the_real_serenity_client() {
         "{}",
         post.body
     );
+    // Written for people: suggested sections as links, not JSON.
+    let fields = post.body["embeds"][0]["fields"].as_array().unwrap();
+    for field in fields {
+        let value = field["value"].as_str().unwrap();
+        assert!(!value.contains("\"citation\""), "{field}");
+    }
     fake.wait_for(i, "the customer told the ticket id", |r| {
         r.path == format!("/api/v10/channels/{DM}/messages") && r.body.to_string().contains("T-1")
     })
@@ -667,4 +680,39 @@ fn the_bundled_discord_config_loads_and_bad_ones_are_named() {
     )
     .unwrap();
     assert_eq!(auto.shards, Shards::Auto);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_post_shows_amounts_and_invoice_numbers_as_fields() {
+    let Running { fake, gateway, .. } = running().await;
+    gateway
+        .send(GatewayCommand::Dispatch(
+            "MESSAGE_CREATE",
+            message(
+                130,
+                DM,
+                user(CUSTOMER, "casey", false),
+                "you charged us 1.234,56 € twice on invoice G012345678, please refund one of them",
+                None,
+            ),
+        ))
+        .unwrap();
+    let (_, post) = fake
+        .wait_for(0, "the ticket posted to billing", |r| {
+            r.status == 200 && is_ticket_post(r, BILLING_PING)
+        })
+        .await;
+    let fields = post.body["embeds"][0]["fields"].as_array().unwrap();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].as_str().unwrap().to_string())
+    };
+    assert_eq!(field("Amounts").as_deref(), Some("1234.56 EUR"), "{fields:#?}");
+    assert!(
+        field("Invoices").is_some_and(|v| v.contains("G012345678")),
+        "{fields:#?}"
+    );
+    assert!(field("Entities").is_none(), "no JSON dump: {fields:#?}");
 }

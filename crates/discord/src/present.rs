@@ -4,7 +4,7 @@
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateMessage,
 };
-use switchboard_core::decision::Outcome;
+use switchboard_core::decision::{Decision, Outcome};
 use switchboard_core::desk::CustomerTurn;
 use switchboard_core::tickets::{Author, Ticket};
 use switchboard_knowledge::Language;
@@ -74,8 +74,15 @@ fn buttons(lang: Language) -> CreateActionRow {
 /// buttons unless the turn handed off.
 pub fn answer_message(turn: &CustomerTurn) -> CreateMessage {
     let lang = turn.decision.as_ref().map_or(Language::En, |d| d.language);
-    let mut embed =
-        CreateEmbed::new().description(truncate(&turn.replies.join("\n\n"), EMBED_DESCRIPTION_MAX));
+    let shown: Vec<String> = turn
+        .replies
+        .iter()
+        .map(|reply| match &turn.decision {
+            Some(d) if *reply == d.reply => without_footer(d),
+            _ => reply.clone(),
+        })
+        .collect();
+    let mut embed = CreateEmbed::new().description(truncate(&shown.join("\n\n"), EMBED_DESCRIPTION_MAX));
     if let Some(d) = &turn.decision {
         for c in d.citations.iter().take(3) {
             let link = c.link.as_deref().map_or_else(
@@ -100,8 +107,91 @@ pub fn answer_message(turn: &CustomerTurn) -> CreateMessage {
     message
 }
 
+/// A decision's reply without what the embed shows otherwise: the lines naming a cited section
+/// (the embed's source fields) and the closing "was this helpful?" (the buttons).
+fn without_footer(decision: &Decision) -> String {
+    let mut text = decision.reply.as_str();
+    if decision.asks_feedback {
+        if let Some((body, _question)) = text.rsplit_once("\n\n") {
+            text = body;
+        }
+    }
+    let cited = |line: &str| {
+        decision
+            .citations
+            .iter()
+            .any(|c| line.trim_end().ends_with(&format!("({})", c.citation)))
+    };
+    let kept: Vec<&str> = text.lines().filter(|line| !cited(line)).collect();
+    kept.join("\n").trim_end().to_string()
+}
+
+/// A JSON list of sections as lines of links (`title › heading`, then the citation).
+fn section_links(sections: &serde_json::Value) -> String {
+    let lines: Vec<String> = sections
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let field = |name: &str| c[name].as_str().unwrap_or("").to_string();
+            let label = format!("{} › {}", field("title"), field("heading"));
+            match c["link"].as_str() {
+                Some(link) => format!("[{label}]({link}) `{}`", field("citation")),
+                None => format!("{label} `{}`", field("citation")),
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        "none".into()
+    } else {
+        lines.join("\n")
+    }
+}
+
+/// What was found in the messages, one embed field per kind that occurs: amounts with their
+/// currency, invoice numbers, ids with what they seem to be, domains, products.
+fn entity_fields(entities: &serde_json::Value) -> Vec<(String, String)> {
+    let strings = |name: &str| -> Vec<String> {
+        entities[name]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                // GUIDs come as [kind, id].
+                serde_json::Value::Array(pair) => Some(format!(
+                    "{} ({})",
+                    pair.get(1).and_then(|x| x.as_str()).unwrap_or(""),
+                    pair.first().and_then(|x| x.as_str()).unwrap_or("").to_lowercase()
+                )),
+                serde_json::Value::Object(money) => Some(format!(
+                    "{} {}",
+                    money.get("amount").and_then(|x| x.as_str()).unwrap_or(""),
+                    money.get("currency").and_then(|x| x.as_str()).unwrap_or("")
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    [
+        ("Amounts", "amounts"),
+        ("Invoices", "invoice_numbers"),
+        ("IDs", "guids"),
+        ("Domains", "domains"),
+        ("Products", "products"),
+    ]
+    .into_iter()
+    .filter_map(|(label, name)| {
+        let values = strings(name);
+        (!values.is_empty()).then(|| (label.to_string(), truncate(&values.join(", "), EMBED_FIELD_MAX)))
+    })
+    .collect()
+}
+
 /// The ticket as staff see it in its thread: summary, the last of the transcript, why it was
-/// handed off, suggested sections and what was found in the messages.
+/// handed off, suggested sections as links and what was found in the messages as fields.
 pub fn ticket_embed(ticket: &Ticket) -> CreateEmbed {
     let transcript: Vec<String> = ticket
         .transcript
@@ -119,8 +209,7 @@ pub fn ticket_embed(ticket: &Ticket) -> CreateEmbed {
         })
         .collect();
     let f = &ticket.findings;
-    let text = |v: &serde_json::Value| truncate(&v.to_string(), EMBED_FIELD_MAX);
-    CreateEmbed::new()
+    let mut embed = CreateEmbed::new()
         .title(format!("Ticket {} · {}", ticket.id, ticket.queue))
         .description(truncate(
             f.get("summary").and_then(|s| s.as_str()).unwrap_or(""),
@@ -136,6 +225,13 @@ pub fn ticket_embed(ticket: &Ticket) -> CreateEmbed {
             truncate(f["trace"]["reason"].as_str().unwrap_or(""), EMBED_FIELD_MAX),
             false,
         )
-        .field("Suggested sections", text(&f["suggested"]), false)
-        .field("Entities", text(&f["entities"]), false)
+        .field(
+            "Suggested sections",
+            truncate(&section_links(&f["suggested"]), EMBED_FIELD_MAX),
+            false,
+        );
+    for (label, value) in entity_fields(&f["entities"]) {
+        embed = embed.field(label, value, true);
+    }
+    embed
 }
