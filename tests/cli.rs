@@ -77,10 +77,17 @@ fn check_names_the_broken_plugin_and_guidance_file_and_fails() {
         "{stdout}"
     );
     assert!(stdout.contains("plugins: 6 loaded"), "{stdout}");
-    // A thesaurus word the guidance never uses is named with its plugin; a word it uses is not.
+    // A thesaurus word the guidance never uses is counted in a note (it may serve other
+    // knowledge), and named with its plugin on request; a word it uses is not.
     assert!(
-        stdout.contains("warning: ") && stdout.contains("vocabulary/plugin.toml: thesaurus.en: 1 guidance word(s) occur in no `en` guidance file and find nothing: Mahnwesen"),
+        stdout.contains("note: ") && stdout.contains("check --verbose"),
         "{stdout}"
+    );
+    let verbose = with_broken_setup(&["check", "--verbose"]);
+    let verbose = String::from_utf8_lossy(&verbose.stdout);
+    assert!(
+        verbose.contains("note: ") && verbose.contains("vocabulary/plugin.toml: thesaurus.en: 1 guidance word(s) occur in no `en` guidance file and find nothing: Mahnwesen"),
+        "{verbose}"
     );
     // A link to a guidance file that does not exist is a warning with file and line; the link
     // to an existing file is not.
@@ -478,5 +485,37 @@ fn the_support_model_can_come_from_a_configured_file_and_a_missing_one_fails_clo
     assert!(
         String::from_utf8_lossy(&claim.stderr).contains("staff actions are refused"),
         "{claim:?}"
+    );
+}
+
+#[test]
+fn one_shot_output_asks_nothing_it_cannot_read_and_piped_search_has_no_markers() {
+    let data = tempfile::tempdir().unwrap();
+    let out = switchboard(
+        data.path(),
+        &["ask", "Innerhalb welcher Frist kann ich ein Abonnement kündigen?"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("de-de/kuendigung.md#window"), "{text}");
+    assert!(!text.contains("hilfreich"), "ask cannot read an answer: {text}");
+    // Piped (not a terminal): the matched words are plain text, not Markdown markers.
+    let out = switchboard(data.path(), &["search", "refund"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("refund"), "{text}");
+    assert!(!text.contains("**") && !text.contains('\u{1b}'), "{text}");
+}
+
+#[test]
+fn the_repository_as_shipped_checks_clean() {
+    let data = tempfile::tempdir().unwrap();
+    let out = switchboard(data.path(), &["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+    assert!(
+        !stdout.contains("warning") && !stdout.contains("error"),
+        "the bundled knowledge and plugins have nothing to warn about: {stdout}"
     );
 }

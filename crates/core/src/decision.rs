@@ -145,3 +145,16 @@ pub struct Decision {
     /// The explanation.
     pub trace: Trace,
 }
+
+impl Decision {
+    /// The reply without its closing "was this helpful?", for a channel that cannot read the
+    /// answer (a one-shot `ask`) or asks in its own way (buttons).
+    pub fn reply_without_feedback_question(&self) -> &str {
+        if self.asks_feedback {
+            if let Some((body, _question)) = self.reply.rsplit_once("\n\n") {
+                return body;
+            }
+        }
+        &self.reply
+    }
+}

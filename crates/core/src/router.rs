@@ -681,7 +681,7 @@ impl Router {
                 "the customer did not buy through a CSP (`{}`): point to the product portal",
                 n.matched
             );
-            let portal = self.portal_for(&findings.entities, &context_products);
+            let portal = self.portal_for(&findings.entities, &context_products, lang);
             let reply = fill(
                 &replies.not_csp,
                 &[
@@ -798,7 +798,7 @@ impl Router {
     /// The portal of the product the customer named (in this message or earlier in the
     /// conversation); with none named, every portal, since guessing sends a Microsoft 365
     /// customer to the Azure portal.
-    fn portal_for(&self, entities: &Entities, context_products: &[String]) -> String {
+    fn portal_for(&self, entities: &Entities, context_products: &[String], lang: Language) -> String {
         let portals = &self.support.direct_customer_portals;
         let named: Vec<String> = entities
             .products
@@ -826,7 +826,7 @@ impl Router {
         if picked.is_empty() {
             picked = vec![Product::Microsoft365, Product::Azure, Product::Dynamics365];
         }
-        let chosen: Vec<&str> = picked.iter().map(|p| portals.for_product(*p)).collect();
+        let chosen: Vec<&str> = picked.iter().map(|p| portals.for_product(*p, lang)).collect();
         chosen.join("; ")
     }
 

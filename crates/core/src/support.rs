@@ -188,26 +188,62 @@ pub struct Queue {
     pub roles: Vec<StaffRole>,
 }
 
+/// Text an admin writes once for both languages (`"…"`), or per language
+/// (`{ de = "…", en = "…" }`), so a German reply does not quote English.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LocalizedText {
+    /// One text per language.
+    PerLanguage {
+        /// German.
+        de: String,
+        /// English.
+        en: String,
+    },
+    /// The same text in both.
+    Same(String),
+}
+
+impl LocalizedText {
+    /// The text in `lang`.
+    pub fn get(&self, lang: Language) -> &str {
+        match self {
+            LocalizedText::PerLanguage { de, en } => match lang {
+                Language::De => de,
+                Language::En => en,
+            },
+            LocalizedText::Same(text) => text,
+        }
+    }
+}
+
+impl From<&str> for LocalizedText {
+    fn from(text: &str) -> Self {
+        LocalizedText::Same(text.to_string())
+    }
+}
+
 /// Links for customers who did not buy through a CSP, per product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectCustomerPortals {
     /// Azure portal.
-    pub azure: String,
+    pub azure: LocalizedText,
     /// Microsoft 365 admin center.
-    pub microsoft_365: String,
+    pub microsoft_365: LocalizedText,
     /// Dynamics 365 admin center.
-    pub dynamics_365: String,
+    pub dynamics_365: LocalizedText,
 }
 
 impl DirectCustomerPortals {
-    /// The portal for a product (Partner Center questions get the Microsoft 365 one).
-    pub fn for_product(&self, product: Product) -> &str {
+    /// The portal for a product in `lang` (Partner Center questions get the Microsoft 365 one).
+    pub fn for_product(&self, product: Product, lang: Language) -> &str {
         match product {
             Product::Azure => &self.azure,
             Product::Dynamics365 => &self.dynamics_365,
             Product::Microsoft365 | Product::PartnerCenter => &self.microsoft_365,
         }
+        .get(lang)
     }
 }
 

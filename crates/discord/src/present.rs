@@ -110,12 +110,7 @@ pub fn answer_message(turn: &CustomerTurn) -> CreateMessage {
 /// A decision's reply without what the embed shows otherwise: the lines naming a cited section
 /// (the embed's source fields) and the closing "was this helpful?" (the buttons).
 fn without_footer(decision: &Decision) -> String {
-    let mut text = decision.reply.as_str();
-    if decision.asks_feedback {
-        if let Some((body, _question)) = text.rsplit_once("\n\n") {
-            text = body;
-        }
-    }
+    let text = decision.reply_without_feedback_question();
     let cited = |line: &str| {
         decision
             .citations

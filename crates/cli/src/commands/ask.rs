@@ -37,7 +37,8 @@ pub fn run(env: &Env, args: &AskArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&decision)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}", decision.reply);
+    // A one-shot command cannot read an answer to "was this helpful?": it is not asked.
+    println!("{}", decision.reply_without_feedback_question());
     if let Some(h) = &decision.handoff {
         println!();
         println!(

@@ -140,6 +140,11 @@ pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
         }
         buf.clear();
         if stdin.read_until(b'\n', &mut buf)? == 0 {
+            // Ctrl-D at the prompt: end on a line of its own, so the shell's prompt does not
+            // follow "> ".
+            if interactive {
+                writeln!(out)?;
+            }
             break;
         }
         show_staff_replies(&desk, &mut session, &mut out)?;
