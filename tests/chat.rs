@@ -304,3 +304,78 @@ fn escape_sequences_and_bidi_controls_reach_staff_inert() {
         assert!(text.contains("<U+001B>"), "{args:?}: shown, not obeyed: {text}");
     }
 }
+
+#[test]
+fn a_held_ticket_is_taken_over_only_on_purpose_and_staff_errors_are_consistent() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path();
+    let mut chat = Chat::start(data, "bob");
+    chat.say("Wir wurden diesen Monat doppelt abgebucht, 1.234,56 €, bitte erstatten".as_bytes());
+    let id = ticket_id(&chat.expect("Ihre Ticketnummer: T-"));
+    assert_eq!(chat.finish().code(), Some(0));
+    let ok = |out: &Output| {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    ok(&staff(data, "carol", "billing-admin", &["claim", &id]));
+    // Another staff member neither claims nor works a ticket carol holds...
+    for args in [
+        vec!["claim", id.as_str()],
+        vec!["reply", id.as_str(), "hello"],
+        vec!["resolve", id.as_str()],
+    ] {
+        let out = staff(data, "root", "global-admin", &args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("carol"),
+            "says who holds it: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // ...until taking it over, which is audited; then carol is the one refused.
+    let out = staff(data, "root", "global-admin", &["claim", &id, "--take-over"]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("took over {id}")));
+    let out = staff(data, "carol", "billing-admin", &["reply", &id, "still mine?"]);
+    assert_eq!(out.status.code(), Some(3));
+    let t = ticket_json(data, &id);
+    assert_eq!(t["assignee"], "root");
+    assert!(t["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "took over from carol"));
+    // Usage errors name what is accepted (exit 2); refusals exit 3 for every command.
+    let out = staff(
+        data,
+        "root",
+        "global-admin",
+        &["escalate", &id, "--microsoft", "premier", "--case", "1"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`commercial`") && err.contains("`technical`"),
+        "{err}"
+    );
+    let out = staff(
+        data,
+        "root",
+        "global-admin",
+        &["escalate", &id, "--microsoft", "commercial"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--case-pending"));
+    ok(&staff(
+        data,
+        "root",
+        "global-admin",
+        &["escalate", &id, "--microsoft", "commercial", "--case-pending"],
+    ));
+    let out = staff(data, "carol", "billing-admin", &["export", "terminal:bob"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only a global admin may export"));
+    // A bare user id is not a customer id: said so, not a silent empty list.
+    let out = staff(data, "root", "global-admin", &["export", "bob"]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("terminal:bob"));
+}

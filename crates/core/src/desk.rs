@@ -480,9 +480,9 @@ fn require_global_admin(staff: &StaffMember, what: &str) -> Result<(), TicketErr
     if staff.role == StaffRole::GlobalAdmin {
         Ok(())
     } else {
-        Err(TicketError::Forbidden {
+        Err(TicketError::AdminOnly {
             role: role_name(staff.role).into(),
-            queue: format!("(only global-admin may {what})"),
+            action: what.into(),
         })
     }
 }

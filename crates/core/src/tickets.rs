@@ -170,8 +170,10 @@ pub struct NewTicket {
 /// A staff action on a ticket.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StaffAction {
-    /// Take the ticket.
+    /// Take the ticket (refused while another staff member holds it).
     Claim,
+    /// Take a ticket another staff member holds (audited with whom it was taken from).
+    TakeOver,
     /// Write to the customer.
     Reply(String),
     /// Escalate.
@@ -204,6 +206,14 @@ pub enum TicketError {
         role: String,
         /// The queue.
         queue: String,
+    },
+    /// Only a global admin may do this.
+    #[error("only a global admin may {action} (your role: {role})")]
+    AdminOnly {
+        /// The role.
+        role: String,
+        /// What was refused.
+        action: String,
     },
     /// The database is locked by another process for too long.
     #[error("the ticket database is busy (locked by another process); try again")]

@@ -561,7 +561,9 @@ impl TicketStore for SqliteTicketStore {
             action: what.to_string(),
         };
         match action {
-            StaffAction::Claim if ticket.status == TicketStatus::Resolved => return Err(invalid("claim")),
+            StaffAction::Claim | StaffAction::TakeOver if ticket.status == TicketStatus::Resolved => {
+                return Err(invalid("claim"))
+            }
             StaffAction::Reply(_) | StaffAction::Escalate(_) | StaffAction::Resolve
                 if ticket.status == TicketStatus::Resolved =>
             {
@@ -571,6 +573,16 @@ impl TicketStore for SqliteTicketStore {
                 if ticket.status == TicketStatus::Open =>
             {
                 return Err(invalid("act before claiming"))
+            }
+            // A ticket someone holds is theirs to work: another staff member takes it over
+            // first (`TakeOver`, audited), so two people never answer one customer unknowingly.
+            StaffAction::Reply(_) | StaffAction::Escalate(_) | StaffAction::Resolve
+                if ticket.assignee.as_deref().is_some_and(|holder| holder != actor) =>
+            {
+                return Err(invalid(&format!(
+                    "act on a ticket held by {}",
+                    ticket.assignee.as_deref().unwrap_or("")
+                )))
             }
             _ => {}
         }
@@ -589,6 +601,16 @@ impl TicketStore for SqliteTicketStore {
                         return Ok(holder);
                     }
                     Self::audit(tx, seq, actor, "claimed", now)?;
+                }
+                StaffAction::TakeOver => {
+                    let holder: Option<String> =
+                        tx.query_row("SELECT assignee FROM tickets WHERE seq = ?1", [seq], |r| r.get(0))?;
+                    tx.execute(
+                        "UPDATE tickets SET status = 'claimed', assignee = ?2 WHERE seq = ?1",
+                        params![seq, actor],
+                    )?;
+                    let from = holder.unwrap_or_else(|| "nobody".to_string());
+                    Self::audit(tx, seq, actor, &format!("took over from {from}"), now)?;
                 }
                 StaffAction::Reply(text) => {
                     Self::push_entry(tx, seq, &TranscriptEntry { author: Author::Staff { user: actor.to_string() }, text: text.clone(), at: now.to_string() })?;

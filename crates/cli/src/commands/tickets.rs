@@ -36,7 +36,12 @@ enum TicketCommand {
     /// One ticket with its transcript, findings and audit log.
     Show { id: String },
     /// Take a ticket.
-    Claim { id: String },
+    Claim {
+        id: String,
+        /// Take it from the staff member who holds it (audited).
+        #[arg(long)]
+        take_over: bool,
+    },
     /// Write to the customer.
     Reply { id: String, text: String },
     /// Pass to another queue or to Microsoft.
@@ -49,8 +54,11 @@ enum TicketCommand {
         #[arg(long)]
         microsoft: Option<String>,
         /// The Microsoft case number.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "case_pending")]
         case: Option<String>,
+        /// Escalate to Microsoft before the case number is known.
+        #[arg(long)]
+        case_pending: bool,
     },
     /// Close a ticket.
     Resolve { id: String },
@@ -128,7 +136,10 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
                     Some(TicketStatus::parse(s).ok_or_else(|| anyhow::anyhow!("unknown status `{s}`"))?)
                 }
             };
-            let tickets = desk.staff_list(&staff, status)?;
+            let tickets = match desk.staff_list(&staff, status) {
+                Ok(tickets) => tickets,
+                Err(e) => return Ok(refused(&e)),
+            };
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&tickets)?);
             } else if tickets.is_empty() {
@@ -148,7 +159,14 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         TicketCommand::Show { id } => desk.staff_view(&staff, id),
-        TicketCommand::Claim { id } => desk.staff_act(&staff, id, StaffAction::Claim, now),
+        TicketCommand::Claim { id, take_over } => {
+            let action = if *take_over {
+                StaffAction::TakeOver
+            } else {
+                StaffAction::Claim
+            };
+            desk.staff_act(&staff, id, action, now)
+        }
         TicketCommand::Reply { id, text } => {
             desk.staff_act(&staff, id, StaffAction::Reply(text.clone()), now)
         }
@@ -158,7 +176,11 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
             to,
             microsoft,
             case,
+            case_pending,
         } => {
+            if microsoft.is_some() && case.is_none() && !case_pending {
+                bail!("an escalation to Microsoft needs --case NUMBER, or --case-pending until the case is opened");
+            }
             let escalation = match (to, microsoft.as_deref()) {
                 (Some(queue), None) => Escalation::Queue { queue: queue.clone() },
                 (None, Some("commercial")) => Escalation::MicrosoftCommercial {
@@ -168,29 +190,47 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
                     entitlement: TechnicalEntitlement::None,
                     case_number: case.clone(),
                 },
+                (None, Some(other)) => bail!(
+                    "--microsoft `{other}`: use `commercial` (billing, licensing) or `technical` (the partner's support entitlement)"
+                ),
                 _ => bail!("escalate needs --to QUEUE or --microsoft commercial|technical"),
             };
             desk.staff_act(&staff, id, StaffAction::Escalate(escalation), now)
         }
         TicketCommand::Export { customer_id } => {
-            let tickets = desk.export_customer(&staff, customer_id)?;
+            let tickets = match desk.export_customer(&staff, customer_id) {
+                Ok(tickets) => tickets,
+                Err(e) => return Ok(refused(&e)),
+            };
+            if tickets.is_empty() && !customer_id.contains(':') {
+                eprintln!(
+                    "note: no tickets for `{customer_id}`; customer ids name their channel, e.g. `terminal:{customer_id}` or `discord:<user id>`"
+                );
+            }
             println!("{}", serde_json::to_string_pretty(&tickets)?);
             return Ok(ExitCode::SUCCESS);
         }
         TicketCommand::Erase { customer_id } => {
-            let n = desk.erase_customer(&staff, customer_id)?;
+            let n = match desk.erase_customer(&staff, customer_id) {
+                Ok(n) => n,
+                Err(e) => return Ok(refused(&e)),
+            };
             println!("erased {n} ticket(s) of {customer_id}");
             return Ok(ExitCode::SUCCESS);
         }
         TicketCommand::Purge { older_than_days } => {
-            let n = desk.purge_resolved(&staff, *older_than_days, now)?;
+            let n = match desk.purge_resolved(&staff, *older_than_days, now) {
+                Ok(n) => n,
+                Err(e) => return Ok(refused(&e)),
+            };
             println!("purged {n} resolved ticket(s) older than {older_than_days} days");
             return Ok(ExitCode::SUCCESS);
         }
     };
     // An action is confirmed in one line (`show` and `--json` print the whole ticket).
     let done = match &args.action {
-        TicketCommand::Claim { .. } => Some("claimed"),
+        TicketCommand::Claim { take_over: false, .. } => Some("claimed"),
+        TicketCommand::Claim { take_over: true, .. } => Some("took over"),
         TicketCommand::Reply { .. } => Some("replied to"),
         TicketCommand::Escalate { .. } => Some("escalated"),
         TicketCommand::Resolve { .. } => Some("resolved"),
@@ -210,9 +250,13 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::from(3))
-        }
+        Err(e) => Ok(refused(&e)),
     }
+}
+
+/// What the desk refused (permission, state, store), printed; exit code 3 for every staff
+/// command alike (2 is a usage error).
+fn refused(e: &switchboard_core::tickets::TicketError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(3)
 }
