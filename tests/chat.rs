@@ -374,6 +374,16 @@ fn a_held_ticket_is_taken_over_only_on_purpose_and_staff_errors_are_consistent()
     let out = staff(data, "carol", "billing-admin", &["export", "terminal:bob"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only a global admin may export"));
+    // `show` is for people: times to the minute in the queue's zone, escalations in words.
+    let out = staff(data, "root", "global-admin", &["show", &id]);
+    ok(&out);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("escalated to Microsoft commercial support"),
+        "{shown}"
+    );
+    assert!(!shown.contains("\"to\"") && !shown.contains("Z]"), "{shown}");
+    assert!(shown.contains(" CET]") || shown.contains(" CEST]"), "{shown}");
     // A bare user id is not a customer id: said so, not a silent empty list.
     let out = staff(data, "root", "global-admin", &["export", "bob"]);
     ok(&out);

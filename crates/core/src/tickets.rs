@@ -108,6 +108,36 @@ pub enum Escalation {
     },
 }
 
+impl std::fmt::Display for Escalation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let case = |case_number: &Option<String>| {
+            case_number
+                .as_ref()
+                .map(|c| format!(", case {c}"))
+                .unwrap_or_default()
+        };
+        match self {
+            Escalation::Queue { queue } => write!(f, "escalated to queue {queue}"),
+            Escalation::MicrosoftCommercial { case_number } => {
+                write!(
+                    f,
+                    "escalated to Microsoft commercial support{}",
+                    case(case_number)
+                )
+            }
+            Escalation::MicrosoftTechnical {
+                entitlement,
+                case_number,
+            } => write!(
+                f,
+                "escalated to Microsoft technical support ({}){}",
+                entitlement.display_name(),
+                case(case_number)
+            ),
+        }
+    }
+}
+
 /// One recorded transition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

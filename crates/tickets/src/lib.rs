@@ -117,32 +117,6 @@ fn parse_id(id: &str) -> Result<i64, TicketError> {
         .map_err(|_| TicketError::NotFound(id.to_string()))
 }
 
-fn escalation_text(e: &Escalation) -> String {
-    match e {
-        Escalation::Queue { queue } => format!("escalated to queue {queue}"),
-        Escalation::MicrosoftCommercial { case_number } => {
-            format!(
-                "escalated to Microsoft commercial support{}",
-                case_number
-                    .as_ref()
-                    .map(|c| format!(", case {c}"))
-                    .unwrap_or_default()
-            )
-        }
-        Escalation::MicrosoftTechnical {
-            entitlement,
-            case_number,
-        } => format!(
-            "escalated to Microsoft technical support ({}){}",
-            entitlement.display_name(),
-            case_number
-                .as_ref()
-                .map(|c| format!(", case {c}"))
-                .unwrap_or_default()
-        ),
-    }
-}
-
 /// Creates the database file readable by its owner only (0600), if it does not exist yet;
 /// SQLite gives its `-wal` and `-shm` files the same permissions.
 fn create_private(path: &Path) -> std::io::Result<()> {
@@ -627,7 +601,7 @@ impl TicketStore for SqliteTicketStore {
                     } else {
                         tx.execute("UPDATE tickets SET status = 'escalated' WHERE seq = ?1", [seq])?;
                     }
-                    Self::audit(tx, seq, actor, &escalation_text(e), now)?;
+                    Self::audit(tx, seq, actor, &e.to_string(), now)?;
                 }
                 StaffAction::Resolve => {
                     tx.execute("UPDATE tickets SET status = 'resolved' WHERE seq = ?1", [seq])?;

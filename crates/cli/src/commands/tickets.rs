@@ -74,7 +74,19 @@ enum TicketCommand {
     },
 }
 
-fn print_ticket(t: &Ticket, json: bool) -> Result<()> {
+/// A stored time (UTC, to the nanosecond) as people read it: minutes, in the queue's zone.
+fn local_time(at: &str, zone: &jiff::tz::TimeZone) -> String {
+    at.parse::<jiff::Timestamp>().map_or_else(
+        |_| at.to_string(),
+        |t| {
+            t.to_zoned(zone.clone())
+                .strftime("%a %Y-%m-%d %H:%M %Z")
+                .to_string()
+        },
+    )
+}
+
+fn print_ticket(t: &Ticket, zone: &jiff::tz::TimeZone, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(t)?);
         return Ok(());
@@ -106,14 +118,23 @@ fn print_ticket(t: &Ticket, json: bool) -> Result<()> {
             Author::Bot => "bot".to_string(),
             Author::Staff { user } => format!("staff {}", safe(user)),
         };
-        println!("  [{}] {who}: {}", e.at, safe(&e.text).replace('\n', "\n      "));
+        println!(
+            "  [{}] {who}: {}",
+            local_time(&e.at, zone),
+            safe(&e.text).replace('\n', "\n      ")
+        );
     }
     for e in &t.escalations {
-        println!("escalation: {}", safe(&serde_json::to_string(e)?));
+        println!("{}", safe(&e.to_string()));
     }
     println!("audit:");
     for a in &t.audit {
-        println!("  [{}] {}: {}", a.at, safe(&a.actor), safe(&a.action));
+        println!(
+            "  [{}] {}: {}",
+            local_time(&a.at, zone),
+            safe(&a.actor),
+            safe(&a.action)
+        );
     }
     Ok(())
 }
@@ -246,7 +267,16 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
                     ticket.queue,
                     for_terminal(&ticket.customer.display_name)
                 ),
-                _ => print_ticket(&ticket, args.json)?,
+                _ => {
+                    // Times in the queue's zone, as its due time is.
+                    let zone = desk
+                        .router()
+                        .support()
+                        .queue(&ticket.queue)
+                        .and_then(|q| jiff::tz::TimeZone::get(&q.time_zone).ok())
+                        .unwrap_or(jiff::tz::TimeZone::UTC);
+                    print_ticket(&ticket, &zone, args.json)?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
