@@ -139,7 +139,7 @@ fn a_purge_period_too_long_to_compute_deletes_nothing_and_huge_windows_do_not_pa
         "the ticket resolved seconds ago is kept"
     );
     // A reopen window of any size neither panics nor loses the message.
-    let huge = Desk::new(desk.router().clone(), store.clone(), i64::MAX);
+    let huge = Desk::new((*desk.router()).clone(), store.clone(), i64::MAX);
     let turn = huge
         .customer_message(&mut session(), "the refund is still missing", now)
         .unwrap();

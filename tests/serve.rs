@@ -153,3 +153,107 @@ async fn a_bad_token_or_api_stops_serve_with_a_clear_error() {
         assert!(!printed.contains(TOKEN), "{printed}");
     }
 }
+
+/// Copies a folder tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in walk(from) {
+        let target = to.join(entry.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &target).unwrap();
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+const NEW_GUIDANCE: &str = "---\ntitle: The zorblax surcharge\ndescription: What the zorblax surcharge is and when it applies.\nproducts: [azure]\n---\n# The zorblax surcharge\n\n## <a name=\"when\"></a>When the zorblax surcharge applies\n\nThe zorblax surcharge of 2 % applies to invoices paid after the due date by bank transfer from outside the euro area.\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_guidance_is_answered_without_a_restart_and_a_broken_file_keeps_the_last_good() {
+    let (fake, gateway) = start_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let knowledge = dir.path().join("knowledge");
+    let plugins = dir.path().join("plugins");
+    copy_tree(&repo.join("knowledge"), &knowledge);
+    copy_tree(&repo.join("plugins"), &plugins);
+    let config = dir.path().join("discord.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--knowledge")
+        .arg(&knowledge)
+        .arg("--plugins")
+        .arg(&plugins)
+        .args(["serve", "--discord-config", config.to_str().unwrap()])
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_API_BASE", &fake.base)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut out);
+        out
+    });
+    fake.wait_gateway("identify").await;
+    let question = "when does the zorblax surcharge apply?";
+    let mut id = 100;
+    let mut ask = |text: &str| {
+        id += 1;
+        let (gateway, fake, text) = (gateway.clone(), fake.clone(), text.to_string());
+        let id = id;
+        async move { ask_in_dm(&fake, &gateway, id, &text).await.1.body.to_string() }
+    };
+    assert!(!ask(question).await.contains("zorblax.md"));
+    std::fs::write(knowledge.join("en-us/zorblax.md"), NEW_GUIDANCE).unwrap();
+    // Questions keep being answered while the new index is built; within seconds the answers
+    // come from the new guidance.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = ask(question).await;
+        if answer.contains("en-us/zorblax.md#when") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never answered from the new file: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A broken file: the reload is refused and the last good guidance still answers.
+    std::fs::write(
+        knowledge.join("en-us/broken.md"),
+        "---\ntitle: [unclosed\n---\n# Broken\n\ntext\n",
+    )
+    .unwrap();
+    tokio::time::sleep(RELOAD_WAIT).await;
+    assert!(ask(question).await.contains("en-us/zorblax.md#when"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let printed = stderr.join().unwrap();
+    assert!(printed.contains("guidance and plugins reloaded"), "{printed}");
+    assert!(
+        printed.contains("reload refused") && printed.contains("broken.md"),
+        "{printed}"
+    );
+}
+
+/// Longer than the reload's poll and a rebuild of the bundled knowledge.
+const RELOAD_WAIT: Duration = Duration::from_secs(6);

@@ -89,7 +89,9 @@ pub struct CustomerTurn {
 
 /// The help desk.
 pub struct Desk {
-    router: Router,
+    /// Swapped whole when the guidance or plugins change ([`Desk::replace_router`]); a message
+    /// holds the router it started with until it is answered.
+    router: std::sync::RwLock<Arc<Router>>,
     store: Arc<dyn TicketStore>,
     reopen_window_hours: i64,
 }
@@ -116,16 +118,30 @@ impl Desk {
     /// writes within `reopen_window_hours`.
     pub fn new(router: Router, store: Arc<dyn TicketStore>, reopen_window_hours: i64) -> Self {
         Desk {
-            router,
+            router: std::sync::RwLock::new(Arc::new(router)),
             store,
             // Longer than ten years is a typo; `SignedDuration::from_hours` would overflow.
             reopen_window_hours: reopen_window_hours.clamp(0, 87_600),
         }
     }
 
-    /// The router.
-    pub fn router(&self) -> &Router {
-        &self.router
+    /// The router now.
+    pub fn router(&self) -> Arc<Router> {
+        Arc::clone(
+            &self
+                .router
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Puts a new router (new guidance, plugins, support model) in place for the next
+    /// messages; messages being answered finish with the one they started with.
+    pub fn replace_router(&self, router: Router) {
+        *self
+            .router
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(router);
     }
 
     /// The store.
@@ -201,7 +217,7 @@ impl Desk {
         };
         message.language_hint = message.language_hint.or(session.context.language);
         let decision = self
-            .router
+            .router()
             .decide(&message, &mut session.context, now)
             .map_err(|e| TicketError::Store(format!("routing failed: {e}")))?;
         if let Some(feedback) = decision.feedback {
@@ -336,7 +352,7 @@ impl Desk {
 
     fn check_queue(&self, staff: &StaffMember, queue: &str) -> Result<(), TicketError> {
         let allowed = self
-            .router
+            .router()
             .support()
             .queue(queue)
             .is_some_and(|q| q.roles.contains(&staff.role));
@@ -364,7 +380,7 @@ impl Desk {
         status: Option<TicketStatus>,
     ) -> Result<Vec<Ticket>, TicketError> {
         let queues: Vec<String> = self
-            .router
+            .router()
             .support()
             .queues
             .iter()
@@ -394,13 +410,13 @@ impl Desk {
         self.check_queue(staff, &ticket.queue)?;
         let action = match action {
             StaffAction::Escalate(Escalation::Queue { queue }) => {
-                if self.router.support().queue(&queue).is_none() {
+                if self.router().support().queue(&queue).is_none() {
                     return Err(TicketError::Store(format!("unknown queue `{queue}`")));
                 }
                 StaffAction::Escalate(Escalation::Queue { queue })
             }
             StaffAction::Escalate(Escalation::MicrosoftTechnical { case_number, .. }) => {
-                let entitlement = self.router.support().microsoft.technical;
+                let entitlement = self.router().support().microsoft.technical;
                 if entitlement == TechnicalEntitlement::None {
                     return Err(TicketError::Store(
                         "the partner has no Microsoft technical support entitlement".into(),

@@ -84,6 +84,14 @@ fn stat_pass(roots: &[PathBuf]) -> Vec<Stat> {
     files
 }
 
+/// What one `stat` pass sees of every file under `roots`, as one value: it changes when a file
+/// is added, removed or changed, and no file is read (to watch guidance and plugins).
+pub fn stat_signature(roots: &[PathBuf]) -> String {
+    let files = stat_pass(roots);
+    let bytes = serde_json::to_vec(&files).expect("stats serialise");
+    blake3::hash(&bytes).to_hex().to_string()
+}
+
 /// The fingerprint of the guidance under `roots`: the cached one in `home` when a `stat` pass
 /// sees every file as it was, else `compute()`'s, cached for the next start (best effort: a
 /// data directory that cannot be written only means hashing at every start).

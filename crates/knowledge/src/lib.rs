@@ -14,6 +14,7 @@ mod model;
 mod published;
 pub mod store;
 
+pub use freshness::stat_signature;
 pub use index::{
     Expansion, IndexStats, KnowledgeBase, KnowledgeError, QueryTerm, SearchHit, SearchOutcome, SearchRequest,
 };

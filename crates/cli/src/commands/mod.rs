@@ -16,6 +16,7 @@ use switchboard_core::{load_support_model_at, PluginError, Router, RouterConfig,
 use switchboard_knowledge::{IndexStore, KnowledgeBase};
 
 /// Resolved global settings.
+#[derive(Clone)]
 pub struct Env {
     pub data_dir: PathBuf,
     pub knowledge: Vec<PathBuf>,
@@ -114,6 +115,47 @@ impl Env {
     /// The support model, from `--support` or the plugin folder, with its problem if any.
     pub fn support_model(&self) -> (SupportModel, Option<PluginError>) {
         load_support_model_at(&self.plugins, self.support.as_deref())
+    }
+
+    /// Everything a router is built from (knowledge roots, plugins, the support model file):
+    /// what `serve` watches.
+    pub fn sources(&self) -> Vec<PathBuf> {
+        let mut sources = self.knowledge.clone();
+        sources.push(self.plugins.clone());
+        sources.extend(self.support.clone());
+        sources
+    }
+
+    /// A router built again for a reload, with every error in the guidance and plugins it
+    /// saw (a reload with errors is refused: the last good router stays).
+    pub fn router_for_reload(&self, config: RouterConfig) -> Result<(Router, Vec<String>)> {
+        self.require_knowledge_roots()?;
+        let (kb, report) = self
+            .store()
+            .open_or_build(&self.knowledge)
+            .context("building the knowledge index")?;
+        let mut errors: Vec<String> = Vec::new();
+        if let Some(report) = &report {
+            errors.extend(
+                report
+                    .skipped
+                    .iter()
+                    .filter(|s| s.is_error)
+                    .map(|s| format!("{}: {}", s.path.display(), s.reason)),
+            );
+            errors.extend(
+                report
+                    .warnings
+                    .iter()
+                    .filter(|w| w.is_error)
+                    .map(ToString::to_string),
+            );
+        }
+        let (support, support_error) = self.support_model();
+        let plugins = self.plugins_with_learnt_intents(&support);
+        errors.extend(support_error.iter().map(ToString::to_string));
+        errors.extend(plugins.errors.iter().map(ToString::to_string));
+        Ok((Router::new(kb, plugins, support, config), errors))
     }
 
     /// The router over the knowledge base and plugins; plugin problems are returned, not fatal.

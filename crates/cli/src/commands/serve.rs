@@ -5,7 +5,10 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use switchboard_core::desk::Desk;
+use switchboard_core::RouterConfig;
 use switchboard_discord::{build_client, check_login, run_until, Bot, DiscordConfig};
+use switchboard_knowledge::stat_signature;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -15,6 +18,43 @@ pub struct ServeArgs {
     /// Hours after resolution in which a new message reopens the ticket (0 to 87,600: ten years).
     #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(i64).range(0..=87_600))]
     reopen_hours: i64,
+}
+
+/// How often the guidance, plugins and support model are checked for changes (one `stat` of
+/// each file; nothing is read unless something changed).
+const RELOAD_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Watches what the router is built from and puts a new router in place when it changes; a
+/// change with errors (a broken guidance file, a plugin that does not load) is refused and
+/// reported, and the last good guidance and plugins stay.
+fn reload_on_change(env: &Env, desk: &Desk) {
+    let sources = env.sources();
+    let mut seen = stat_signature(&sources);
+    loop {
+        std::thread::sleep(RELOAD_POLL);
+        let now = stat_signature(&sources);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match env.router_for_reload(RouterConfig::default()) {
+            Ok((router, errors)) if errors.is_empty() => {
+                desk.replace_router(router);
+                eprintln!("switchboard: guidance and plugins reloaded");
+            }
+            Ok((_, errors)) => {
+                eprintln!(
+                    "switchboard: reload refused, the last good guidance and plugins stay in use; fix: {}",
+                    errors.join("; ")
+                );
+            }
+            Err(e) => {
+                eprintln!(
+                    "switchboard: reload failed, the last good guidance and plugins stay in use: {e:#}"
+                );
+            }
+        }
+    }
 }
 
 /// How long handlers in flight may finish after SIGTERM or SIGINT.
@@ -92,6 +132,10 @@ pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         // A bad token or an unreachable API is an error now, not a silent retry loop.
         let name = check_login(&token, api_base.as_deref()).await?;
+        {
+            let (env, desk) = (env.clone(), Arc::clone(&desk));
+            std::thread::spawn(move || reload_on_change(&env, &desk));
+        }
         let bot = Bot::new(desk, config);
         let in_flight = bot.in_flight();
         let mut client = build_client(bot, &token, api_base.as_deref())
