@@ -34,20 +34,26 @@ struct Running {
     desk: Arc<Desk>,
     config: DiscordConfig,
     client: Arc<serenity::all::ShardManager>,
+    bot: switchboard_discord::BotHandle,
     _data: tempfile::TempDir,
 }
 
 async fn running() -> Running {
+    running_with("").await
+}
+
+/// As [`running`], with `extra` lines added to the Discord configuration.
+async fn running_with(extra: &str) -> Running {
     let (fake, gateway) = start_fake().await;
     let data = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteTicketStore::open(&data.path().join("tickets.sqlite3")).unwrap());
     let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[repo("knowledge")]).sections).unwrap();
     let (support, _) = load_support_model(&repo("plugins"));
     let plugins = load_plugins(&repo("plugins"), &support);
-    let config = DiscordConfig::from_toml(CONFIG, &support.queue_ids()).unwrap();
+    let config = DiscordConfig::from_toml(&format!("{extra}\n{CONFIG}"), &support.queue_ids()).unwrap();
     let router = Router::new(kb, plugins, support, RouterConfig::default());
     let desk = Arc::new(Desk::new(router, store.clone(), 72));
-    let client = connect(&fake, Arc::clone(&desk), config.clone()).await;
+    let (client, bot) = connect(&fake, Arc::clone(&desk), config.clone()).await;
     Running {
         fake,
         gateway,
@@ -55,6 +61,7 @@ async fn running() -> Running {
         desk,
         config,
         client,
+        bot,
         _data: data,
     }
 }
@@ -65,16 +72,17 @@ async fn connect(
     fake: &fake_discord::Fake,
     desk: Arc<Desk>,
     config: DiscordConfig,
-) -> Arc<serenity::all::ShardManager> {
+) -> (Arc<serenity::all::ShardManager>, switchboard_discord::BotHandle) {
     let identified = fake.identifies();
     let bot = Bot::new(desk, config);
+    let handle = bot.handle();
     let mut client = build_client(bot, "test-token", Some(&fake.base)).await.unwrap();
     let shards = Arc::clone(&client.shard_manager);
     tokio::spawn(async move {
         let _ = run(&mut client, Shards::Fixed(1)).await;
     });
     fake.wait_identifies(identified + 1).await;
-    shards
+    (shards, handle)
 }
 
 /// A customer asks for a person in the DM channel; message id `id`.
@@ -273,7 +281,7 @@ async fn staff_hear_of_a_ticket_whose_thread_failed_when_the_bot_restarts() {
     // customer, told already, is not told again.
     fake.heal();
     let before = fake.requests().len();
-    let _client = connect(&fake, desk, config).await;
+    let _restarted = connect(&fake, desk, config).await;
     fake.wait_for(before, "the ticket posted after the restart", |r| {
         r.status == 200 && is_ticket_post(r, HELPDESK_PING)
     })
@@ -715,4 +723,32 @@ async fn the_staff_post_shows_amounts_and_invoice_numbers_as_fields() {
         "{fields:#?}"
     );
     assert!(field("Entities").is_none(), "no JSON dump: {fields:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_conversations_are_forgotten_so_memory_does_not_grow_with_customers() {
+    for (extra, kept) in [("", 5), ("session_idle_minutes = 0", 1)] {
+        let Running {
+            fake, gateway, bot, ..
+        } = running_with(extra).await;
+        for customer in 0..5u64 {
+            let from = fake.requests().len();
+            gateway
+                .send(GatewayCommand::Dispatch(
+                    "MESSAGE_CREATE",
+                    message(
+                        200 + customer,
+                        DM,
+                        user(5_000 + customer, "someone", false),
+                        "what happens to our access if we do not pay an invoice?",
+                        None,
+                    ),
+                ))
+                .unwrap();
+            fake.wait_for(from, "the answer", |r| r.status == 200 && is_dm_post(r))
+                .await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(bot.live_sessions(), kept, "with `{extra}`");
+    }
 }

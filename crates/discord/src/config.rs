@@ -61,10 +61,19 @@ pub struct DiscordConfig {
     /// Sharding.
     #[serde(default = "default_shards")]
     pub shards: Shards,
+    /// A customer's conversation context (language, the last answer awaiting feedback) is
+    /// forgotten after this many minutes without a message, so memory does not grow with every
+    /// customer ever seen; tickets and transcripts are in the database and stay.
+    #[serde(default = "default_session_idle_minutes")]
+    pub session_idle_minutes: u64,
 }
 
 fn default_shards() -> Shards {
     Shards::Fixed(1)
+}
+
+fn default_session_idle_minutes() -> u64 {
+    60
 }
 
 /// A configuration problem.

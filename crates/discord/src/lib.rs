@@ -58,7 +58,10 @@ struct ThreadLink {
 
 #[derive(Default)]
 struct State {
-    sessions: HashMap<u64, Session>,
+    /// Conversation contexts, with when each was last used.
+    sessions: HashMap<u64, (Session, std::time::Instant)>,
+    /// When idle sessions and turn locks were last swept.
+    swept: Option<std::time::Instant>,
     /// Staff threads (one per queue a ticket was in).
     threads: HashMap<ChannelId, ThreadLink>,
     /// `(ticket, queue)` -> its staff thread.
@@ -101,14 +104,19 @@ impl Drop for Busy<'_> {
     }
 }
 
-/// How many of a bot's event handlers are running; kept after the bot moves into the client.
+/// A view of a bot kept after the bot moves into the client.
 #[derive(Clone)]
-pub struct InFlight(Arc<Inner>);
+pub struct BotHandle(Arc<Inner>);
 
-impl InFlight {
-    /// Handlers running now.
-    pub fn count(&self) -> usize {
+impl BotHandle {
+    /// Event handlers running now.
+    pub fn in_flight(&self) -> usize {
         self.0.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many customers' conversation contexts the bot holds.
+    pub fn live_sessions(&self) -> usize {
+        self.0.state().sessions.len()
     }
 }
 
@@ -143,9 +151,9 @@ impl Bot {
         self.0.state().threads.len()
     }
 
-    /// A handle that counts the bot's handlers in flight.
-    pub fn in_flight(&self) -> InFlight {
-        InFlight(Arc::clone(&self.0))
+    /// A view of the bot that stays after it moves into the client.
+    pub fn handle(&self) -> BotHandle {
+        BotHandle(Arc::clone(&self.0))
     }
 }
 
@@ -211,8 +219,29 @@ impl Inner {
         lock.lock_owned().await
     }
 
+    /// Forgets sessions idle longer than configured, and turn locks nobody holds (at most
+    /// once a minute, or every time when sessions expire at once).
+    fn sweep_idle(&self) {
+        let idle = Duration::from_secs(self.config.session_idle_minutes.saturating_mul(60));
+        let now = std::time::Instant::now();
+        let mut state = self.state();
+        if state
+            .swept
+            .is_some_and(|at| now.duration_since(at) < idle.min(Duration::from_mins(1)))
+        {
+            return;
+        }
+        state.swept = Some(now);
+        state
+            .sessions
+            .retain(|_, (_, used)| now.duration_since(*used) < idle);
+        state.turns.retain(|_, lock| Arc::strong_count(lock) > 1);
+    }
+
     fn session_for(&self, user: u64, name: &str, channel: ChannelId) -> Session {
-        self.state().sessions.remove(&user).unwrap_or_else(|| {
+        self.sweep_idle();
+        let kept = self.state().sessions.remove(&user).map(|(session, _)| session);
+        kept.unwrap_or_else(|| {
             let customer = CustomerIdentity {
                 adapter: ADAPTER.into(),
                 user_id: user.to_string(),
@@ -238,7 +267,9 @@ impl Inner {
         })
         .await
         .map_err(|e| e.to_string())?;
-        self.state().sessions.insert(user, session);
+        self.state()
+            .sessions
+            .insert(user, (session, std::time::Instant::now()));
         result.map_err(|e| e.to_string())
     }
 
@@ -564,7 +595,7 @@ impl Inner {
             .state()
             .sessions
             .get(&c.user.id.get())
-            .and_then(|s| s.context.language)
+            .and_then(|(s, _)| s.context.language)
             .unwrap_or(Language::En);
         let text = match c.data.custom_id.as_str() {
             HUMAN => say(
@@ -948,7 +979,7 @@ pub async fn run(client: &mut Client, shards: Shards) -> serenity::Result<()> {
 pub async fn run_until(
     client: &mut Client,
     shards: Shards,
-    in_flight: &InFlight,
+    bot: &BotHandle,
     stop: impl std::future::Future<Output = ()>,
     drain: Duration,
 ) -> serenity::Result<()> {
@@ -959,11 +990,11 @@ pub async fn run_until(
             tracing::info!("stopping: closing the gateway");
             manager.shutdown_all().await;
             let deadline = tokio::time::Instant::now() + drain;
-            while in_flight.count() > 0 && tokio::time::Instant::now() < deadline {
+            while bot.in_flight() > 0 && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            if in_flight.count() > 0 {
-                tracing::warn!(handlers = in_flight.count(), "stopped with handlers in flight; the outbox finishes them at the next start");
+            if bot.in_flight() > 0 {
+                tracing::warn!(handlers = bot.in_flight(), "stopped with handlers in flight; the outbox finishes them at the next start");
             }
             Ok(())
         }

@@ -137,7 +137,7 @@ pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
             std::thread::spawn(move || reload_on_change(&env, &desk));
         }
         let bot = Bot::new(desk, config);
-        let in_flight = bot.in_flight();
+        let handle = bot.handle();
         let mut client = build_client(bot, &token, api_base.as_deref())
             .await
             .context("starting the Discord client")?;
@@ -148,7 +148,7 @@ pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
                 .map(|b| format!(" against {b}"))
                 .unwrap_or_default()
         );
-        run_until(&mut client, shards, &in_flight, stop_signal(), STOP_DRAIN)
+        run_until(&mut client, shards, &handle, stop_signal(), STOP_DRAIN)
             .await
             .context("Discord connection")?;
         eprintln!("switchboard: stopped");
