@@ -391,10 +391,23 @@ fn parse_front_matter(yaml: &str) -> Result<FrontMatter, (String, Option<usize>)
         Ok(v) => v,
         Err(e) if e.to_string().contains("duplicate entry") => return Ok(front_matter_from_lines(yaml)),
         Err(e) => {
+            // The parser counts lines from the front matter's first and names the error's
+            // position twice; the warning names the file's line once, so what started the broken
+            // construct is given as a file line too.
+            let text = e.to_string();
+            let mut first = true;
+            let message = YAML_POSITION.replace_all(&text, |c: &regex::Captures<'_>| {
+                if std::mem::take(&mut first) {
+                    String::new()
+                } else {
+                    let line: usize = c[1].parse().unwrap_or(0);
+                    format!(" that starts on line {}", line + 1)
+                }
+            });
             return Err((
-                format!("invalid YAML front matter: {e}"),
+                format!("invalid YAML front matter: {message}"),
                 e.location().map(|l| l.line()),
-            ))
+            ));
         }
     };
     if !value.is_mapping() && !value.is_null() {
@@ -403,6 +416,9 @@ fn parse_front_matter(yaml: &str) -> Result<FrontMatter, (String, Option<usize>)
     Ok(front_matter_from_value(&value))
 }
 
+/// A position in a YAML parser's message (`at line 2 column 12`).
+static YAML_POSITION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r" at line (\d+) column \d+").expect("valid regex"));
 static INCLUDE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[!INCLUDE\s*\[[^\]]*\]\(\s*([^)\s]+)\s*\)\s*\]").expect("valid regex"));
 static ALERT: LazyLock<Regex> = LazyLock::new(|| {
