@@ -85,20 +85,29 @@ async fn connect(
     (shards, handle)
 }
 
-/// A customer asks for a person in the DM channel; message id `id`.
-fn ask_for_a_person(gateway: &tokio::sync::mpsc::UnboundedSender<GatewayCommand>, id: u64) {
+/// Customer `customer` writes `text` in the DM channel as message `id`.
+fn customer_says(
+    gateway: &tokio::sync::mpsc::UnboundedSender<GatewayCommand>,
+    id: u64,
+    customer: u64,
+    text: &str,
+) {
     gateway
         .send(GatewayCommand::Dispatch(
             "MESSAGE_CREATE",
-            message(
-                id,
-                DM,
-                user(CUSTOMER, "casey", false),
-                "please call me back, I want to talk to a person",
-                None,
-            ),
+            message(id, DM, user(customer, "casey", false), text, None),
         ))
         .unwrap();
+}
+
+/// The customer asks for a person in the DM channel; message id `id`.
+fn ask_for_a_person(gateway: &tokio::sync::mpsc::UnboundedSender<GatewayCommand>, id: u64) {
+    customer_says(
+        gateway,
+        id,
+        CUSTOMER,
+        "please call me back, I want to talk to a person",
+    );
 }
 
 /// Requests answered with 200 matching `pred`.
@@ -158,18 +167,12 @@ async fn a_rate_limit_that_lasts_is_waited_out_and_the_answer_still_arrives() {
         &format!("/channels/{DM}/messages"),
         std::time::Duration::from_millis(1500),
     );
-    gateway
-        .send(GatewayCommand::Dispatch(
-            "MESSAGE_CREATE",
-            message(
-                90,
-                DM,
-                user(CUSTOMER, "casey", false),
-                "what happens to our access if we do not pay an invoice?",
-                None,
-            ),
-        ))
-        .unwrap();
+    customer_says(
+        &gateway,
+        90,
+        CUSTOMER,
+        "what happens to our access if we do not pay an invoice?",
+    );
     fake.wait_for(0, "the answer after the rate limit", |r| {
         r.status == 200 && is_dm_post(r)
     })
@@ -355,18 +358,12 @@ async fn a_customer_who_sends_a_request_twice_at_once_gets_one_ticket_and_one_th
         fake, gateway, store, ..
     } = running().await;
     for id in [60, 61] {
-        gateway
-            .send(GatewayCommand::Dispatch(
-                "MESSAGE_CREATE",
-                message(
-                    id,
-                    DM,
-                    user(CUSTOMER, "casey", false),
-                    "please call me back, I want to talk to a person",
-                    None,
-                ),
-            ))
-            .unwrap();
+        customer_says(
+            &gateway,
+            id,
+            CUSTOMER,
+            "please call me back, I want to talk to a person",
+        );
     }
     fake.wait_for(0, "a thread for the ticket", |r| {
         r.path == format!("/api/v10/channels/{HELPDESK_CHANNEL}/threads")
@@ -601,18 +598,12 @@ async fn a_conversation_through_the_real_serenity_client() {
     //    and still arrives, in the ticket and in the thread.
     let before = fake.requests().len();
     gateway.send(GatewayCommand::Reconnect).unwrap();
-    gateway
-        .send(GatewayCommand::Dispatch(
-            "MESSAGE_CREATE",
-            message(
-                40,
-                DM,
-                user(CUSTOMER, "casey", false),
-                "thanks, one more thing about the invoice @everyone <@&4242>",
-                None,
-            ),
-        ))
-        .unwrap();
+    customer_says(
+        &gateway,
+        40,
+        CUSTOMER,
+        "thanks, one more thing about the invoice @everyone <@&4242>",
+    );
     fake.wait_gateway("resume").await;
     let (_, relayed) = fake
         .wait_for(before, "the message after the reconnect, in the thread", |r| {
@@ -693,18 +684,12 @@ fn the_bundled_discord_config_loads_and_bad_ones_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_staff_post_shows_amounts_and_invoice_numbers_as_fields() {
     let Running { fake, gateway, .. } = running().await;
-    gateway
-        .send(GatewayCommand::Dispatch(
-            "MESSAGE_CREATE",
-            message(
-                130,
-                DM,
-                user(CUSTOMER, "casey", false),
-                "you charged us 1.234,56 € twice on invoice G012345678, please refund one of them",
-                None,
-            ),
-        ))
-        .unwrap();
+    customer_says(
+        &gateway,
+        130,
+        CUSTOMER,
+        "you charged us 1.234,56 € twice on invoice G012345678, please refund one of them",
+    );
     let (_, post) = fake
         .wait_for(0, "the ticket posted to billing", |r| {
             r.status == 200 && is_ticket_post(r, BILLING_PING)
@@ -733,18 +718,12 @@ async fn idle_conversations_are_forgotten_so_memory_does_not_grow_with_customers
         } = running_with(extra).await;
         for customer in 0..5u64 {
             let from = fake.requests().len();
-            gateway
-                .send(GatewayCommand::Dispatch(
-                    "MESSAGE_CREATE",
-                    message(
-                        200 + customer,
-                        DM,
-                        user(5_000 + customer, "someone", false),
-                        "what happens to our access if we do not pay an invoice?",
-                        None,
-                    ),
-                ))
-                .unwrap();
+            customer_says(
+                &gateway,
+                200 + customer,
+                5_000 + customer,
+                "what happens to our access if we do not pay an invoice?",
+            );
             fake.wait_for(from, "the answer", |r| r.status == 200 && is_dm_post(r))
                 .await;
         }

@@ -12,21 +12,35 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "very-secret-test-token";
 
+/// The binary set up to serve against the API at `api_base`, with the token in the
+/// environment and data in `data`; the caller adds flags, [`serve_args`] and pipes.
+fn serve_command(data: &std::path::Path, api_base: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command
+        .arg("--data-dir")
+        .arg(data)
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_API_BASE", api_base)
+        .env_remove("RUST_LOG")
+        .env_remove("SWITCHBOARD_KNOWLEDGE")
+        .env_remove("SWITCHBOARD_PLUGINS");
+    command
+}
+
+/// The arguments that start `serve` on `config`.
+fn serve_args(config: &std::path::Path) -> [&str; 3] {
+    ["serve", "--discord-config", config.to_str().unwrap()]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_discord_against_the_fake() {
     let (fake, gateway) = start_fake().await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("discord.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .args(["serve", "--discord-config", config.to_str().unwrap()])
-        .env("DISCORD_TOKEN", TOKEN)
-        .env("DISCORD_API_BASE", &fake.base)
+    let mut child = serve_command(&dir.path().join("data"), &fake.base)
+        .args(serve_args(&config))
         .env("RUST_LOG", "trace")
-        .env_remove("SWITCHBOARD_KNOWLEDGE")
-        .env_remove("SWITCHBOARD_PLUGINS")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -96,15 +110,8 @@ async fn the_binary_serves_discord_against_the_fake() {
 fn serve_once(api_base: &str, data: &std::path::Path) -> Output {
     let config = data.join("discord.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(data.join("data"))
-        .args(["serve", "--discord-config", config.to_str().unwrap()])
-        .env("DISCORD_TOKEN", TOKEN)
-        .env("DISCORD_API_BASE", api_base)
-        .env_remove("RUST_LOG")
-        .env_remove("SWITCHBOARD_KNOWLEDGE")
-        .env_remove("SWITCHBOARD_PLUGINS")
+    let mut child = serve_command(&data.join("data"), api_base)
+        .args(serve_args(&config))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -189,17 +196,12 @@ async fn new_guidance_is_answered_without_a_restart_and_a_broken_file_keeps_the_
     copy_tree(&repo.join("plugins"), &plugins);
     let config = dir.path().join("discord.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
+    let mut child = serve_command(&dir.path().join("data"), &fake.base)
         .arg("--knowledge")
         .arg(&knowledge)
         .arg("--plugins")
         .arg(&plugins)
-        .args(["serve", "--discord-config", config.to_str().unwrap()])
-        .env("DISCORD_TOKEN", TOKEN)
-        .env("DISCORD_API_BASE", &fake.base)
-        .env_remove("RUST_LOG")
+        .args(serve_args(&config))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
