@@ -389,3 +389,30 @@ fn a_held_ticket_is_taken_over_only_on_purpose_and_staff_errors_are_consistent()
     ok(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("terminal:bob"));
 }
+
+#[test]
+fn a_staff_reply_reaches_an_idle_customer_without_a_keypress() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path();
+    let mut chat = Chat::start(data, "erin");
+    chat.say("please call me back, I want to talk to a person".as_bytes());
+    let id = ticket_id(&chat.expect("T-"));
+    let queue = ticket_json(data, &id)["queue"].as_str().unwrap().to_string();
+    let role = if queue == "helpdesk" {
+        "helpdesk-agent"
+    } else {
+        "global-admin"
+    };
+    for args in [
+        vec!["claim", id.as_str()],
+        vec!["reply", id.as_str(), "Calling you in five minutes."],
+    ] {
+        let out = staff(data, "hana", role, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // The customer types nothing more: the reply still appears.
+    let started = Instant::now();
+    chat.expect("hana (staff): Calling you in five minutes.");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(chat.finish().code(), Some(0));
+}

@@ -90,7 +90,9 @@ impl Adapter for Terminal {
     }
 }
 
-fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) -> Result<()> {
+/// Prints staff replies the customer has not seen; returns how many.
+fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) -> Result<usize> {
+    let mut shown = 0;
     match desk.new_staff_messages(session) {
         Ok(messages) => {
             for (ticket, entry) in messages {
@@ -101,12 +103,35 @@ fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) 
                         for_terminal(&user),
                         for_terminal(&entry.text)
                     )?;
+                    shown += 1;
                 }
             }
         }
         Err(e) => writeln!(out, "(could not check for staff replies: {e})")?,
     }
-    Ok(())
+    out.flush()?;
+    Ok(shown)
+}
+
+/// How often staff replies are looked for while the customer is not typing.
+const STAFF_REPLY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Lines of standard input, read on their own thread so the chat can show staff replies while
+/// the customer is idle; an empty line (no newline even) is the end of input.
+fn input_lines() -> std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut buf = Vec::new();
+            let read = stdin.read_until(b'\n', &mut buf);
+            let end = !matches!(read, Ok(n) if n > 0);
+            if tx.send(read.map(|_| buf)).is_err() || end {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
@@ -131,15 +156,26 @@ pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
             "Switchboard chat. Ask about billing, licences or support (Deutsch or English). Ctrl-D ends."
         )?;
     }
-    let mut stdin = std::io::stdin().lock();
-    let mut buf = Vec::new();
+    let lines = input_lines();
     loop {
         if interactive {
             write!(out, "> ")?;
             out.flush()?;
         }
-        buf.clear();
-        if stdin.read_until(b'\n', &mut buf)? == 0 {
+        let buf = loop {
+            match lines.recv_timeout(STAFF_REPLY_POLL) {
+                Ok(line) => break line?,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    // The customer is idle: a staff reply shows now, not after the next line.
+                    if show_staff_replies(&desk, &mut session, &mut out)? > 0 && interactive {
+                        write!(out, "> ")?;
+                        out.flush()?;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break Vec::new(),
+            }
+        };
+        if buf.is_empty() {
             // Ctrl-D at the prompt: end on a line of its own, so the shell's prompt does not
             // follow "> ".
             if interactive {
