@@ -731,3 +731,19 @@ async fn idle_conversations_are_forgotten_so_memory_does_not_grow_with_customers
         assert_eq!(bot.live_sessions(), kept, "with `{extra}`");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_session_is_identified_again_and_customers_are_still_answered() {
+    let Running { fake, gateway, .. } = running().await;
+    gateway.send(GatewayCommand::InvalidSession).unwrap();
+    fake.wait_gateway("invalid-session-sent").await;
+    fake.wait_identifies(2).await;
+    let (_, answer) = ask_in_dm(
+        &fake,
+        &gateway,
+        140,
+        "what happens to our access if we do not pay an invoice?",
+    )
+    .await;
+    assert!(answer.body.to_string().contains("billing-policy.md#nonpayment"));
+}

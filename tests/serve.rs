@@ -259,3 +259,51 @@ async fn new_guidance_is_answered_without_a_restart_and_a_broken_file_keeps_the_
 
 /// Longer than the reload's poll and a rebuild of the bundled knowledge.
 const RELOAD_WAIT: Duration = Duration::from_secs(6);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_in_the_middle_of_a_handoff_lets_it_finish_before_exiting() {
+    let (fake, gateway) = start_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("discord.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let mut child = serve_command(&dir.path().join("data"), &fake.base)
+        .args(serve_args(&config))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    fake.wait_gateway("identify").await;
+    // Opening the staff thread takes 3 s; SIGTERM arrives while it is under way.
+    fake.delay("POST", "/channels/501/threads", Duration::from_secs(3), 1);
+    let (_, ack) = ask_in_dm(
+        &fake,
+        &gateway,
+        150,
+        "please call me back, I want to talk to a person",
+    )
+    .await;
+    assert!(ack.body.to_string().contains("T-1"), "{}", ack.body);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    // The handler in flight finished: staff got the ticket before the process ended.
+    assert!(
+        fake.requests().iter().any(|r| r.status == 200
+            && r.body["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("new ticket T-1"))),
+        "{:#?}",
+        fake.requests()
+    );
+    assert!(fake.gateway_log().iter().any(|l| l == "close:1000"));
+}

@@ -43,6 +43,8 @@ struct Fault {
     status: u16,
     /// Only requests whose body contains this.
     body_contains: Option<String>,
+    /// Answered normally after this long, instead of failing.
+    delay: Option<Duration>,
     /// Requests still to fail (`None`: until `until`).
     remaining: Option<u32>,
     until: Instant,
@@ -50,7 +52,10 @@ struct Fault {
 
 pub enum GatewayCommand {
     Dispatch(&'static str, Value),
+    /// Op 7: reconnect and resume.
     Reconnect,
+    /// Op 9 with `d: false`: the session is invalid, identify again.
+    InvalidSession,
 }
 
 #[derive(Clone)]
@@ -105,6 +110,7 @@ impl Fake {
             path: format!("/api/v10{path}"),
             status,
             body_contains: None,
+            delay: None,
             remaining: Some(times),
             until: Instant::now() + Duration::from_hours(1),
         });
@@ -117,6 +123,7 @@ impl Fake {
             path: format!("/api/v10{path}"),
             status: 429,
             body_contains: None,
+            delay: None,
             remaining: None,
             until: Instant::now() + duration,
         });
@@ -129,6 +136,21 @@ impl Fake {
             path: String::new(),
             status,
             body_contains: Some(text.into()),
+            delay: None,
+            remaining: Some(times),
+            until: Instant::now() + Duration::from_hours(1),
+        });
+    }
+
+    /// The next `times` requests to `method path` are answered normally, but only after
+    /// `delay` (a slow Discord, a request in flight when the process is stopped).
+    pub fn delay(&self, method: &str, path: &str, delay: Duration, times: u32) {
+        self.faults.lock().unwrap().push(Fault {
+            method: method.into(),
+            path: format!("/api/v10{path}"),
+            status: 200,
+            body_contains: None,
+            delay: Some(delay),
             remaining: Some(times),
             until: Instant::now() + Duration::from_hours(1),
         });
@@ -141,7 +163,7 @@ impl Fake {
 
     /// The status of an injected fault for this request, if one applies (counting it down),
     /// with the seconds left for a rate limit.
-    fn fault(&self, method: &str, path: &str, body: &Value) -> Option<(u16, f64)> {
+    fn fault(&self, method: &str, path: &str, body: &Value) -> Option<(u16, f64, Option<Duration>)> {
         let body = body.to_string();
         let mut faults = self.faults.lock().unwrap();
         let now = Instant::now();
@@ -157,7 +179,7 @@ impl Fake {
         if let Some(n) = &mut fault.remaining {
             *n -= 1;
         }
-        Some((fault.status, (fault.until - now).as_secs_f64()))
+        Some((fault.status, (fault.until - now).as_secs_f64(), fault.delay))
     }
 
     fn next_id(&self) -> u64 {
@@ -225,7 +247,10 @@ impl Fake {
 async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::body::Bytes) -> Response {
     let path = uri.path().to_string();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Some((status, left)) = fake.fault(method.as_str(), &path, &body) {
+    let fault = fake.fault(method.as_str(), &path, &body);
+    if let Some((_, _, Some(delay))) = fault {
+        tokio::time::sleep(delay).await;
+    } else if let Some((status, left, None)) = fault {
         fake.record(method.as_str(), &path, body, status);
         let code = StatusCode::from_u16(status).unwrap();
         return if status == 429 {
@@ -340,6 +365,12 @@ async fn session(fake: Fake, mut socket: WebSocket) {
                         // Stop reading commands on this connection; the client reconnects.
                         while let Some(Ok(_)) = socket.recv().await {}
                         return;
+                    }
+                    Some(GatewayCommand::InvalidSession) => {
+                        send(&mut socket, json!({"op": 9, "d": false})).await;
+                        fake.gateway_log.lock().unwrap().push("invalid-session-sent".into());
+                        // Nothing is dispatched until the client identifies again.
+                        ready = false;
                     }
                     None => return,
                 }
