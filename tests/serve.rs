@@ -1,12 +1,13 @@
 //! The shipped binary's `switchboard serve` against the fake Discord: DISCORD_API_BASE points
 //! it at the fake, the token comes only from the environment and is never printed, not even at
 //! `RUST_LOG=trace` (where the websocket crate would print the IDENTIFY frame). It checks the
-//! token and the API before it claims to run, and stops cleanly on SIGTERM.
+//! token and the API before it claims to run, stops cleanly on SIGTERM, reloads guidance
+//! without a restart and reports a lost gateway connection.
 
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
 
-use fake_discord::{ask_in_dm, start_fake, CONFIG};
+use fake_discord::{ask_in_dm, start_fake, GatewayCommand, CONFIG};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -306,4 +307,54 @@ async fn sigterm_in_the_middle_of_a_handoff_lets_it_finish_before_exiting() {
         fake.requests()
     );
     assert!(fake.gateway_log().iter().any(|l| l == "close:1000"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_gateway_connection_is_reported_at_the_default_log_level() {
+    let (fake, gateway) = start_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("discord.toml");
+    std::fs::write(
+        &config,
+        format!("report_disconnected_after_seconds = 1\n{CONFIG}"),
+    )
+    .unwrap();
+    let mut child = serve_command(&dir.path().join("data"), &fake.base)
+        .args(serve_args(&config))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut out);
+        out
+    });
+    fake.wait_gateway("identify").await;
+    // Discord goes away for 4 s.
+    fake.gateway_down(Duration::from_secs(4));
+    gateway.send(GatewayCommand::Drop).unwrap();
+    fake.wait_gateway("refused").await;
+    // Back: the bot reconnects by itself and answers again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (_, answer) = ask_in_dm(
+        &fake,
+        &gateway,
+        160,
+        "what happens to our access if we do not pay an invoice?",
+    )
+    .await;
+    assert!(answer.body.to_string().contains("billing-policy.md#nonpayment"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let printed = stderr.join().unwrap();
+    assert!(
+        printed.contains("has not been connected to Discord for 1 s"),
+        "{printed}"
+    );
+    assert!(printed.contains("connected to Discord again"), "{printed}");
 }

@@ -56,6 +56,8 @@ pub enum GatewayCommand {
     Reconnect,
     /// Op 9 with `d: false`: the session is invalid, identify again.
     InvalidSession,
+    /// The connection is closed (code 4000); see [`Fake::gateway_down`] to keep it closed.
+    Drop,
 }
 
 #[derive(Clone)]
@@ -66,6 +68,8 @@ pub struct Fake {
     gateway_log: Arc<Mutex<Vec<String>>>,
     commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<GatewayCommand>>>,
     faults: Arc<Mutex<Vec<Fault>>>,
+    /// Until when the gateway refuses connections.
+    down_until: Arc<Mutex<Option<Instant>>>,
     seq: Arc<AtomicU64>,
     ids: Arc<AtomicU64>,
 }
@@ -154,6 +158,11 @@ impl Fake {
             remaining: Some(times),
             until: Instant::now() + Duration::from_hours(1),
         });
+    }
+
+    /// The gateway refuses connections for `duration` (a Discord outage).
+    pub fn gateway_down(&self, duration: Duration) {
+        *self.down_until.lock().unwrap() = Some(Instant::now() + duration);
     }
 
     /// Removes every fault.
@@ -299,6 +308,15 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::bo
 }
 
 async fn gateway(State(fake): State<Fake>, upgrade: WebSocketUpgrade) -> Response {
+    if fake
+        .down_until
+        .lock()
+        .unwrap()
+        .is_some_and(|until| Instant::now() < until)
+    {
+        fake.gateway_log.lock().unwrap().push("refused".into());
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     upgrade.on_upgrade(move |socket| session(fake, socket))
 }
 
@@ -366,6 +384,16 @@ async fn session(fake: Fake, mut socket: WebSocket) {
                         while let Some(Ok(_)) = socket.recv().await {}
                         return;
                     }
+                    Some(GatewayCommand::Drop) => {
+                        let _ = socket
+                            .send(Ws::Close(Some(axum::extract::ws::CloseFrame {
+                                code: 4000,
+                                reason: "unknown error".into(),
+                            })))
+                            .await;
+                        fake.gateway_log.lock().unwrap().push("dropped".into());
+                        return;
+                    }
                     Some(GatewayCommand::InvalidSession) => {
                         send(&mut socket, json!({"op": 9, "d": false})).await;
                         fake.gateway_log.lock().unwrap().push("invalid-session-sent".into());
@@ -390,6 +418,7 @@ pub async fn start_fake() -> (Fake, mpsc::UnboundedSender<GatewayCommand>) {
         gateway_log: Arc::default(),
         commands: Arc::new(tokio::sync::Mutex::new(rx)),
         faults: Arc::default(),
+        down_until: Arc::default(),
         seq: Arc::default(),
         ids: Arc::new(AtomicU64::new(5_000)),
     };

@@ -66,6 +66,14 @@ pub struct DiscordConfig {
     /// customer ever seen; tickets and transcripts are in the database and stay.
     #[serde(default = "default_session_idle_minutes")]
     pub session_idle_minutes: u64,
+    /// A shard not connected to Discord for this many seconds is reported (on stderr and in
+    /// the log at error level) while it keeps retrying, and reported again when it is back.
+    #[serde(default = "default_report_disconnected_after_seconds")]
+    pub report_disconnected_after_seconds: u64,
+}
+
+fn default_report_disconnected_after_seconds() -> u64 {
+    30
 }
 
 fn default_shards() -> Shards {

@@ -973,6 +973,52 @@ pub async fn run(client: &mut Client, shards: Shards) -> serenity::Result<()> {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reports a shard that has not been connected for `after` (serenity retries quietly, below the
+/// default log level), and again when it is back.
+async fn watch_connection(manager: Arc<serenity::all::ShardManager>, after: Duration) {
+    let poll = (after / 3).clamp(Duration::from_millis(200), Duration::from_secs(5));
+    let mut down_since: HashMap<serenity::all::ShardId, std::time::Instant> = HashMap::new();
+    let mut reported: HashSet<serenity::all::ShardId> = HashSet::new();
+    loop {
+        tokio::time::sleep(poll).await;
+        let stages: Vec<(serenity::all::ShardId, serenity::gateway::ConnectionStage)> = manager
+            .runners
+            .lock()
+            .await
+            .iter()
+            .map(|(id, info)| (*id, info.stage))
+            .collect();
+        let now = std::time::Instant::now();
+        for (id, stage) in stages {
+            if stage == serenity::gateway::ConnectionStage::Connected {
+                down_since.remove(&id);
+                if reported.remove(&id) {
+                    tracing::error!(shard = %id, "connected to Discord again");
+                    eprintln!("switchboard-discord: shard {id} is connected to Discord again");
+                }
+            } else {
+                let since = *down_since.entry(id).or_insert(now);
+                if now.duration_since(since) >= after && reported.insert(id) {
+                    tracing::error!(shard = %id, ?stage, "not connected to Discord; retrying");
+                    eprintln!(
+                        "switchboard-discord: shard {id} has not been connected to Discord for {} s ({stage:?}); still retrying",
+                        after.as_secs()
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Runs until the client stops or `stop` completes (SIGTERM, SIGINT): then the gateway is
 /// closed (code 1000, so Discord ends the session cleanly and sends nothing more) and the
 /// handlers in flight get up to `drain` to finish; what they leave undone is in the outbox.
@@ -984,6 +1030,9 @@ pub async fn run_until(
     drain: Duration,
 ) -> serenity::Result<()> {
     let manager = Arc::clone(&client.shard_manager);
+    let after = Duration::from_secs(bot.0.config.report_disconnected_after_seconds);
+    let watchdog = tokio::spawn(watch_connection(Arc::clone(&manager), after));
+    let _stop_watching = AbortOnDrop(watchdog);
     tokio::select! {
         result = run(client, shards) => result,
         () = stop => {
