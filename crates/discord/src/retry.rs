@@ -6,8 +6,8 @@ use std::time::Duration;
 /// Attempts of a step that failed for another reason than a rate limit.
 const ATTEMPTS: u32 = 3;
 /// Attempts of a step Discord keeps rate-limiting, with waits doubling from
-/// [`FIRST_RATE_LIMIT_WAIT`] (15.5 s in all).
-const RATE_LIMITED_ATTEMPTS: u32 = 6;
+/// [`FIRST_RATE_LIMIT_WAIT`] (63.5 s in all: Discord's per-route limits reset within a minute).
+const RATE_LIMITED_ATTEMPTS: u32 = 8;
 /// serenity's rate limiter waits for Discord's `retry_after` itself; behind a proxy
 /// (`DISCORD_API_BASE`) it is off and a 429 reaches us without the header, so the wait is a
 /// doubling one that outlasts the usual `retry_after` of one or two seconds.
