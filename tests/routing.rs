@@ -405,6 +405,19 @@ fn follow_ups_keep_context_and_offer_a_person() {
     assert!(answer.asks_feedback);
     let no = r.decide(&Message::text("no"), &mut ctx, now).unwrap();
     assert!(no.offers_human, "{:#?}", no.trace);
+    assert_eq!(no.feedback, Some(false));
+    // "No" names nothing to suggest: an apology and the offer, never an empty list.
+    assert!(no.reply.starts_with("Sorry that did not help"), "{}", no.reply);
+    assert!(!no.reply.contains("may help"), "{}", no.reply);
+    let mut ctx = ConversationContext::default();
+    r.decide(
+        &Message::text("Innerhalb welcher Frist kann ich ein Abonnement kündigen?"),
+        &mut ctx,
+        now,
+    )
+    .unwrap();
+    let nein = r.decide(&Message::text("nein"), &mut ctx, now).unwrap();
+    assert!(nein.reply.starts_with("Schade"), "{}", nein.reply);
 }
 
 fn support() -> switchboard_core::SupportModel {

@@ -254,6 +254,10 @@ pub struct ReplyTemplates {
     /// The reply to "yes, that helped".
     #[serde(default)]
     pub feedback_thanks: Option<String>,
+    /// The reply to "no, that did not help" when the message names nothing new to suggest
+    /// (`{partner}`): it offers a person.
+    #[serde(default)]
+    pub not_helpful: Option<String>,
 }
 
 /// Product and licence names the entity extractor recognises.

@@ -672,9 +672,36 @@ impl Router {
                 "the customer said the last answer did not help (`{}`): offer a person",
                 n.matched
             );
-            Decision {
-                feedback: Some(false),
-                ..self.suggest(&retrieval, &replies, lang, true, trace)
+            // Sections only for words the guidance has as written ("no, the invoice address");
+            // "nein" alone is typo-corrected to "neun" and would suggest whatever that finds.
+            let names_something = retrieval
+                .query_terms
+                .iter()
+                .any(|t| t.corrected_from.is_none());
+            if !names_something || Self::top_sections(&retrieval.hits, SUGGESTED).is_empty() {
+                // "No" alone names nothing to suggest: say sorry and offer a person, never an
+                // empty list of sections.
+                let template = replies
+                    .not_helpful
+                    .clone()
+                    .or_else(|| default_replies(lang).not_helpful)
+                    .unwrap_or_default();
+                Decision {
+                    outcome: Outcome::Reply,
+                    reply: fill(&template, &[("{partner}", self.support.partner_name.clone())]),
+                    language: lang,
+                    citations: Vec::new(),
+                    handoff: None,
+                    offers_human: true,
+                    asks_feedback: false,
+                    feedback: Some(false),
+                    trace,
+                }
+            } else {
+                Decision {
+                    feedback: Some(false),
+                    ..self.suggest(&retrieval, &replies, lang, true, trace)
+                }
             }
         } else if let Some(n) = not_csp {
             trace.reason = format!(
@@ -907,17 +934,22 @@ impl Router {
         trace: Trace,
     ) -> Decision {
         let picks = Self::top_sections(&retrieval.hits, SUGGESTED);
-        let mut reply = replies.suggest.clone();
+        // "These may help:" only above a list that has something in it.
+        let mut reply = if picks.is_empty() {
+            String::new()
+        } else {
+            replies.suggest.clone()
+        };
         for hit in &picks {
             reply.push_str(&format!("\n- {} › {} ({})", hit.title, hit.heading, hit.citation));
         }
         if offer_human {
-            reply.push_str(&format!(
-                "\n\n{}",
-                fill(
-                    &replies.offer_human,
-                    &[("{partner}", self.support.partner_name.clone())]
-                )
+            if !reply.is_empty() {
+                reply.push_str("\n\n");
+            }
+            reply.push_str(&fill(
+                &replies.offer_human,
+                &[("{partner}", self.support.partner_name.clone())],
             ));
         }
         Decision {
@@ -1151,6 +1183,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             greeting: Some("Hello! I answer questions about billing, licences, subscriptions and support for Azure, Microsoft 365 and Dynamics 365 bought through {partner}, and pass anything a person must do to our team. What can I do for you?".into()),
             thanks: Some("You're welcome! If anything else comes up, just ask.".into()),
             feedback_thanks: Some("Thank you for the feedback, glad it helped. Anything else?".into()),
+            not_helpful: Some("Sorry that did not help. Say \"talk to a human\" and a person from {partner} takes over, or ask again in other words.".into()),
         },
         Language::De => ReplyTemplates {
             answer_source: "Quelle:".into(),
@@ -1171,6 +1204,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             greeting: Some("Hallo! Ich beantworte Fragen zu Abrechnung, Lizenzen, Abonnements und Support für Azure, Microsoft 365 und Dynamics 365, gekauft über {partner}, und gebe alles, was ein Mensch erledigen muss, an unser Team weiter. Was kann ich für Sie tun?".into()),
             thanks: Some("Gern geschehen! Wenn noch etwas ist, fragen Sie einfach.".into()),
             feedback_thanks: Some("Danke für die Rückmeldung, schön, dass es geholfen hat. Kann ich sonst noch etwas tun?".into()),
+            not_helpful: Some("Schade, dass das nicht geholfen hat. Schreiben Sie „mit einem Menschen sprechen“, und jemand von {partner} übernimmt, oder fragen Sie mit anderen Worten.".into()),
         },
     }
 }
