@@ -28,6 +28,34 @@ fn serve_command(data: &std::path::Path, api_base: &str) -> Command {
     command
 }
 
+/// Everything `pipe` yields, read on a thread of its own so the server never blocks on a full
+/// pipe; joined once the process has ended.
+fn read_in_background(pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut pipe = pipe;
+        let mut out = Vec::new();
+        let _ = pipe.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    })
+}
+
+/// Sends SIGTERM and waits (up to 25 s) for the process to end.
+async fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(25);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The arguments that start `serve` on `config`.
 fn serve_args(config: &std::path::Path) -> [&str; 3] {
     ["serve", "--discord-config", config.to_str().unwrap()]
@@ -47,15 +75,8 @@ async fn the_binary_serves_discord_against_the_fake() {
         .spawn()
         .unwrap();
     // Drained while it runs: at trace level the logs would fill the pipe and block the server.
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = pipe.read_to_end(&mut out);
-            String::from_utf8_lossy(&out).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let stdout = read_in_background(child.stdout.take().unwrap());
+    let stderr = read_in_background(child.stderr.take().unwrap());
     fake.wait_gateway("identify").await;
     let (_, answer) = ask_in_dm(
         &fake,
@@ -75,19 +96,7 @@ async fn the_binary_serves_discord_against_the_fake() {
         "German labels: {labels}"
     );
     // SIGTERM: the gateway is closed with 1000 and the process exits 0.
-    let terminated = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = terminate(&mut child).await;
     let printed = format!("{}{}", stdout.join().unwrap(), stderr.join().unwrap());
     assert!(status.success(), "exit after SIGTERM: {status:?}\n{printed}");
     assert!(
@@ -207,12 +216,7 @@ async fn new_guidance_is_answered_without_a_restart_and_a_broken_file_keeps_the_
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut out);
-        out
-    });
+    let stderr = read_in_background(child.stderr.take().unwrap());
     fake.wait_gateway("identify").await;
     let question = "when does the zorblax surcharge apply?";
     let mut id = 100;
@@ -246,10 +250,7 @@ async fn new_guidance_is_answered_without_a_restart_and_a_broken_file_keeps_the_
     .unwrap();
     tokio::time::sleep(RELOAD_WAIT).await;
     assert!(ask(question).await.contains("en-us/zorblax.md#when"));
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    terminate(&mut child).await;
     let printed = stderr.join().unwrap();
     assert!(printed.contains("guidance and plugins reloaded"), "{printed}");
     assert!(
@@ -285,17 +286,7 @@ async fn sigterm_in_the_middle_of_a_handoff_lets_it_finish_before_exiting() {
     .await;
     assert!(ack.body.to_string().contains("T-1"), "{}", ack.body);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(25);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = terminate(&mut child).await;
     assert!(status.success(), "{status:?}");
     // The handler in flight finished: staff got the ticket before the process ended.
     assert!(
@@ -325,12 +316,7 @@ async fn a_lost_gateway_connection_is_reported_at_the_default_log_level() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut out);
-        out
-    });
+    let stderr = read_in_background(child.stderr.take().unwrap());
     fake.wait_gateway("identify").await;
     // Discord goes away for 4 s.
     fake.gateway_down(Duration::from_secs(4));
@@ -347,10 +333,7 @@ async fn a_lost_gateway_connection_is_reported_at_the_default_log_level() {
     .await;
     assert!(answer.body.to_string().contains("billing-policy.md#nonpayment"));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    terminate(&mut child).await;
     let printed = stderr.join().unwrap();
     assert!(
         printed.contains("has not been connected to Discord for 1 s"),

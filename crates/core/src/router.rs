@@ -674,29 +674,11 @@ impl Router {
             );
             // Sections only for words the guidance has as written ("no, the invoice address");
             // "nein" alone is typo-corrected to "neun" and would suggest whatever that finds.
-            let names_something = retrieval
-                .query_terms
-                .iter()
-                .any(|t| t.corrected_from.is_none());
+            let names_something = retrieval.query_terms.iter().any(|t| t.corrected_from.is_none());
             if !names_something || Self::top_sections(&retrieval.hits, SUGGESTED).is_empty() {
                 // "No" alone names nothing to suggest: say sorry and offer a person, never an
                 // empty list of sections.
-                let template = replies
-                    .not_helpful
-                    .clone()
-                    .or_else(|| default_replies(lang).not_helpful)
-                    .unwrap_or_default();
-                Decision {
-                    outcome: Outcome::Reply,
-                    reply: fill(&template, &[("{partner}", self.support.partner_name.clone())]),
-                    language: lang,
-                    citations: Vec::new(),
-                    handoff: None,
-                    offers_human: true,
-                    asks_feedback: false,
-                    feedback: Some(false),
-                    trace,
-                }
+                self.converse(IntentAction::NotHelpful, true, &replies, lang, trace)
             } else {
                 Decision {
                     feedback: Some(false),
@@ -788,7 +770,8 @@ impl Router {
         findings
     }
 
-    /// A greeting, thanks or feedback: a reply of its own, never a guidance answer.
+    /// A greeting, thanks or feedback (a "no" that names nothing new offers a person): a reply
+    /// of its own, never a guidance answer.
     fn converse(
         &self,
         action: IntentAction,
@@ -807,6 +790,10 @@ impl Router {
                 pick(&replies.feedback_thanks, &builtin.feedback_thanks),
                 awaiting_feedback.then_some(true),
             ),
+            IntentAction::NotHelpful => (
+                pick(&replies.not_helpful, &builtin.not_helpful),
+                awaiting_feedback.then_some(false),
+            ),
             _ => (pick(&replies.thanks, &builtin.thanks), None),
         };
         Decision {
@@ -815,7 +802,7 @@ impl Router {
             language: lang,
             citations: Vec::new(),
             handoff: None,
-            offers_human: false,
+            offers_human: action == IntentAction::NotHelpful,
             asks_feedback: false,
             feedback,
             trace,
