@@ -378,11 +378,8 @@ impl Inner {
         })
         .await;
         let Some(ticket) = &turn.ticket else { return };
-        if sent.is_ok() && !self.state().told.contains(&ticket.id) {
-            self.state().told.insert(ticket.id.clone());
-            let _ = self
-                .record(&ticket.id, CUSTOMER_TOLD.into(), "reply sent".into())
-                .await;
+        if sent.is_ok() {
+            self.mark_told(&ticket.id, "reply sent").await;
         }
         let key = (ticket.id.clone(), ticket.queue.clone());
         let notified = self.state().notified.contains(&key);
@@ -433,11 +430,7 @@ impl Inner {
         };
         for ticket in tickets {
             let event = format!("outbox:{}", ticket.id);
-            // Serialised with the customer's own turns, which deliver the same things.
-            let _turn = match ticket.customer.user_id.parse::<u64>() {
-                Ok(user) => Some(self.turn_of(user).await),
-                Err(_) => None,
-            };
+            let _turn = self.turn_of_ticket(&ticket).await;
             let told = self.state().told.contains(&ticket.id);
             if !told {
                 self.retell_customer(http, &event, &ticket).await;
@@ -464,10 +457,23 @@ impl Inner {
         })
         .await;
         if sent.is_ok() {
-            self.state().told.insert(ticket.id.clone());
-            let _ = self
-                .record(&ticket.id, CUSTOMER_TOLD.into(), "sent by the outbox".into())
-                .await;
+            self.mark_told(&ticket.id, "sent by the outbox").await;
+        }
+    }
+
+    /// Records that the customer got the handoff acknowledgement (once per ticket).
+    async fn mark_told(&self, ticket: &str, how: &str) {
+        if self.state().told.insert(ticket.to_string()) {
+            let _ = self.record(ticket, CUSTOMER_TOLD.into(), how.into()).await;
+        }
+    }
+
+    /// The turn lock of the ticket's customer: deliveries for a ticket wait for that customer's
+    /// own turn, which delivers the same things.
+    async fn turn_of_ticket(&self, ticket: &Ticket) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match ticket.customer.user_id.parse::<u64>() {
+            Ok(user) => Some(self.turn_of(user).await),
+            Err(_) => None,
         }
     }
 
@@ -664,10 +670,7 @@ impl Inner {
         .await;
         if ticket.queue != link.queue {
             // Escalated to another queue: its staff get the ticket in their own channel.
-            let _turn = match ticket.customer.user_id.parse::<u64>() {
-                Ok(user) => Some(self.turn_of(user).await),
-                Err(_) => None,
-            };
+            let _turn = self.turn_of_ticket(&ticket).await;
             let _ = self.notify_staff(http, event, &ticket).await;
         }
     }
