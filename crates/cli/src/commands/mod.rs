@@ -151,21 +151,23 @@ impl Env {
                     .map(ToString::to_string),
             );
         }
-        let (support, support_error) = self.support_model();
-        let plugins = self.plugins_with_learnt_intents(&support);
-        errors.extend(support_error.iter().map(ToString::to_string));
-        errors.extend(plugins.errors.iter().map(ToString::to_string));
-        Ok((Router::new(kb, plugins, support, config), errors))
+        let (router, problems) = self.router_over(kb, config);
+        errors.extend(problems.iter().map(ToString::to_string));
+        Ok((router, errors))
     }
 
     /// The router over the knowledge base and plugins; plugin problems are returned, not fatal.
     pub fn router(&self, config: RouterConfig) -> Result<(Router, Vec<PluginError>)> {
-        let kb = self.knowledge_base()?;
+        Ok(self.router_over(self.knowledge_base()?, config))
+    }
+
+    /// A router over `kb` with the plugins and support model, and their problems.
+    fn router_over(&self, kb: KnowledgeBase, config: RouterConfig) -> (Router, Vec<PluginError>) {
         let (support, support_error) = self.support_model();
         let plugins = self.plugins_with_learnt_intents(&support);
         let mut problems: Vec<PluginError> = support_error.into_iter().collect();
         problems.extend(plugins.errors.iter().cloned());
-        Ok((Router::new(kb, plugins, support, config), problems))
+        (Router::new(kb, plugins, support, config), problems)
     }
 }
 
