@@ -110,6 +110,22 @@ fn ask_for_a_person(gateway: &tokio::sync::mpsc::UnboundedSender<GatewayCommand>
     );
 }
 
+/// The customer asks for a person (message `id`); the helpdesk staff thread the ticket is
+/// posted in.
+async fn handoff_thread(
+    fake: &fake_discord::Fake,
+    gateway: &tokio::sync::mpsc::UnboundedSender<GatewayCommand>,
+    id: u64,
+) -> u64 {
+    ask_for_a_person(gateway, id);
+    let (_, post) = fake
+        .wait_for(0, "the ticket post", |r| {
+            r.status == 200 && is_ticket_post(r, HELPDESK_PING)
+        })
+        .await;
+    post.path.split('/').nth(4).unwrap().parse().unwrap()
+}
+
 /// Requests answered with 200 matching `pred`.
 fn succeeded(fake: &fake_discord::Fake, pred: impl Fn(&fake_discord::Recorded) -> bool) -> usize {
     fake.requests()
@@ -186,13 +202,7 @@ async fn a_command_whose_reply_edit_fails_is_acknowledged_once_and_acts_once() {
     let Running {
         fake, gateway, store, ..
     } = running().await;
-    ask_for_a_person(&gateway, 100);
-    let (_, post) = fake
-        .wait_for(0, "the ticket post", |r| {
-            r.status == 200 && is_ticket_post(r, HELPDESK_PING)
-        })
-        .await;
-    let thread: u64 = post.path.split('/').nth(4).unwrap().parse().unwrap();
+    let thread = handoff_thread(&fake, &gateway, 100).await;
     fake.fail(
         "PATCH",
         &format!("/webhooks/{APP}/tok-101/messages/@original"),
@@ -298,13 +308,7 @@ async fn a_ticket_escalated_to_another_queue_reaches_that_queues_staff() {
     let Running {
         fake, gateway, store, ..
     } = running().await;
-    ask_for_a_person(&gateway, 120);
-    let (_, post) = fake
-        .wait_for(0, "the ticket post", |r| {
-            r.status == 200 && is_ticket_post(r, HELPDESK_PING)
-        })
-        .await;
-    let old_thread: u64 = post.path.split('/').nth(4).unwrap().parse().unwrap();
+    let old_thread = handoff_thread(&fake, &gateway, 120).await;
     let command = |id: &str, name: &str, options: serde_json::Value| {
         json!({
             "id": id, "application_id": APP.to_string(), "type": 2, "token": format!("tok-{id}"), "version": 1,
