@@ -675,7 +675,7 @@ impl Router {
             // Sections only for words the guidance has as written ("no, the invoice address");
             // "nein" alone is typo-corrected to "neun" and would suggest whatever that finds.
             let names_something = retrieval.query_terms.iter().any(|t| t.corrected_from.is_none());
-            if !names_something || Self::top_sections(&retrieval.hits, SUGGESTED).is_empty() {
+            if !names_something || retrieval.hits.is_empty() {
                 // "No" alone names nothing to suggest: say sorry and offer a person, never an
                 // empty list of sections.
                 self.converse(IntentAction::NotHelpful, true, &replies, lang, trace)
