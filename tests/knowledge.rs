@@ -704,3 +704,22 @@ fn damage_and_reopen(extension: &str, damage: impl Fn(&Path)) {
     assert!(report.is_some(), "a damaged index is rebuilt, not used");
     assert_eq!(kb.search(&SearchRequest::new("quokka", 3)).unwrap().hits.len(), 1);
 }
+
+#[test]
+fn a_citation_names_one_section_with_its_text() {
+    let ing = ingest();
+    let kb = KnowledgeBase::build_in_ram(&ing.sections).unwrap();
+    let wanted = section(&ing, "de-de/abrechnung-support.md#billing-support-intro");
+    let found = kb
+        .section("de-de/abrechnung-support.md#billing-support-intro")
+        .unwrap()
+        .expect("the section is found by its citation");
+    assert_eq!(found.citation, wanted.citation());
+    assert_eq!(found.heading, wanted.heading);
+    assert_eq!(found.body, wanted.body);
+    assert!(kb
+        .section("de-de/abrechnung-support.md#no-such-anchor")
+        .unwrap()
+        .is_none());
+    assert!(kb.section("de-de/no-such-file.md").unwrap().is_none());
+}

@@ -1013,6 +1013,24 @@ impl KnowledgeBase {
         self.hits(&searcher, top)
     }
 
+    /// The section a citation (`path#anchor`, or `path` for a document's introduction) names,
+    /// with its text; `None` when no section has it.
+    pub fn section(&self, citation: &str) -> Result<Option<SearchHit>> {
+        let (path, anchor) = citation.split_once('#').unwrap_or((citation, ""));
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.path, path),
+            IndexRecordOption::Basic,
+        );
+        // A document has tens of sections, not thousands.
+        let top = searcher.search(&query, &TopDocs::with_limit(1_000).order_by_score())?;
+        Ok(self
+            .hits(&searcher, top)?
+            .into_iter()
+            .filter(|h| h.anchor == anchor)
+            .min_by_key(|h| h.line))
+    }
+
     fn hits(&self, searcher: &Searcher, top: Vec<(f32, tantivy::DocAddress)>) -> Result<Vec<SearchHit>> {
         let f = self.fields;
         let mut hits = Vec::with_capacity(top.len());

@@ -1,4 +1,5 @@
-//! `switchboard serve`: runs the Discord adapter when DISCORD_TOKEN is set.
+//! `switchboard serve`: the web adapter (`--http ADDR`) and the Discord adapter (when
+//! DISCORD_TOKEN is set), in one process over one desk.
 
 use super::{bundled_dir, Env};
 use anyhow::{bail, Context, Result};
@@ -18,6 +19,16 @@ pub struct ServeArgs {
     /// Hours after resolution in which a new message reopens the ticket (0 to 87,600: ten years).
     #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(i64).range(0..=87_600))]
     reopen_hours: i64,
+    /// Serve the web chat, the staff console and the JSON API on this address (such as
+    /// 127.0.0.1:8080).
+    #[arg(long, env = "SWITCHBOARD_HTTP")]
+    http: Option<std::net::SocketAddr>,
+    /// The web configuration (allowed origins, staff accounts, limits). Default: the bundled web.toml.
+    #[arg(long, env = "SWITCHBOARD_WEB_CONFIG")]
+    web_config: Option<PathBuf>,
+    /// Print an argon2 hash of the password read from standard input (for `web.toml`), and exit.
+    #[arg(long)]
+    hash_password: bool,
 }
 
 /// How often the guidance, plugins and support model are checked for changes (one `stat` of
@@ -79,34 +90,60 @@ async fn stop_signal() {
     }
 }
 
-pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
-    // The token comes from the environment only, and is never printed or logged.
-    let Ok(token) = std::env::var("DISCORD_TOKEN") else {
-        bail!("DISCORD_TOKEN is not set: `serve` runs the Discord adapter, which needs the bot token in the environment");
-    };
-    if token.trim().is_empty() {
-        bail!("DISCORD_TOKEN is empty");
+/// The key conversation tokens are signed with: SWITCHBOARD_WEB_SECRET (64 hex digits), else
+/// a random key kept in the data directory (0600), so customers' tokens survive restarts.
+fn web_secret(env: &Env) -> Result<[u8; 32]> {
+    if let Ok(hex) = std::env::var("SWITCHBOARD_WEB_SECRET") {
+        let hash = blake3::Hash::from_hex(hex.trim())
+            .context("SWITCHBOARD_WEB_SECRET must be 64 hexadecimal digits")?;
+        return Ok(*hash.as_bytes());
     }
-    // For deployments behind a Discord HTTP proxy (and for testing against a fake Discord).
-    let api_base = std::env::var("DISCORD_API_BASE")
-        .ok()
-        .filter(|b| !b.trim().is_empty());
-    let path = args
-        .discord_config
-        .clone()
-        .unwrap_or_else(|| bundled_dir("discord.toml"));
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let desk = Arc::new(env.desk(args.reopen_hours)?);
-    let queues = desk
-        .router()
-        .support()
-        .queue_ids()
-        .iter()
-        .map(|q| (*q).to_string())
-        .collect::<Vec<_>>();
-    let queue_refs: Vec<&str> = queues.iter().map(String::as_str).collect();
-    let config =
-        DiscordConfig::from_toml(&text, &queue_refs).with_context(|| format!("in {}", path.display()))?;
+    let path = env.data_dir.join("web-secret");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let hash = blake3::Hash::from_hex(text.trim())
+            .with_context(|| format!("{} is damaged (not 64 hexadecimal digits); delete it to make a new key (customers then start new conversations)", path.display()))?;
+        return Ok(*hash.as_bytes());
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).context("no random source for the web secret")?;
+    let hex = blake3::Hash::from_bytes(key).to_hex().to_string();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            use std::io::Write;
+            file.write_all(hex.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(key)
+        }
+        // Another process made it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => web_secret(env),
+        Err(e) => {
+            eprintln!(
+                "switchboard: cannot keep the web secret in {} ({e}); conversation tokens will not survive a restart",
+                path.display()
+            );
+            Ok(key)
+        }
+    }
+}
+
+fn hash_password() -> Result<ExitCode> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.len() < 12 {
+        bail!("a staff password needs at least 12 characters");
+    }
+    let hash = switchboard_web::auth::hash_password(password).map_err(anyhow::Error::msg)?;
+    println!("{hash}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn log_to_stderr() {
     // The websocket and HTTP crates log whole frames and requests at trace level, the gateway's
     // IDENTIFY (with the token) among them: they are capped at info whatever RUST_LOG says.
     let mut filter = tracing_subscriber::EnvFilter::from_default_env();
@@ -127,32 +164,114 @@ pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-    let shards = config.shards;
+}
+
+pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
+    if args.hash_password {
+        return hash_password();
+    }
+    // The token comes from the environment only, and is never printed or logged.
+    let token = std::env::var("DISCORD_TOKEN").ok();
+    if token.is_none() && args.http.is_none() {
+        bail!("nothing to serve: pass --http ADDR for the web chat, and/or set DISCORD_TOKEN in the environment for the Discord adapter");
+    }
+    if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        bail!("DISCORD_TOKEN is empty");
+    }
+    let web_config = if args.http.is_some() {
+        let path = args.web_config.clone().unwrap_or_else(|| bundled_dir("web.toml"));
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        Some(switchboard_web::WebConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?)
+    } else {
+        None
+    };
+    let desk = Arc::new(env.desk(args.reopen_hours)?);
+    log_to_stderr();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        // A bad token or an unreachable API is an error now, not a silent retry loop.
-        let name = check_login(&token, api_base.as_deref()).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            stop_signal().await;
+            stop_tx.send_replace(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let web = match (args.http, web_config) {
+            (Some(addr), Some(config)) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening on {addr}"))?;
+                let state = switchboard_web::WebState::new(Arc::clone(&desk), config, web_secret(env)?);
+                eprintln!(
+                    "switchboard: web chat on http://{0}/ and staff console on http://{0}/staff",
+                    listener.local_addr()?
+                );
+                let stop = stopped(stop_rx.clone());
+                Some(tokio::spawn(switchboard_web::serve(listener, state, stop)))
+            }
+            _ => None,
+        };
         {
             let (env, desk) = (env.clone(), Arc::clone(&desk));
             std::thread::spawn(move || reload_on_change(&env, &desk));
         }
-        let bot = Bot::new(desk, config);
-        let handle = bot.handle();
-        let mut client = build_client(bot, &token, api_base.as_deref())
-            .await
-            .context("starting the Discord client")?;
-        eprintln!(
-            "switchboard: Discord adapter running as {name}{}",
-            api_base
-                .as_ref()
-                .map(|b| format!(" against {b}"))
-                .unwrap_or_default()
-        );
-        run_until(&mut client, shards, &handle, stop_signal(), STOP_DRAIN)
-            .await
-            .context("Discord connection")?;
+        if let Some(token) = token {
+            run_discord(&desk, args, &token, stopped(stop_rx.clone())).await?;
+        }
+        if let Some(web) = web {
+            web.await
+                .context("the web server stopped unexpectedly")?
+                .context("web server")?;
+        }
         eprintln!("switchboard: stopped");
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn run_discord(
+    desk: &Arc<Desk>,
+    args: &ServeArgs,
+    token: &str,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    // For deployments behind a Discord HTTP proxy (and for testing against a fake Discord).
+    let api_base = std::env::var("DISCORD_API_BASE")
+        .ok()
+        .filter(|b| !b.trim().is_empty());
+    let path = args
+        .discord_config
+        .clone()
+        .unwrap_or_else(|| bundled_dir("discord.toml"));
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let queues = desk
+        .router()
+        .support()
+        .queue_ids()
+        .iter()
+        .map(|q| (*q).to_string())
+        .collect::<Vec<_>>();
+    let queue_refs: Vec<&str> = queues.iter().map(String::as_str).collect();
+    let config =
+        DiscordConfig::from_toml(&text, &queue_refs).with_context(|| format!("in {}", path.display()))?;
+    let shards = config.shards;
+    // A bad token or an unreachable API is an error now, not a silent retry loop.
+    let name = check_login(token, api_base.as_deref()).await?;
+    let bot = Bot::new(Arc::clone(desk), config);
+    let handle = bot.handle();
+    let mut client = build_client(bot, token, api_base.as_deref())
+        .await
+        .context("starting the Discord client")?;
+    eprintln!(
+        "switchboard: Discord adapter running as {name}{}",
+        api_base
+            .as_ref()
+            .map(|b| format!(" against {b}"))
+            .unwrap_or_default()
+    );
+    run_until(&mut client, shards, &handle, stop, STOP_DRAIN)
+        .await
+        .context("Discord connection")?;
+    Ok(())
 }

@@ -1,0 +1,225 @@
+//! The customer API: start a conversation, send messages, press the buttons, follow the
+//! conversation live (server-sent events). The token in the path is the only credential: a
+//! customer can read their own conversation and nothing else.
+
+use crate::conversation::{ChatEvent, Conversation};
+use crate::error::ApiError;
+use crate::{blocking, WebState};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use axum_extra::extract::WithRejection;
+use futures_util::stream::Stream;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_knowledge::Language;
+
+/// How often a live connection looks for staff replies written elsewhere (another process,
+/// the terminal, Discord); replies from this server arrive at once.
+const STAFF_POLL: Duration = Duration::from_secs(2);
+
+type JsonBody<T> = WithRejection<Json<T>, ApiError>;
+
+fn language(code: Option<&str>) -> Result<Option<Language>, ApiError> {
+    code.map(|c| {
+        c.parse::<Language>()
+            .map_err(|_| ApiError::bad_request(format!("language: `{c}` is not de or en")))
+    })
+    .transpose()
+}
+
+/// Starting a conversation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// How staff will see the customer (optional).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `de` or `en`: the page's language (the messages' own language decides each answer).
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// A started conversation.
+#[derive(Debug, Serialize)]
+pub struct Started {
+    /// The conversation's token: keep it to come back (and keep it secret).
+    pub token: String,
+}
+
+/// A conversation so far.
+#[derive(Debug, Serialize)]
+pub struct ConversationView {
+    /// Language of the conversation so far (`de`, `en`), if known.
+    pub language: Option<Language>,
+    /// Everything shown so far.
+    pub events: Vec<ChatEvent>,
+}
+
+/// A customer message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRequest {
+    /// What the customer wrote.
+    pub text: String,
+    /// The page's language (`de`, `en`), a hint for short messages.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// What a message added to the conversation.
+#[derive(Debug, Serialize)]
+pub struct TurnView {
+    /// The new events: the customer's message (as kept: secrets removed), notices, the reply.
+    pub events: Vec<ChatEvent>,
+}
+
+/// "Helpful?"
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// Whether the last answer helped.
+    pub helpful: bool,
+}
+
+/// Where a live connection starts.
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// Send events after this one (0: all).
+    #[serde(default)]
+    pub after: u64,
+}
+
+pub async fn start(
+    State(state): State<Arc<WebState>>,
+    WithRejection(Json(request), _): JsonBody<StartRequest>,
+) -> Result<(StatusCode, Json<Started>), ApiError> {
+    let lang = language(request.language.as_deref())?;
+    let (token, _conversation) = state.conversations.start(request.name.as_deref(), lang);
+    Ok((StatusCode::CREATED, Json(Started { token })))
+}
+
+async fn conversation(state: &Arc<WebState>, token: String) -> Result<Arc<Conversation>, ApiError> {
+    let state = Arc::clone(state);
+    blocking(move || {
+        state
+            .conversations
+            .get(&token, &state.desk)?
+            .ok_or_else(ApiError::unknown_conversation)
+    })
+    .await
+}
+
+pub async fn show(
+    State(state): State<Arc<WebState>>,
+    Path(token): Path<String>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let conversation = conversation(&state, token).await?;
+    Ok(Json(ConversationView {
+        language: conversation.language(),
+        events: conversation.events_after(0),
+    }))
+}
+
+async fn turn(
+    state: Arc<WebState>,
+    token: String,
+    text: String,
+    lang: Option<Language>,
+) -> Result<Json<TurnView>, ApiError> {
+    let conversation = conversation(&state, token).await?;
+    state.limits.conversation(conversation.id())?;
+    let desk = Arc::clone(&state.desk);
+    let events =
+        blocking(move || Ok(conversation.message(&desk, &text, lang, jiff::Timestamp::now())?)).await?;
+    Ok(Json(TurnView { events }))
+}
+
+pub async fn message(
+    State(state): State<Arc<WebState>>,
+    Path(token): Path<String>,
+    WithRejection(Json(request), _): JsonBody<MessageRequest>,
+) -> Result<Json<TurnView>, ApiError> {
+    let lang = language(request.language.as_deref())?;
+    turn(state, token, request.text, lang).await
+}
+
+/// The words a button stands for, in the conversation's language; they go through the desk
+/// as the customer's message, as in every other channel.
+fn button_text(conversation: &Conversation, de: &str, en: &str) -> String {
+    match conversation.language() {
+        Some(Language::De) => de.into(),
+        _ => en.into(),
+    }
+}
+
+pub async fn feedback(
+    State(state): State<Arc<WebState>>,
+    Path(token): Path<String>,
+    WithRejection(Json(request), _): JsonBody<FeedbackRequest>,
+) -> Result<Json<TurnView>, ApiError> {
+    let conversation = conversation(&state, token.clone()).await?;
+    let text = if request.helpful {
+        button_text(&conversation, "ja", "yes")
+    } else {
+        button_text(&conversation, "nein", "no")
+    };
+    turn(state, token, text, None).await
+}
+
+pub async fn handoff(
+    State(state): State<Arc<WebState>>,
+    Path(token): Path<String>,
+) -> Result<Json<TurnView>, ApiError> {
+    let conversation = conversation(&state, token.clone()).await?;
+    let text = button_text(
+        &conversation,
+        "Ich möchte mit einem Menschen sprechen",
+        "I want to talk to a human",
+    );
+    turn(state, token, text, None).await
+}
+
+/// Server-sent events: each message is a JSON array of new events, its id the last event's.
+/// Staff replies arrive without reload; a reconnecting browser resumes after `Last-Event-ID`.
+pub async fn events(
+    State(state): State<Arc<WebState>>,
+    Path(token): Path<String>,
+    Query(query): Query<EventsQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    let conversation = conversation(&state, token).await?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let after = resume.unwrap_or(query.after);
+    let changed = conversation.subscribe();
+    let stopping = state.stopping.subscribe();
+    let stream = futures_util::stream::unfold(
+        (state, conversation, changed, stopping, after),
+        |(state, conversation, mut changed, mut stopping, mut after)| async move {
+            loop {
+                let new = conversation.events_after(after);
+                if let Some(last) = new.last() {
+                    after = last.id;
+                    let data = serde_json::to_string(&new).unwrap_or_else(|_| "[]".into());
+                    let event = Event::default().id(after.to_string()).data(data);
+                    return Some((Ok(event), (state, conversation, changed, stopping, after)));
+                }
+                tokio::select! {
+                    _ = changed.changed() => {}
+                    () = tokio::time::sleep(STAFF_POLL) => {
+                        let (desk, c) = (Arc::clone(&state.desk), Arc::clone(&conversation));
+                        // A failed look (a busy database) is retried at the next poll.
+                        let _ = blocking(move || Ok(c.refresh(&desk)?)).await;
+                    }
+                    _ = stopping.changed() => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

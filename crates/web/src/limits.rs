@@ -1,0 +1,80 @@
+//! Rate limits per client address and per conversation (governor's keyed GCRA limiters).
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+
+/// The two limiters.
+pub struct RateLimits {
+    clients: DefaultKeyedRateLimiter<String>,
+    conversations: DefaultKeyedRateLimiter<String>,
+}
+
+fn per_minute(n: u32) -> Quota {
+    // A burst of the whole minute's allowance: a page load fetches several files at once.
+    Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+fn check(limiter: &DefaultKeyedRateLimiter<String>, key: &str, what: &str) -> Result<(), ApiError> {
+    limiter.check_key(&key.to_string()).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many {what}; try again in {seconds} s"),
+        );
+        error.retry_after = Some(seconds.max(1));
+        error
+    })
+}
+
+impl RateLimits {
+    /// Limiters allowing `client_per_minute` requests per client and
+    /// `conversation_per_minute` messages per conversation.
+    pub fn new(client_per_minute: u32, conversation_per_minute: u32) -> Self {
+        RateLimits {
+            clients: RateLimiter::keyed(per_minute(client_per_minute)),
+            conversations: RateLimiter::keyed(per_minute(conversation_per_minute)),
+        }
+    }
+
+    /// One request from a client address.
+    pub fn client(&self, address: &str) -> Result<(), ApiError> {
+        check(&self.clients, address, "requests from your address")
+    }
+
+    /// One message in a conversation.
+    pub fn conversation(&self, id: &str) -> Result<(), ApiError> {
+        check(&self.conversations, id, "messages in this conversation")
+    }
+
+    /// Forgets keys whose allowance is full again (called every minute; the maps would grow
+    /// with every address ever seen otherwise).
+    pub fn forget_idle(&self) {
+        self.clients.retain_recent();
+        self.conversations.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_allowance_is_per_key_and_a_refusal_says_when_to_retry() {
+        let limits = RateLimits::new(3, 1);
+        for _ in 0..3 {
+            limits.client("10.0.0.1").unwrap();
+        }
+        let refused = limits.client("10.0.0.1").unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.retry_after.is_some_and(|s| (1..=20).contains(&s)));
+        limits.client("10.0.0.2").unwrap();
+        limits.conversation("a").unwrap();
+        assert!(limits.conversation("a").is_err());
+        limits.conversation("b").unwrap();
+    }
+}
