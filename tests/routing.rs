@@ -684,3 +684,39 @@ fn a_document_description_is_never_the_answer_on_its_own() {
         .iter()
         .any(|t| decide(t).outcome == Outcome::Answer));
 }
+
+/// "Talk to a person" names no subject: it goes to the queue the conversation was about, and
+/// to the default queue in a conversation about nothing a queue handles.
+#[test]
+fn a_bare_request_for_a_person_goes_to_the_queue_the_conversation_was_about() {
+    let now = "2026-11-27T10:00:00Z".parse().unwrap();
+    let ask = |context: &mut ConversationContext, text: &str| {
+        router().decide(&Message::text(text), context, now).unwrap()
+    };
+    let mut billing = ConversationContext::default();
+    ask(&mut billing, "Who sends us the invoice for our subscriptions?");
+    let handoff = ask(&mut billing, "I want to talk to a human");
+    assert_eq!(handoff.outcome, Outcome::Handoff);
+    assert_eq!(
+        handoff.handoff.unwrap().queue,
+        "billing",
+        "{}",
+        handoff.trace.reason
+    );
+
+    let mut fresh = ConversationContext::default();
+    let handoff = ask(&mut fresh, "I want to talk to a human");
+    assert_eq!(handoff.handoff.unwrap().queue, "helpdesk");
+
+    // A request that names its own subject keeps its own queue.
+    let mut after_billing = ConversationContext::default();
+    ask(
+        &mut after_billing,
+        "Who sends us the invoice for our subscriptions?",
+    );
+    let own = ask(
+        &mut after_billing,
+        "Our Azure VMs are down since this morning, please help",
+    );
+    assert_eq!(own.handoff.unwrap().queue, "technical");
+}

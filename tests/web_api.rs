@@ -247,6 +247,7 @@ async fn talk_to_a_person_opens_a_ticket_with_hours_contact_and_queue() {
     assert_eq!(events[0]["text"], "Ich möchte mit einem Menschen sprechen");
     let ticket = &events.last().unwrap()["ticket"];
     assert!(ticket["id"].as_str().is_some_and(|id| !id.is_empty()), "{body:#}");
+    assert_eq!(ticket["queue"], "billing", "the conversation was about billing");
     for field in ["queue", "queue_name", "hours", "contact"] {
         assert!(
             ticket[field].as_str().is_some_and(|v| !v.is_empty()),

@@ -167,6 +167,11 @@ pub struct IntentSpec {
     /// Higher wins when several intents fire.
     #[serde(default)]
     pub priority: i32,
+    /// A request for a person that names no subject of its own ("can I talk to someone?"):
+    /// the handoff goes to the queue the conversation was about, when it was about one, and
+    /// to `queue` otherwise.
+    #[serde(default)]
+    pub queue_from_conversation: bool,
     /// Regular expressions (case-insensitive) per language.
     #[serde(default)]
     pub patterns: PerLanguage<Vec<String>>,
@@ -850,6 +855,17 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
+    /// The spec of a plugin's intent.
+    pub fn intent_spec(&self, plugin: &str, intent: &str) -> Option<&IntentSpec> {
+        self.plugins
+            .iter()
+            .find(|p| p.manifest.name == plugin)?
+            .intents
+            .iter()
+            .map(|i| &i.spec)
+            .find(|spec| spec.name == intent)
+    }
+
     /// A set of loaded plugins, with their intents learnt.
     pub fn new(plugins: Vec<Plugin>) -> Self {
         let mut set = PluginSet {

@@ -80,6 +80,10 @@ impl Message {
     }
 }
 
+/// Every queue gets some probability from the classifier; below one in twenty it says nothing
+/// about what the customer asked.
+const TOPIC_MIN: f32 = 0.05;
+
 /// What the core remembers of a conversation between turns.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ConversationContext {
@@ -91,6 +95,8 @@ pub struct ConversationContext {
     pub low_confidence_turns: u32,
     /// The last reply asked "was this helpful?".
     pub awaiting_feedback: bool,
+    /// The queue the conversation's last question was about (see `Router::topic_queue`).
+    pub topic_queue: Option<String>,
 }
 
 /// Which layers run; each can be switched off to measure it.
@@ -646,15 +652,29 @@ impl Router {
         // and the guidance answers confidently (a how-to question about refunds, say).
         let answer_outranks =
             |h: &FiredIntent| answer_intent.is_some_and(|a| a.priority > h.priority) && confident;
+        let mut follows_conversation = false;
         let decision = if let Some(h) = handoff.filter(|h| !answer_outranks(h)) {
+            let mut queue = h.queue.as_deref().unwrap_or(&self.support.default_queue);
             trace.reason = format!(
-                "intent `{}` of plugin `{}` routes to queue `{}`",
-                h.intent,
-                h.plugin,
-                h.queue.as_deref().unwrap_or("?")
+                "intent `{}` of plugin `{}` routes to queue `{queue}`",
+                h.intent, h.plugin,
             );
+            let topic = context
+                .topic_queue
+                .as_deref()
+                .filter(|q| self.support.queue(q).is_some());
+            if let (Some(topic), Some(spec)) = (topic, self.plugins.intent_spec(&h.plugin, &h.intent)) {
+                if spec.queue_from_conversation {
+                    follows_conversation = true;
+                    queue = topic;
+                    trace.reason = format!(
+                        "intent `{}` of plugin `{}` asks for a person: queue `{topic}`, which the conversation was about",
+                        h.intent, h.plugin,
+                    );
+                }
+            }
             self.handoff(
-                h.queue.as_deref().unwrap_or(&self.support.default_queue),
+                queue,
                 &trace.reason.clone(),
                 &text,
                 lang,
@@ -749,11 +769,52 @@ impl Router {
             self.decline(&replies, lang, trace)
         };
         context.awaiting_feedback = decision.asks_feedback;
+        if !follows_conversation
+            && matches!(
+                decision.outcome,
+                Outcome::Answer | Outcome::Suggest | Outcome::Handoff
+            )
+        {
+            context.topic_queue = match &decision.handoff {
+                Some(h) => Some(h.queue.clone()),
+                None => self.topic_queue(&prediction),
+            };
+        }
         context.low_confidence_turns = match decision.outcome {
             Outcome::Suggest => context.low_confidence_turns + 1,
             _ => 0,
         };
         Ok(decision)
+    }
+
+    /// The queue whose requests a message is likeliest about (the classifier's probabilities
+    /// of its handoff intents summed per queue), if that is at least [`TOPIC_MIN`]: where "can I
+    /// talk to someone?" goes next in the conversation.
+    fn topic_queue(&self, prediction: &crate::intents::IntentPrediction) -> Option<String> {
+        let labels = &self.plugins.classifier.labels;
+        let mut per_queue: Vec<(&str, f32)> = Vec::new();
+        for &(label, p) in &prediction.ranked {
+            let Some(intent) = labels.get(label) else { continue };
+            let Some(queue) = intent.queue.as_deref() else {
+                continue;
+            };
+            let generic = self
+                .plugins
+                .intent_spec(&intent.plugin, &intent.intent)
+                .is_some_and(|s| s.queue_from_conversation);
+            if intent.action != IntentAction::Handoff || generic {
+                continue;
+            }
+            match per_queue.iter_mut().find(|(q, _)| *q == queue) {
+                Some(entry) => entry.1 += p,
+                None => per_queue.push((queue, p)),
+            }
+        }
+        per_queue
+            .into_iter()
+            .filter(|(_, p)| *p >= TOPIC_MIN)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(q, _)| q.to_string())
     }
 
     fn run_code_plugins(&self, text: &str, lang: Language, fired: &[FiredIntent]) -> Findings {

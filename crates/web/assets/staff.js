@@ -85,7 +85,7 @@
         add(row, 'td', null, t.status + (t.assignee ? ' (' + t.assignee + ')' : ''));
         add(row, 'td', 'customer', t.customer);
         add(row, 'td', null, t.channel);
-        add(row, 'td', null, t.due ? new Date(t.due).toLocaleString() : '');
+        add(row, 'td', null, t.due || '');
         add(row, 'td', null, t.summary);
       });
     });
@@ -107,7 +107,7 @@
     fact(facts, 'Queue', t.queue);
     fact(facts, 'Status', t.status + (t.assignee ? ' by ' + t.assignee : ''));
     fact(facts, 'Customer', t.customer.display_name + ' (' + t.customer.adapter + ')');
-    fact(facts, 'Due', t.due ? new Date(t.due).toLocaleString() : '');
+    fact(facts, 'Due', t.due || '');
     (t.escalations || []).forEach((e) => fact(facts, 'Escalated', e.to + (e.queue ? ' ' + e.queue : '') + (e.case_number ? ', case ' + e.case_number : '')));
     const transcript = $('transcript');
     transcript.replaceChildren();

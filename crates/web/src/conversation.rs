@@ -251,11 +251,9 @@ fn turn_events(turn: &CustomerTurn, at: &str) -> Vec<ChatEvent> {
     event.outcome = Some(decision.outcome);
     event.asks_feedback = decision.asks_feedback;
     event.offers_human = decision.offers_human;
-    let cited: &[switchboard_core::Citation] = match &decision.handoff {
-        Some(handoff) if decision.citations.is_empty() => &handoff.suggested,
-        _ => &decision.citations,
-    };
-    event.citations = cited
+    // A handoff's suggested sections are for staff (the ticket's findings), not the customer.
+    event.citations = decision
+        .citations
         .iter()
         .map(|c| CitedSection {
             citation: c.citation.clone(),

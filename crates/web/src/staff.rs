@@ -185,7 +185,7 @@ pub struct TicketSummary {
     pub status: TicketStatus,
     /// Who claimed it.
     pub assignee: Option<String>,
-    /// Respond by (RFC 3339).
+    /// Respond by, as the customer was told (in the queue's time zone).
     pub due: Option<String>,
     /// The customer's name as they gave it.
     pub customer: String,
@@ -256,10 +256,9 @@ pub async fn list(
                 }
             }
         }
-        // Most urgent first: by due time, tickets without one last.
-        out.sort_by(|a, b| {
-            (a.due.is_none(), &a.due, &a.created_at).cmp(&(b.due.is_none(), &b.due, &b.created_at))
-        });
+        // Oldest first: a queue's due times follow its tickets' creation (the due time itself
+        // is text for people, in the queue's time zone).
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         Ok(Json(out))
     })
     .await
