@@ -717,3 +717,49 @@ async fn health_and_readiness() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint() {
+    let server = Server::new();
+    let (status, doc) = server.get("/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    for (path, method) in [
+        ("/api/v1/conversations", "post"),
+        ("/api/v1/conversations/{token}", "get"),
+        ("/api/v1/conversations/{token}/messages", "post"),
+        ("/api/v1/conversations/{token}/feedback", "post"),
+        ("/api/v1/conversations/{token}/handoff", "post"),
+        ("/api/v1/conversations/{token}/events", "get"),
+        ("/api/v1/staff/session", "post"),
+        ("/api/v1/staff/session", "get"),
+        ("/api/v1/staff/session", "delete"),
+        ("/api/v1/queues", "get"),
+        ("/api/v1/tickets", "get"),
+        ("/api/v1/tickets/{id}", "get"),
+        ("/api/v1/tickets/{id}/claim", "post"),
+        ("/api/v1/tickets/{id}/take-over", "post"),
+        ("/api/v1/tickets/{id}/reply", "post"),
+        ("/api/v1/tickets/{id}/escalate", "post"),
+        ("/api/v1/tickets/{id}/resolve", "post"),
+        ("/api/v1/search", "get"),
+        ("/api/v1/sections/{citation}", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not described"
+        );
+    }
+    let schema = &doc["components"]["schemas"]["ChatEvent"]["properties"];
+    for field in [
+        "id",
+        "author",
+        "text",
+        "citations",
+        "ticket",
+        "asks_feedback",
+        "offers_human",
+    ] {
+        assert!(schema[field].is_object(), "ChatEvent.{field}");
+    }
+}

@@ -71,10 +71,17 @@ const MIGRATIONS: &[&str] = &[
         SELECT seq, adapter, 'customer-told', 'before the outbox', updated_at FROM tickets;",
 ];
 
+/// Reading connections beside the writing one (one per core of the machines this runs on).
+const READERS: usize = 2;
+
 /// The SQLite ticket store.
 pub struct SqliteTicketStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Connections for reading: in WAL mode they read the last commit while the writer holds
+    /// its connection through a transaction and its fsync, so a chat's lookups never queue
+    /// behind another customer's ticket being written. Empty when the store is read-only.
+    readers: Vec<Mutex<Connection>>,
     /// Why the database was opened for reading only (every write fails with it).
     read_only: Option<String>,
 }
@@ -174,6 +181,7 @@ impl SqliteTicketStore {
                     return Ok(SqliteTicketStore {
                         path: path.to_path_buf(),
                         conn: Mutex::new(conn),
+                        readers: Vec::new(),
                         read_only: Some(why.to_string()),
                     });
                 }
@@ -209,12 +217,22 @@ impl SqliteTicketStore {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )
         .map_err(|e| map_err(path, &e))?;
-        let store = SqliteTicketStore {
+        let mut store = SqliteTicketStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            readers: Vec::new(),
             read_only: None,
         };
         store.migrate()?;
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| map_err(path, &e))?;
+            reader.busy_timeout(BUSY_TIMEOUT).map_err(|e| map_err(path, &e))?;
+            store.readers.push(Mutex::new(reader));
+        }
         Ok(store)
     }
 
@@ -273,10 +291,17 @@ impl SqliteTicketStore {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, TicketError> {
-        let conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A free reader, else wait for the first (or the only connection, read-only).
+        let free = self.readers.iter().find_map(|r| r.try_lock().ok());
+        let conn = match free {
+            Some(conn) => conn,
+            None => self
+                .readers
+                .first()
+                .unwrap_or(&self.conn)
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        };
         f(&conn).map_err(|e| map_err(&self.path, &e))
     }
 

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 pub const ADAPTER: &str = "web";
 
 /// Who wrote an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EventAuthor {
     /// The customer.
@@ -34,7 +34,7 @@ pub enum EventAuthor {
 }
 
 /// A guidance section an answer cites, with the page that shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CitedSection {
     /// `path#anchor`.
     pub citation: String,
@@ -47,7 +47,7 @@ pub struct CitedSection {
 }
 
 /// What the customer is told about a handoff.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TicketNotice {
     /// Ticket id.
     pub id: String,
@@ -68,7 +68,7 @@ pub struct TicketNotice {
 }
 
 /// One thing shown in the chat.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChatEvent {
     /// Position in the conversation, from 1.
     pub id: u64,
@@ -81,8 +81,9 @@ pub struct ChatEvent {
     /// The staff member's name, for staff messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staff: Option<String>,
-    /// The decision's outcome, for bot messages.
+    /// The decision's outcome, for bot messages: answer, suggest, handoff, decline or reply.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub outcome: Option<Outcome>,
     /// Sections the message cites.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -3,7 +3,7 @@
 //! customer can read their own conversation and nothing else.
 
 use crate::conversation::{ChatEvent, Conversation};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::{blocking, WebState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -31,7 +31,7 @@ fn language(code: Option<&str>) -> Result<Option<Language>, ApiError> {
 }
 
 /// Starting a conversation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// How staff will see the customer (optional).
@@ -43,23 +43,24 @@ pub struct StartRequest {
 }
 
 /// A started conversation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Started {
     /// The conversation's token: keep it to come back (and keep it secret).
     pub token: String,
 }
 
 /// A conversation so far.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConversationView {
     /// Language of the conversation so far (`de`, `en`), if known.
+    #[schema(value_type = Option<String>)]
     pub language: Option<Language>,
     /// Everything shown so far.
     pub events: Vec<ChatEvent>,
 }
 
 /// A customer message.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageRequest {
     /// What the customer wrote.
@@ -70,14 +71,14 @@ pub struct MessageRequest {
 }
 
 /// What a message added to the conversation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TurnView {
     /// The new events: the customer's message (as kept: secrets removed), notices, the reply.
     pub events: Vec<ChatEvent>,
 }
 
 /// "Helpful?"
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     /// Whether the last answer helped.
@@ -85,13 +86,16 @@ pub struct FeedbackRequest {
 }
 
 /// Where a live connection starts.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct EventsQuery {
     /// Send events after this one (0: all).
     #[serde(default)]
     pub after: u64,
 }
 
+/// Starts a conversation.
+#[utoipa::path(post, path = "/api/v1/conversations", tag = "customer", request_body = StartRequest,
+    responses((status = 201, body = Started), (status = "4XX", body = ErrorBody)))]
 pub async fn start(
     State(state): State<Arc<WebState>>,
     WithRejection(Json(request), _): JsonBody<StartRequest>,
@@ -112,6 +116,10 @@ async fn conversation(state: &Arc<WebState>, token: String) -> Result<Arc<Conver
     .await
 }
 
+/// The conversation so far (after a page reload).
+#[utoipa::path(get, path = "/api/v1/conversations/{token}", tag = "customer",
+    params(("token" = String, Path, description = "the conversation's token")),
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody)))]
 pub async fn show(
     State(state): State<Arc<WebState>>,
     Path(token): Path<String>,
@@ -137,6 +145,10 @@ async fn turn(
     Ok(Json(TurnView { events }))
 }
 
+/// A customer message: answered, suggested, handed off or declined.
+#[utoipa::path(post, path = "/api/v1/conversations/{token}/messages", tag = "customer",
+    params(("token" = String, Path, description = "the conversation's token")), request_body = MessageRequest,
+    responses((status = 200, body = TurnView), (status = "4XX", body = ErrorBody)))]
 pub async fn message(
     State(state): State<Arc<WebState>>,
     Path(token): Path<String>,
@@ -155,6 +167,10 @@ fn button_text(conversation: &Conversation, de: &str, en: &str) -> String {
     }
 }
 
+/// "Helpful? yes / no" for the last answer.
+#[utoipa::path(post, path = "/api/v1/conversations/{token}/feedback", tag = "customer",
+    params(("token" = String, Path, description = "the conversation's token")), request_body = FeedbackRequest,
+    responses((status = 200, body = TurnView), (status = "4XX", body = ErrorBody)))]
 pub async fn feedback(
     State(state): State<Arc<WebState>>,
     Path(token): Path<String>,
@@ -169,6 +185,10 @@ pub async fn feedback(
     turn(state, token, text, None).await
 }
 
+/// "Talk to a person".
+#[utoipa::path(post, path = "/api/v1/conversations/{token}/handoff", tag = "customer",
+    params(("token" = String, Path, description = "the conversation's token")),
+    responses((status = 200, body = TurnView), (status = "4XX", body = ErrorBody)))]
 pub async fn handoff(
     State(state): State<Arc<WebState>>,
     Path(token): Path<String>,
@@ -184,6 +204,10 @@ pub async fn handoff(
 
 /// Server-sent events: each message is a JSON array of new events, its id the last event's.
 /// Staff replies arrive without reload; a reconnecting browser resumes after `Last-Event-ID`.
+#[utoipa::path(get, path = "/api/v1/conversations/{token}/events", tag = "customer",
+    params(("token" = String, Path, description = "the conversation's token"), EventsQuery),
+    responses((status = 200, content_type = "text/event-stream", description = "each event: a JSON array of ChatEvent"),
+        (status = 404, body = ErrorBody)))]
 pub async fn events(
     State(state): State<Arc<WebState>>,
     Path(token): Path<String>,

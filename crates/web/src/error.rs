@@ -20,7 +20,7 @@ pub struct ApiError {
 }
 
 /// The body of an error answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable, machine-readable code.
     pub code: &'static str,

@@ -9,6 +9,7 @@ pub mod conversation;
 mod customer;
 pub mod error;
 pub mod limits;
+mod openapi;
 mod pages;
 mod staff;
 
@@ -123,6 +124,7 @@ pub fn app(state: Arc<WebState>) -> axum::Router {
         .route("/tickets/{id}/resolve", post(staff::resolve))
         .route("/search", get(staff::search))
         .route("/sections/{*citation}", get(pages::section_json))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

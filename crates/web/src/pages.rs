@@ -76,7 +76,7 @@ pub fn routes() -> axum::Router<Arc<WebState>> {
 }
 
 /// A guidance section.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SectionView {
     /// `path#anchor`.
     pub citation: String,
@@ -87,6 +87,7 @@ pub struct SectionView {
     /// The section's text.
     pub body: String,
     /// Language.
+    #[schema(value_type = String)]
     pub language: Language,
 }
 
@@ -117,6 +118,10 @@ async fn find_section(state: &Arc<WebState>, citation: String) -> Result<Section
     .await
 }
 
+/// A guidance section by citation (`path#anchor`, `#` sent as `%23`).
+#[utoipa::path(get, path = "/api/v1/sections/{citation}", tag = "knowledge",
+    params(("citation" = String, Path, description = "path#anchor")),
+    responses((status = 200, body = SectionView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn section_json(
     State(state): State<Arc<WebState>>,
     Path(citation): Path<String>,

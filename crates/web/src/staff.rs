@@ -4,7 +4,7 @@
 
 use crate::auth::{SignedIn, SESSION_COOKIE};
 use crate::conversation::ADAPTER;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::{blocking, WebState};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -35,7 +35,7 @@ impl FromRequestParts<Arc<WebState>> for SignedIn {
 }
 
 /// Signing in.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     /// User name.
@@ -45,11 +45,12 @@ pub struct SignInRequest {
 }
 
 /// Who is signed in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     /// User name.
     pub user: String,
     /// Roles.
+    #[schema(value_type = Vec<String>)]
     pub roles: Vec<StaffRole>,
     /// Send this in `X-CSRF-Token` with every change (absent for bearer tokens).
     pub csrf_token: Option<String>,
@@ -72,6 +73,9 @@ fn session_cookie(state: &WebState, value: String) -> Cookie<'static> {
         .build()
 }
 
+/// Signs in: sets the session cookie and returns the CSRF token.
+#[utoipa::path(post, path = "/api/v1/staff/session", tag = "staff", request_body = SignInRequest,
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn sign_in(
     State(state): State<Arc<WebState>>,
     jar: CookieJar,
@@ -100,10 +104,16 @@ pub async fn sign_in(
     ))
 }
 
+/// Who is signed in.
+#[utoipa::path(get, path = "/api/v1/staff/session", tag = "staff",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn whoami(signed: SignedIn) -> Json<Me> {
     Json(me(&signed))
 }
 
+/// Signs out.
+#[utoipa::path(delete, path = "/api/v1/staff/session", tag = "staff",
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
 pub async fn sign_out(
     State(state): State<Arc<WebState>>,
     _signed: SignedIn,
@@ -119,7 +129,7 @@ pub async fn sign_out(
 }
 
 /// A queue the member may work.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     /// Queue id.
     pub id: String,
@@ -136,6 +146,9 @@ fn may_work(state: &WebState, signed: &SignedIn, queue: &str) -> bool {
         .is_some_and(|q| signed.account.roles.iter().any(|r| q.roles.contains(r)))
 }
 
+/// The queues the member's roles allow.
+#[utoipa::path(get, path = "/api/v1/queues", tag = "staff",
+    responses((status = 200, body = Vec<QueueView>), (status = 401, body = ErrorBody)))]
 pub async fn queues(State(state): State<Arc<WebState>>, signed: SignedIn) -> Json<Vec<QueueView>> {
     let router = state.desk.router();
     Json(
@@ -175,13 +188,14 @@ fn member_for(state: &WebState, signed: &SignedIn, queue: &str) -> StaffMember {
 }
 
 /// A ticket in a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TicketSummary {
     /// Ticket id.
     pub id: String,
     /// Queue id.
     pub queue: String,
-    /// Status.
+    /// Status: open, claimed, escalated or resolved.
+    #[schema(value_type = String)]
     pub status: TicketStatus,
     /// Who claimed it.
     pub assignee: Option<String>,
@@ -218,7 +232,7 @@ fn summary(ticket: &Ticket) -> TicketSummary {
 }
 
 /// Which tickets to list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `open`, `claimed`, `escalated` or `resolved`; all but resolved when absent.
@@ -226,6 +240,9 @@ pub struct ListQuery {
     pub status: Option<String>,
 }
 
+/// Tickets of the member's queues.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "staff", params(ListQuery),
+    responses((status = 200, body = Vec<TicketSummary>), (status = "4XX", body = ErrorBody)))]
 pub async fn list(
     State(state): State<Arc<WebState>>,
     signed: SignedIn,
@@ -264,6 +281,9 @@ pub async fn list(
     .await
 }
 
+/// A ticket with its transcript and the bot's findings.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "staff", params(("id" = String, Path, description = "ticket id")),
+    responses((status = 200, description = "the ticket (id, customer, queue, status, assignee, transcript, findings, due, escalations, audit)"), (status = "4XX", body = ErrorBody)))]
 pub async fn show(
     State(state): State<Arc<WebState>>,
     signed: SignedIn,
@@ -305,6 +325,9 @@ async fn act(
     Ok(Json(ticket))
 }
 
+/// Claims a ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/claim", tag = "staff", params(("id" = String, Path, description = "ticket id")),
+    responses((status = 200, description = "the ticket (id, customer, queue, status, assignee, transcript, findings, due, escalations, audit)"), (status = "4XX", body = ErrorBody)))]
 pub async fn claim(
     State(state): State<Arc<WebState>>,
     signed: SignedIn,
@@ -313,6 +336,9 @@ pub async fn claim(
     act(state, signed, id, StaffAction::Claim).await
 }
 
+/// Takes over a ticket another member holds.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/take-over", tag = "staff", params(("id" = String, Path, description = "ticket id")),
+    responses((status = 200, description = "the ticket (id, customer, queue, status, assignee, transcript, findings, due, escalations, audit)"), (status = "4XX", body = ErrorBody)))]
 pub async fn take_over(
     State(state): State<Arc<WebState>>,
     signed: SignedIn,
@@ -321,6 +347,9 @@ pub async fn take_over(
     act(state, signed, id, StaffAction::TakeOver).await
 }
 
+/// Resolves a ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/resolve", tag = "staff", params(("id" = String, Path, description = "ticket id")),
+    responses((status = 200, description = "the ticket (id, customer, queue, status, assignee, transcript, findings, due, escalations, audit)"), (status = "4XX", body = ErrorBody)))]
 pub async fn resolve(
     State(state): State<Arc<WebState>>,
     signed: SignedIn,
@@ -330,13 +359,16 @@ pub async fn resolve(
 }
 
 /// A reply to the customer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
     /// The reply.
     pub text: String,
 }
 
+/// Replies to the customer (delivered live to a web customer).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/reply", tag = "staff", params(("id" = String, Path, description = "ticket id")), request_body = ReplyRequest,
+    responses((status = 200, description = "the ticket (id, customer, queue, status, assignee, transcript, findings, due, escalations, audit)"), (status = "4XX", body = ErrorBody)))]
 pub async fn reply(
     State(state): State<Arc<WebState>>,
     signed: SignedIn,
@@ -356,7 +388,7 @@ pub async fn reply(
 }
 
 /// Where to escalate.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalateRequest {
     /// `queue`, `microsoft-commercial` or `microsoft-technical`.
@@ -369,6 +401,9 @@ pub struct EscalateRequest {
     pub case_number: Option<String>,
 }
 
+/// Escalates to another queue or to Microsoft.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/escalate", tag = "staff", params(("id" = String, Path, description = "ticket id")), request_body = EscalateRequest,
+    responses((status = 200, description = "the ticket (id, customer, queue, status, assignee, transcript, findings, due, escalations, audit)"), (status = "4XX", body = ErrorBody)))]
 pub async fn escalate(
     State(state): State<Arc<WebState>>,
     signed: SignedIn,
@@ -398,7 +433,7 @@ pub async fn escalate(
 }
 
 /// A knowledge-base search.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// The words.
@@ -412,7 +447,7 @@ pub struct SearchQuery {
 }
 
 /// One search result.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SearchResult {
     /// `path#anchor`.
     pub citation: String,
@@ -425,9 +460,13 @@ pub struct SearchResult {
     /// The section's page.
     pub href: String,
     /// Language.
+    #[schema(value_type = String)]
     pub language: Language,
 }
 
+/// Searches the knowledge base.
+#[utoipa::path(get, path = "/api/v1/search", tag = "staff", params(SearchQuery),
+    responses((status = 200, body = Vec<SearchResult>), (status = "4XX", body = ErrorBody)))]
 pub async fn search(
     State(state): State<Arc<WebState>>,
     _signed: SignedIn,
