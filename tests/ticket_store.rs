@@ -466,3 +466,40 @@ fn tickets_from_before_the_outbox_count_as_delivered() {
     let after = store.create(new_ticket(2), "2026-11-28T11:00:00Z").unwrap();
     assert_eq!(store.undelivered("test", "customer-told").unwrap(), [after.id]);
 }
+
+#[test]
+fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    let reply = |id: &str| TranscriptEntry {
+        author: Author::Bot,
+        text: format!("Your ticket: {id}."),
+        at: "2026-11-27T09:00:01Z".into(),
+    };
+    let ticket = store
+        .create_with_reply(new_ticket(1), "2026-11-27T09:00:00Z", &reply)
+        .unwrap();
+    let last = ticket.transcript.last().unwrap();
+    assert_eq!(last.text, format!("Your ticket: {}.", ticket.id));
+    assert_eq!(ticket.transcript.len(), new_ticket(1).transcript.len() + 1);
+
+    let turn = [
+        TranscriptEntry {
+            author: Author::Customer,
+            text: "and one more thing".into(),
+            at: "2026-11-27T09:05:00Z".into(),
+        },
+        TranscriptEntry {
+            author: Author::Bot,
+            text: "noted".into(),
+            at: "2026-11-27T09:05:00Z".into(),
+        },
+    ];
+    let after = store.append_all(&ticket.id, &turn, false).unwrap();
+    assert_eq!(&after.transcript[after.transcript.len() - 2..], &turn);
+    assert_eq!(after.updated_at, "2026-11-27T09:05:00Z");
+    assert!(matches!(
+        store.append_all("T-999", &turn, false),
+        Err(TicketError::NotFound(_))
+    ));
+}

@@ -251,16 +251,13 @@ impl Desk {
                 });
             }
             if existing.status != TicketStatus::Resolved {
-                self.store.append(&existing.id, entry.clone(), false)?;
-                self.store.append(
-                    &existing.id,
-                    TranscriptEntry {
-                        author: Author::Bot,
-                        text: decision.reply.clone(),
-                        at: at.clone(),
-                    },
-                    false,
-                )?;
+                let reply = TranscriptEntry {
+                    author: Author::Bot,
+                    text: decision.reply.clone(),
+                    at: at.clone(),
+                };
+                self.store
+                    .append_all(&existing.id, &[entry.clone(), reply], false)?;
             }
         }
         session.transcript.push(entry);
@@ -278,7 +275,23 @@ impl Desk {
                 "suggested": handoff.suggested,
                 "trace": decision.trace,
             });
-            let created = self.store.create(
+            // The reply names the ticket, so it is written with it, in one commit: the ticket
+            // is durable before the customer is told a person takes over.
+            let body = reply.clone();
+            let language = decision.language;
+            let reply_for = |id: &str| TranscriptEntry {
+                author: Author::Bot,
+                text: format!(
+                    "{body}\n{}",
+                    say(
+                        language,
+                        &format!("Ihre Ticketnummer: {id}."),
+                        &format!("Your ticket: {id}.")
+                    )
+                ),
+                at: at.clone(),
+            };
+            let created = self.store.create_with_reply(
                 NewTicket {
                     customer: session.customer.clone(),
                     conversation: session.conversation.clone(),
@@ -288,22 +301,11 @@ impl Desk {
                     due: handoff.respond_by.clone(),
                 },
                 &at,
+                &reply_for,
             )?;
-            // The ticket is durable now; only now is the customer told a person takes over.
-            reply = format!(
-                "{reply}\n{}",
-                say(
-                    decision.language,
-                    &format!("Ihre Ticketnummer: {}.", created.id),
-                    &format!("Your ticket: {}.", created.id)
-                )
-            );
-            let bot = TranscriptEntry {
-                author: Author::Bot,
-                text: reply.clone(),
-                at: at.clone(),
-            };
-            ticket = Some(self.store.append(&created.id, bot.clone(), false)?);
+            let bot = reply_for(&created.id);
+            reply.clone_from(&bot.text);
+            ticket = Some(created);
             session.transcript.push(bot);
         } else {
             session.transcript.push(TranscriptEntry {

@@ -278,6 +278,17 @@ pub trait TicketStore: Send + Sync {
     /// new ticket's last message to that one (find or create, atomically: one open ticket per
     /// customer); durable when this returns.
     fn create(&self, ticket: NewTicket, now: &str) -> Result<Ticket, TicketError>;
+    /// Creates a ticket (or adds to the customer's open one, as `create`) and appends the bot's
+    /// reply, which names the ticket's id, in one transaction where the store has them.
+    fn create_with_reply(
+        &self,
+        ticket: NewTicket,
+        now: &str,
+        reply: &dyn Fn(&str) -> TranscriptEntry,
+    ) -> Result<Ticket, TicketError> {
+        let created = self.create(ticket, now)?;
+        self.append(&created.id, reply(&created.id), false)
+    }
     /// Reads a ticket.
     fn get(&self, id: &str) -> Result<Ticket, TicketError>;
     /// Lists tickets, newest first.
@@ -290,6 +301,15 @@ pub trait TicketStore: Send + Sync {
     ) -> Result<Option<Ticket>, TicketError>;
     /// Appends to the transcript (reopening a resolved ticket when `reopen`).
     fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError>;
+    /// Appends several entries at once (a customer's message and the reply), in one
+    /// transaction where the store has them: one commit instead of one per entry.
+    fn append_all(&self, id: &str, entries: &[TranscriptEntry], reopen: bool) -> Result<Ticket, TicketError> {
+        let mut ticket = self.get(id)?;
+        for (i, entry) in entries.iter().enumerate() {
+            ticket = self.append(id, entry.clone(), reopen && i == 0)?;
+        }
+        Ok(ticket)
+    }
     /// Applies a staff action (permissions are checked by the caller, [`crate::desk::Desk`]).
     fn act(&self, id: &str, actor: &str, action: &StaffAction, now: &str) -> Result<Ticket, TicketError>;
     /// Deletes resolved tickets last changed before `cutoff`; returns how many.

@@ -429,10 +429,14 @@ impl SqliteTicketStore {
         self.read(|c| Self::load(c, seq))?
             .ok_or_else(|| TicketError::NotFound(id.to_string()))
     }
-}
 
-impl TicketStore for SqliteTicketStore {
-    fn create(&self, t: NewTicket, now: &str) -> Result<Ticket, TicketError> {
+    /// `create`, with the bot's reply (naming the ticket) written in the same transaction.
+    fn create_inner(
+        &self,
+        t: &NewTicket,
+        now: &str,
+        reply: Option<&dyn Fn(&str) -> TranscriptEntry>,
+    ) -> Result<Ticket, TicketError> {
         let findings = t.findings.to_string();
         let seq = self.write(|tx| {
             // Find or create, in one transaction: two handoffs of the same customer at once (a
@@ -450,6 +454,9 @@ impl TicketStore for SqliteTicketStore {
                     Self::push_entry(tx, seq, last)?;
                 }
                 Self::audit(tx, seq, "bot", &format!("another handoff (queue {}) added to this open ticket", t.queue), now)?;
+                if let Some(reply) = reply {
+                    Self::push_entry(tx, seq, &reply(&ticket_id(seq)))?;
+                }
                 tx.execute("UPDATE tickets SET updated_at = ?2 WHERE seq = ?1", params![seq, now])?;
                 return Ok(seq);
             }
@@ -463,9 +470,27 @@ impl TicketStore for SqliteTicketStore {
                 Self::push_entry(tx, seq, entry)?;
             }
             Self::audit(tx, seq, "bot", &format!("opened for queue {}", t.queue), now)?;
+            if let Some(reply) = reply {
+                Self::push_entry(tx, seq, &reply(&ticket_id(seq)))?;
+            }
             Ok(seq)
         })?;
         self.get_seq(seq, &ticket_id(seq))
+    }
+}
+
+impl TicketStore for SqliteTicketStore {
+    fn create(&self, t: NewTicket, now: &str) -> Result<Ticket, TicketError> {
+        self.create_inner(&t, now, None)
+    }
+
+    fn create_with_reply(
+        &self,
+        t: NewTicket,
+        now: &str,
+        reply: &dyn Fn(&str) -> TranscriptEntry,
+    ) -> Result<Ticket, TicketError> {
+        self.create_inner(&t, now, Some(reply))
     }
 
     fn get(&self, id: &str) -> Result<Ticket, TicketError> {
@@ -523,7 +548,15 @@ impl TicketStore for SqliteTicketStore {
     }
 
     fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError> {
+        self.append_all(id, std::slice::from_ref(&entry), reopen)
+    }
+
+    fn append_all(&self, id: &str, entries: &[TranscriptEntry], reopen: bool) -> Result<Ticket, TicketError> {
         let seq = parse_id(id)?;
+        let Some(first) = entries.first() else {
+            return self.get_seq(seq, id);
+        };
+        let at = entries.last().map_or(&first.at, |e| &e.at);
         self.write(|tx| {
             let exists: Option<String> = tx
                 .query_row("SELECT status FROM tickets WHERE seq = ?1", [seq], |r| r.get(0))
@@ -531,17 +564,19 @@ impl TicketStore for SqliteTicketStore {
             if exists.is_none() {
                 return Ok(false);
             }
-            Self::push_entry(tx, seq, &entry)?;
+            for entry in entries {
+                Self::push_entry(tx, seq, entry)?;
+            }
             if reopen && exists.as_deref() == Some("resolved") {
                 tx.execute(
                     "UPDATE tickets SET status = 'open', assignee = NULL WHERE seq = ?1",
                     [seq],
                 )?;
-                Self::audit(tx, seq, "customer", "reopened by a new message", &entry.at)?;
+                Self::audit(tx, seq, "customer", "reopened by a new message", &first.at)?;
             } else {
                 tx.execute(
                     "UPDATE tickets SET updated_at = ?2 WHERE seq = ?1",
-                    params![seq, entry.at],
+                    params![seq, at],
                 )?;
             }
             Ok(true)
