@@ -595,6 +595,33 @@ async fn hostile_text_is_stored_as_text_and_every_page_forbids_inline_script() {
 }
 
 #[tokio::test]
+async fn a_card_number_in_the_name_or_a_message_never_reaches_staff() {
+    let server = Server::new();
+    let token = server.start(Some("Dana 4111 1111 1111 1111")).await;
+    let events = server
+        .say(
+            &token,
+            "Bitte erstatten Sie die doppelt abgebuchten 80 EUR, Karte 4111-1111-1111-1111",
+        )
+        .await;
+    assert!(
+        events
+            .iter()
+            .all(|e| !e["text"].as_str().unwrap_or("").contains("4111")),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| e["author"] == "notice"),
+        "the customer is told: {events:#?}"
+    );
+    let anna = server.sign_in("anna").await;
+    let (_, list) = server.call(Method::GET, "/api/v1/tickets", None, &anna).await;
+    let text = list.to_string();
+    assert!(!text.contains("4111"), "{text}");
+    assert!(text.contains("Dana"), "{text}");
+}
+
+#[tokio::test]
 async fn guidance_text_is_escaped_on_section_pages() {
     let dir = tempfile::tempdir().unwrap();
     let knowledge = dir.path().join("knowledge/en-us");

@@ -180,6 +180,15 @@ pub struct Ticket {
     pub updated_at: String,
 }
 
+/// What the desk reads of a customer's latest ticket on every message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketHead {
+    /// Ticket id.
+    pub id: String,
+    /// Status.
+    pub status: TicketStatus,
+}
+
 /// What a new ticket starts with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewTicket {
@@ -298,7 +307,7 @@ pub trait TicketStore: Send + Sync {
         &self,
         customer_id: &str,
         resolved_since: &str,
-    ) -> Result<Option<Ticket>, TicketError>;
+    ) -> Result<Option<TicketHead>, TicketError>;
     /// Appends to the transcript (reopening a resolved ticket when `reopen`).
     fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError>;
     /// Appends several entries at once (a customer's message and the reply), in one

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use switchboard_core::tickets::{
     AuditEntry, Author, CustomerIdentity, Escalation, NewTicket, StaffAction, Ticket, TicketError,
-    TicketFilter, TicketStatus, TicketStore, TranscriptEntry,
+    TicketFilter, TicketHead, TicketStatus, TicketStore, TranscriptEntry,
 };
 
 /// How long a writer waits for another process's lock before giving up.
@@ -307,8 +307,10 @@ impl SqliteTicketStore {
 
     fn load(conn: &Connection, seq: i64) -> rusqlite::Result<Option<Ticket>> {
         let row = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT customer_id, adapter, user_id, display_name, conversation, queue, status, assignee, findings, due, created_at, updated_at FROM tickets WHERE seq = ?1",
+            )?
+            .query_row(
                 [seq],
                 |r| {
                     Ok((
@@ -343,8 +345,9 @@ impl SqliteTicketStore {
         else {
             return Ok(None);
         };
-        let mut stmt = conn
-            .prepare("SELECT author, staff_user, text, at FROM transcript WHERE ticket = ?1 ORDER BY pos")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT author, staff_user, text, at FROM transcript WHERE ticket = ?1 ORDER BY pos",
+        )?;
         let transcript = stmt
             .query_map([seq], |r| {
                 let author: String = r.get(0)?;
@@ -362,13 +365,14 @@ impl SqliteTicketStore {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut stmt = conn.prepare("SELECT detail FROM escalations WHERE ticket = ?1 ORDER BY pos")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT detail FROM escalations WHERE ticket = ?1 ORDER BY pos")?;
         let escalations = stmt
             .query_map([seq], |r| r.get::<_, String>(0))?
             .filter_map(|d| d.ok().and_then(|d| serde_json::from_str(&d).ok()))
             .collect();
         let mut stmt =
-            conn.prepare("SELECT actor, action, at FROM audit WHERE ticket = ?1 ORDER BY rowid")?;
+            conn.prepare_cached("SELECT actor, action, at FROM audit WHERE ticket = ?1 ORDER BY rowid")?;
         let audit = stmt
             .query_map([seq], |r| {
                 Ok(AuditEntry {
@@ -535,16 +539,23 @@ impl TicketStore for SqliteTicketStore {
         &self,
         customer_id: &str,
         resolved_since: &str,
-    ) -> Result<Option<Ticket>, TicketError> {
-        let seq: Option<i64> = self.read(|c| {
-            c.query_row(
-                "SELECT seq FROM tickets WHERE customer_id = ?1 AND (status != 'resolved' OR updated_at >= ?2) ORDER BY seq DESC LIMIT 1",
-                params![customer_id, resolved_since],
-                |r| r.get(0),
-            )
+    ) -> Result<Option<TicketHead>, TicketError> {
+        // Asked on every customer message: the id and status only, not the whole ticket.
+        let head: Option<(i64, String)> = self.read(|c| {
+            c.prepare_cached(
+                "SELECT seq, status FROM tickets WHERE customer_id = ?1 AND (status != 'resolved' OR updated_at >= ?2) ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![customer_id, resolved_since], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
         })?;
-        seq.map(|s| self.get_seq(s, &ticket_id(s))).transpose()
+        head.map(|(seq, status)| {
+            Ok(TicketHead {
+                id: ticket_id(seq),
+                status: TicketStatus::parse(&status)
+                    .ok_or_else(|| TicketError::Store(format!("ticket {seq} has status `{status}`")))?,
+            })
+        })
+        .transpose()
     }
 
     fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError> {

@@ -342,7 +342,11 @@ impl Conversations {
         let display_name = name
             .map(str::trim)
             .filter(|n| !n.is_empty())
-            .map_or_else(|| "web visitor".to_string(), |n| n.chars().take(80).collect());
+            // A name is the customer's words too: no card number or IBAN reaches a ticket.
+            .map_or_else(
+                || "web visitor".to_string(),
+                |n| switchboard_core::redact::redact(&n.chars().take(80).collect::<String>()).text,
+            );
         let mut session = Session::new(
             CustomerIdentity {
                 adapter: ADAPTER.into(),
