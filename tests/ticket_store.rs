@@ -503,3 +503,66 @@ fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole() {
         Err(TicketError::NotFound(_))
     ));
 }
+
+#[test]
+fn staff_messages_are_read_alone_and_match_the_transcripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    let first = store.create(new_ticket(1), "2026-11-27T09:00:00Z").unwrap();
+    store
+        .act(&first.id, "anna", &StaffAction::Claim, "2026-11-27T09:00:30Z")
+        .unwrap();
+    store
+        .act(
+            &first.id,
+            "anna",
+            &StaffAction::Reply("first reply".into()),
+            "2026-11-27T09:01:00Z",
+        )
+        .unwrap();
+    store
+        .act(&first.id, "anna", &StaffAction::Resolve, "2026-11-27T09:02:00Z")
+        .unwrap();
+    let second = store.create(new_ticket(1), "2026-11-27T10:00:00Z").unwrap();
+    store
+        .append(
+            &second.id,
+            TranscriptEntry {
+                author: Author::Customer,
+                text: "still there?".into(),
+                at: "2026-11-27T10:01:00Z".into(),
+            },
+            false,
+        )
+        .unwrap();
+    store
+        .act(&second.id, "ben", &StaffAction::Claim, "2026-11-27T10:01:30Z")
+        .unwrap();
+    store
+        .act(
+            &second.id,
+            "ben",
+            &StaffAction::Reply("yes".into()),
+            "2026-11-27T10:02:00Z",
+        )
+        .unwrap();
+    store.create(new_ticket(2), "2026-11-27T10:00:00Z").unwrap();
+
+    let expected: Vec<(String, Vec<TranscriptEntry>)> = [&first.id, &second.id]
+        .iter()
+        .map(|id| {
+            let t = store.get(id).unwrap();
+            let staff = t
+                .transcript
+                .into_iter()
+                .filter(|e| matches!(e.author, Author::Staff { .. }))
+                .collect();
+            (t.id, staff)
+        })
+        .collect();
+    let got = store.staff_messages(&customer(1).customer_id()).unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(got[0].1[0].text, "first reply");
+    assert_eq!(got[1].1[0].author, Author::Staff { user: "ben".into() });
+    assert!(store.staff_messages("test:nobody").unwrap().is_empty());
+}

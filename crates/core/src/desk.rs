@@ -327,27 +327,18 @@ impl Desk {
         &self,
         session: &mut Session,
     ) -> Result<Vec<(String, TranscriptEntry)>, TicketError> {
-        let filter = TicketFilter {
-            customer_id: Some(session.customer.customer_id()),
-            ..TicketFilter::default()
-        };
         let mut out = Vec::new();
-        for ticket in self.store.list(&filter)? {
-            let staff: Vec<&TranscriptEntry> = ticket
-                .transcript
-                .iter()
-                .filter(|e| matches!(e.author, Author::Staff { .. }))
-                .collect();
+        for (ticket, staff) in self.store.staff_messages(&session.customer.customer_id())? {
             let seen = session
                 .staff_seen
                 .iter()
-                .find(|(id, _)| *id == ticket.id)
+                .find(|(id, _)| *id == ticket)
                 .map_or(0, |(_, n)| *n);
-            for e in staff.iter().skip(seen) {
-                out.push((ticket.id.clone(), (*e).clone()));
+            for entry in staff.iter().skip(seen) {
+                out.push((ticket.clone(), entry.clone()));
             }
-            session.staff_seen.retain(|(id, _)| *id != ticket.id);
-            session.staff_seen.push((ticket.id.clone(), staff.len()));
+            session.staff_seen.retain(|(id, _)| *id != ticket);
+            session.staff_seen.push((ticket, staff.len()));
         }
         Ok(out)
     }

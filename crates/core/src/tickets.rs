@@ -308,6 +308,26 @@ pub trait TicketStore: Send + Sync {
         customer_id: &str,
         resolved_since: &str,
     ) -> Result<Option<TicketHead>, TicketError>;
+    /// The staff messages on a customer's tickets, per ticket (oldest ticket first), without
+    /// reading the rest of the transcripts: asked on every chat line and every live poll.
+    fn staff_messages(&self, customer_id: &str) -> Result<Vec<(String, Vec<TranscriptEntry>)>, TicketError> {
+        let mut tickets = self.list(&TicketFilter {
+            customer_id: Some(customer_id.to_string()),
+            ..TicketFilter::default()
+        })?;
+        tickets.reverse();
+        Ok(tickets
+            .into_iter()
+            .map(|t| {
+                let staff = t
+                    .transcript
+                    .into_iter()
+                    .filter(|e| matches!(e.author, Author::Staff { .. }))
+                    .collect();
+                (t.id, staff)
+            })
+            .collect())
+    }
     /// Appends to the transcript (reopening a resolved ticket when `reopen`).
     fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError>;
     /// Appends several entries at once (a customer's message and the reply), in one

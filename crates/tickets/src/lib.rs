@@ -69,6 +69,9 @@ const MIGRATIONS: &[&str] = &[
         SELECT seq, adapter, 'staff-notified:' || queue, 'before the outbox', updated_at FROM tickets;
     INSERT INTO deliveries (ticket, adapter, key, value, at)
         SELECT seq, adapter, 'customer-told', 'before the outbox', updated_at FROM tickets;",
+    // Staff replies are looked up on every chat line and live poll: by this index, without
+    // walking the customers' and the bot's entries.
+    "CREATE INDEX IF NOT EXISTS transcript_staff ON transcript(ticket, pos) WHERE author = 'staff';",
 ];
 
 /// Reading connections beside the writing one (one per core of the machines this runs on).
@@ -533,6 +536,34 @@ impl TicketStore for SqliteTicketStore {
         seqs.into_iter()
             .map(|seq| self.get_seq(seq, &ticket_id(seq)))
             .collect()
+    }
+
+    fn staff_messages(&self, customer_id: &str) -> Result<Vec<(String, Vec<TranscriptEntry>)>, TicketError> {
+        self.read(|c| {
+            let mut out: Vec<(String, Vec<TranscriptEntry>)> = Vec::new();
+            let mut tickets = c.prepare_cached("SELECT seq FROM tickets WHERE customer_id = ?1 ORDER BY seq")?;
+            let seqs = tickets
+                .query_map([customer_id], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            let mut staff = c.prepare_cached(
+                "SELECT staff_user, text, at FROM transcript WHERE ticket = ?1 AND author = 'staff' ORDER BY pos",
+            )?;
+            for seq in seqs {
+                let entries = staff
+                    .query_map([seq], |r| {
+                        Ok(TranscriptEntry {
+                            author: Author::Staff {
+                                user: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                            },
+                            text: r.get(1)?,
+                            at: r.get(2)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push((ticket_id(seq), entries));
+            }
+            Ok(out)
+        })
     }
 
     fn latest_for_customer(
