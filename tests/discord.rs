@@ -751,3 +751,56 @@ async fn an_invalid_session_is_identified_again_and_customers_are_still_answered
     .await;
     assert!(answer.body.to_string().contains("billing-policy.md#nonpayment"));
 }
+
+/// A reply written outside Discord (the web console, the terminal: through the desk) reaches
+/// the Discord customer within seconds, once, in order with the thread's own replies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_from_the_web_console_reaches_the_discord_customer_once() {
+    let Running {
+        fake, gateway, desk, ..
+    } = running().await;
+    let _thread = handoff_thread(&fake, &gateway, 130).await;
+    let ticket = desk.store().get("T-1").unwrap();
+    let staff = switchboard_core::desk::StaffMember {
+        user: "webby".into(),
+        role: switchboard_core::StaffRole::HelpdeskAgent,
+    };
+    let now = jiff::Timestamp::now();
+    desk.staff_act(
+        &staff,
+        &ticket.id,
+        switchboard_core::tickets::StaffAction::Claim,
+        now,
+    )
+    .unwrap();
+    let before = fake.requests().len();
+    desk.staff_act(
+        &staff,
+        &ticket.id,
+        switchboard_core::tickets::StaffAction::Reply("Written in the web console.".into()),
+        now,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    fake.wait_for(before, "the console reply in the customer's DM", |r| {
+        is_dm_post(r)
+            && r.status == 200
+            && r.body["content"] == "**webby** (support): Written in the web console."
+    })
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Later polls do not send it again.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let sent = succeeded(&fake, |r| {
+        is_dm_post(r)
+            && r.body["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Written in the web console.")
+    });
+    assert_eq!(sent, 1);
+}

@@ -248,14 +248,7 @@ async fn customer_and_staff_in_two_browsers() {
         .click()
         .await
         .unwrap();
-    let link = wait_for_text(
-        &staff,
-        "section.queue[data-queue=billing] a.ticket-link",
-        &ticket,
-        Duration::from_secs(10),
-    )
-    .await;
-    link.click().await.unwrap();
+    click_ticket_link(&staff, &ticket).await;
     wait_for_text(&staff, "#ticket-title", &ticket, Duration::from_secs(5)).await;
     staff
         .find(Locator::Id("claim"))
@@ -315,7 +308,8 @@ async fn customer_and_staff_in_two_browsers() {
     eprintln!("staff reply shown to the customer after {delay:?}");
 }
 
-/// Opens the ticket again (the console reads it fresh).
+/// Opens the ticket again (the console reads it fresh). The list is drawn anew when the
+/// refresh answers, so a link found just before can go stale: it is found again then.
 async fn link_again(staff: &Client, ticket: &str) {
     staff
         .find(Locator::Id("refresh"))
@@ -324,12 +318,27 @@ async fn link_again(staff: &Client, ticket: &str) {
         .click()
         .await
         .unwrap();
-    let link = wait_for_text(
-        staff,
-        "section.queue[data-queue=billing] a.ticket-link",
-        ticket,
-        Duration::from_secs(5),
-    )
-    .await;
-    link.click().await.unwrap();
+    click_ticket_link(staff, ticket).await;
+}
+
+/// Clicks the ticket's link in the billing queue, finding it again if the list was redrawn.
+async fn click_ticket_link(staff: &Client, ticket: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let link = wait_for_text(
+            staff,
+            "section.queue[data-queue=billing] a.ticket-link",
+            ticket,
+            Duration::from_secs(5),
+        )
+        .await;
+        match link.click().await {
+            Ok(()) => return,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("the ticket link changed under the click ({e}); finding it again");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the ticket link could not be clicked: {e}"),
+        }
+    }
 }

@@ -44,6 +44,11 @@ const ADAPTER: &str = "discord";
 const THREAD: &str = "thread:";
 const STAFF_NOTIFIED: &str = "staff-notified:";
 const CUSTOMER_TOLD: &str = "customer-told";
+/// How many of a ticket's staff messages reached the customer (value: the count).
+const STAFF_REPLIES: &str = "staff-replies";
+/// How often the customers of live sessions are checked for staff messages written elsewhere
+/// (the web console, the terminal); those from a staff thread are relayed at once.
+const STAFF_POLL: Duration = Duration::from_secs(2);
 /// How often the outbox is checked for what a failure left undelivered.
 const OUTBOX_INTERVAL: Duration = Duration::from_mins(1);
 
@@ -54,6 +59,9 @@ struct ThreadLink {
     ticket: String,
     queue: String,
     customer_channel: ChannelId,
+    /// The customer's Discord user (links from before it was kept have none).
+    #[serde(default)]
+    customer: Option<u64>,
 }
 
 #[derive(Default)]
@@ -70,6 +78,8 @@ struct State {
     notified: HashSet<(String, String)>,
     /// Tickets whose customer got the handoff acknowledgement.
     told: HashSet<String>,
+    /// Per ticket, how many of its staff messages the customer got.
+    relayed: HashMap<String, usize>,
     /// One turn at a time per customer: two messages sent at once would otherwise each find no
     /// ticket thread yet (two threads), and each take the session (one loses the other's context).
     turns: HashMap<u64, Arc<tokio::sync::Mutex<()>>>,
@@ -180,7 +190,11 @@ impl Inner {
         let threads = read(THREAD);
         let notified = read(STAFF_NOTIFIED);
         let told = read(CUSTOMER_TOLD);
+        let relayed = read(STAFF_REPLIES);
         let mut state = self.state();
+        for (ticket, _, count) in relayed {
+            state.relayed.insert(ticket, count.parse().unwrap_or(0));
+        }
         for (ticket, key, value) in threads {
             match serde_json::from_str::<ThreadLink>(&value) {
                 Ok(link) => {
@@ -309,6 +323,7 @@ impl Inner {
                 ticket: ticket.id.clone(),
                 queue: ticket.queue.clone(),
                 customer_channel: customer,
+                customer: ticket.customer.user_id.parse().ok(),
             };
             let value = serde_json::to_string(&link).map_err(|e| e.to_string())?;
             let earlier: Vec<ChannelId> = {
@@ -477,6 +492,71 @@ impl Inner {
         }
     }
 
+    /// Relays to a customer every staff message of their tickets they have not had, in order,
+    /// wherever it was written (the staff thread, the web console, the terminal); each is
+    /// recorded in the outbox once sent, so none goes twice and none is skipped after a restart.
+    async fn relay_staff_messages(&self, http: &Http, event: &str, user: u64) {
+        let _turn = self.turn_of(user).await;
+        let desk = Arc::clone(&self.desk);
+        let customer_id = format!("{ADAPTER}:{user}");
+        let found = tokio::task::spawn_blocking(move || desk.store().staff_messages(&customer_id)).await;
+        let tickets = match found {
+            Ok(Ok(tickets)) => tickets,
+            Ok(Err(e)) => return tracing::warn!(event, error = %e, "staff messages could not be read"),
+            Err(e) => return tracing::warn!(event, error = %e, "staff messages could not be read"),
+        };
+        for (ticket, staff) in tickets {
+            let (sent, channel) = {
+                let state = self.state();
+                let channel = state
+                    .threads
+                    .values()
+                    .find(|l| l.ticket == ticket)
+                    .map(|l| l.customer_channel);
+                (state.relayed.get(&ticket).copied().unwrap_or(0), channel)
+            };
+            // Without a staff thread the ticket's channel is not known yet; the outbox opens
+            // the thread and the next look relays.
+            let Some(channel) = channel.filter(|_| staff.len() > sent) else {
+                continue;
+            };
+            for (i, entry) in staff.iter().enumerate().skip(sent) {
+                let who = match &entry.author {
+                    Author::Staff { user } => user.as_str(),
+                    _ => "",
+                };
+                let relay = format!("**{who}** (support): {}", truncate(&entry.text, CONTENT_MAX));
+                let sent = step(event, "relay to the customer", || async {
+                    channel.send_message(http, quiet().content(relay.clone())).await?;
+                    Ok(())
+                })
+                .await;
+                if sent.is_err() {
+                    return;
+                }
+                self.state().relayed.insert(ticket.clone(), i + 1);
+                let _ = self
+                    .record(&ticket, STAFF_REPLIES.into(), (i + 1).to_string())
+                    .await;
+            }
+        }
+    }
+
+    /// Relays staff messages to the customers of live sessions and of known staff threads.
+    async fn relay_all_staff_messages(&self, http: &Http, with_threads: bool) {
+        let users: HashSet<u64> = {
+            let state = self.state();
+            let mut users: HashSet<u64> = state.sessions.keys().copied().collect();
+            if with_threads {
+                users.extend(state.threads.values().filter_map(|l| l.customer));
+            }
+            users
+        };
+        for user in users {
+            self.relay_staff_messages(http, "staff-poll", user).await;
+        }
+    }
+
     fn is_for_bot(&self, ctx: &Context, msg: &DiscordMessage) -> bool {
         if msg.guild_id.is_none() {
             return true;
@@ -539,6 +619,7 @@ impl Inner {
             .as_ref()
             .map(|m| m.roles.iter().map(|r| r.get()).collect())
             .unwrap_or_default();
+        let mut customer = None;
         let refusal = match self.staff_member(&msg.author.name, &roles, &link.queue) {
             None => Some(format!(
                 "you do not have a staff role for the `{}` queue; not relayed.",
@@ -552,7 +633,10 @@ impl Inner {
                 )
                 .await
             {
-                Ok(_) => None,
+                Ok(ticket) => {
+                    customer = ticket.customer.user_id.parse::<u64>().ok();
+                    None
+                }
                 Err(e) => Some(format!("not relayed: {e}")),
             },
         };
@@ -572,18 +656,11 @@ impl Inner {
             .await;
             return;
         }
-        let relay = format!(
-            "**{}** (support): {}",
-            msg.author.name,
-            truncate(&msg.content, CONTENT_MAX)
-        );
-        let _ = step(event, "relay to the customer", || async {
-            link.customer_channel
-                .send_message(http, quiet().content(relay.clone()))
-                .await?;
-            Ok(())
-        })
-        .await;
+        // The reply is in the ticket now; it goes out with any other staff message the
+        // customer has not had (from the web console, say), in order.
+        if let Some(user) = customer {
+            self.relay_staff_messages(http, event, user).await;
+        }
     }
 
     async fn on_component(&self, http: &Http, event: &str, c: &ComponentInteraction) {
@@ -822,10 +899,21 @@ impl EventHandler for Bot {
         if !self.0.outbox_running.swap(true, Ordering::SeqCst) {
             let inner = Arc::clone(&self.0);
             let http = Arc::clone(&ctx.http);
+            tokio::spawn({
+                let (inner, http) = (Arc::clone(&inner), Arc::clone(&http));
+                async move {
+                    loop {
+                        inner.deliver_pending(&http).await;
+                        // Customers whose sessions expired still get replies written elsewhere.
+                        inner.relay_all_staff_messages(&http, true).await;
+                        tokio::time::sleep(OUTBOX_INTERVAL).await;
+                    }
+                }
+            });
             tokio::spawn(async move {
                 loop {
-                    inner.deliver_pending(&http).await;
-                    tokio::time::sleep(OUTBOX_INTERVAL).await;
+                    tokio::time::sleep(STAFF_POLL).await;
+                    inner.relay_all_staff_messages(&http, false).await;
                 }
             });
         }

@@ -72,6 +72,12 @@ const MIGRATIONS: &[&str] = &[
     // Staff replies are looked up on every chat line and live poll: by this index, without
     // walking the customers' and the bot's entries.
     "CREATE INDEX IF NOT EXISTS transcript_staff ON transcript(ticket, pos) WHERE author = 'staff';",
+    // Adapters now relay staff messages written anywhere, counting per ticket what the customer
+    // got; the staff messages of tickets from before were relayed already.
+    "INSERT OR IGNORE INTO deliveries (ticket, adapter, key, value, at)
+        SELECT seq, adapter, 'staff-replies',
+               (SELECT COUNT(*) FROM transcript WHERE ticket = seq AND author = 'staff'), updated_at
+        FROM tickets;",
 ];
 
 /// Reading connections beside the writing one (one per core of the machines this runs on).
