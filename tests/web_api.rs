@@ -167,6 +167,28 @@ impl Server {
         }
     }
 
+    /// Claims a ticket and replies on it, as `auth`.
+    async fn claim_and_reply(&self, ticket: &str, text: &str, auth: &Auth) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/tickets/{ticket}/claim"),
+                None,
+                auth,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/tickets/{ticket}/reply"),
+                Some(json!({ "text": text })),
+                auth,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// A ticket in the billing queue, from a customer asking for a refund.
     async fn billing_ticket(&self, name: Option<&str>) -> (String, String) {
         let token = self.start(name).await;
@@ -547,24 +569,7 @@ async fn hostile_text_is_stored_as_text_and_every_page_forbids_inline_script() {
         .find(|t| t["id"] == ticket.as_str())
         .unwrap();
     assert_eq!(listed["customer"], XSS);
-    let (status, _) = server
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/claim"),
-            None,
-            &anna,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = server
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/reply"),
-            Some(json!({ "text": XSS })),
-            &anna,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    server.claim_and_reply(&ticket, XSS, &anna).await;
 
     for path in [
         "/",
@@ -664,24 +669,7 @@ async fn a_staff_reply_reaches_the_customers_live_connection_at_once() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
     let mut body = response.into_body();
-    let (status, _) = server
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/claim"),
-            None,
-            &anna,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = server
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/reply"),
-            Some(json!({ "text": "Schon erledigt." })),
-            &anna,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    server.claim_and_reply(&ticket, "Schon erledigt.", &anna).await;
     let started = std::time::Instant::now();
     let mut text = String::new();
     while !text.contains("Schon erledigt.") {

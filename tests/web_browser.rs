@@ -121,6 +121,26 @@ async fn wait_for_text(
     }
 }
 
+async fn type_into(client: &Client, id: &str, text: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn no_injected_markup(client: &Client, page: &str) {
     // An alert would block the session: a script ran.
     assert!(
@@ -185,20 +205,8 @@ async fn customer_and_staff_in_two_browsers() {
         .await
         .unwrap();
     assert_eq!(lang, "de", "the page follows the browser's language");
-    customer
-        .find(Locator::Id("message"))
-        .await
-        .unwrap()
-        .send_keys("Wer stellt mir die Rechnung aus?")
-        .await
-        .unwrap();
-    customer
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&customer, "message", "Wer stellt mir die Rechnung aus?").await;
+    click(&customer, "#send").await;
     let citation = wait_for_text(
         &customer,
         ".message.bot a.citation",
@@ -210,13 +218,7 @@ async fn customer_and_staff_in_two_browsers() {
     assert!(href.contains("/kb/de-de/"), "{href}");
 
     // "Talk to a person": the ticket id is shown.
-    customer
-        .find(Locator::Id("human"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&customer, "#human").await;
     let ticket = wait_for_text(&customer, ".ticket-id", "T-", Duration::from_secs(10))
         .await
         .text()
@@ -227,74 +229,26 @@ async fn customer_and_staff_in_two_browsers() {
     staff.goto(&format!("{base}/staff")).await.unwrap();
     staff.wait().for_element(Locator::Id("user")).await.unwrap();
     wait_for_text(&staff, "#sign-in button", "Sign in", Duration::from_secs(5)).await;
-    staff
-        .find(Locator::Id("user"))
-        .await
-        .unwrap()
-        .send_keys("anna")
-        .await
-        .unwrap();
-    staff
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("anna-password-1")
-        .await
-        .unwrap();
-    staff
-        .find(Locator::Css("#sign-in button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&staff, "user", "anna").await;
+    type_into(&staff, "password", "anna-password-1").await;
+    click(&staff, "#sign-in button[type=submit]").await;
     click_ticket_link(&staff, &ticket).await;
     wait_for_text(&staff, "#ticket-title", &ticket, Duration::from_secs(5)).await;
-    staff
-        .find(Locator::Id("claim"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&staff, "#claim").await;
     wait_for_text(&staff, "#status", "claimed", Duration::from_secs(5)).await;
 
     // The reply appears on the customer's page within 2 s, without reload.
     let reply = "Wir prüfen Ihre Rechnung und melden uns heute.";
-    staff
-        .find(Locator::Id("reply"))
-        .await
-        .unwrap()
-        .send_keys(reply)
-        .await
-        .unwrap();
-    staff
-        .find(Locator::Css("#reply-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&staff, "reply", reply).await;
+    click(&staff, "#reply-form button[type=submit]").await;
     let sent = Instant::now();
     wait_for_text(&customer, ".message.staff .text", reply, Duration::from_secs(2)).await;
     let delay = sent.elapsed();
     assert!(delay < Duration::from_secs(2), "{delay:?}");
 
     // An XSS payload stays text on both pages.
-    customer
-        .find(Locator::Id("message"))
-        .await
-        .unwrap()
-        .send_keys(&format!("Noch etwas: {XSS}"))
-        .await
-        .unwrap();
-    customer
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&customer, "message", &format!("Noch etwas: {XSS}")).await;
+    click(&customer, "#send").await;
     wait_for_text(&customer, ".message.customer .text", XSS, Duration::from_secs(10)).await;
     no_injected_markup(&customer, "customer page").await;
     link_again(&staff, &ticket).await;
@@ -311,13 +265,7 @@ async fn customer_and_staff_in_two_browsers() {
 /// Opens the ticket again (the console reads it fresh). The list is drawn anew when the
 /// refresh answers, so a link found just before can go stale: it is found again then.
 async fn link_again(staff: &Client, ticket: &str) {
-    staff
-        .find(Locator::Id("refresh"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(staff, "#refresh").await;
     click_ticket_link(staff, ticket).await;
 }
 
