@@ -418,6 +418,13 @@ impl Conversations {
         Ok(Some(self.insert(&id, session, events)))
     }
 
+    /// The conversation of a token, if it is in memory (no store access).
+    pub fn live(&self, token: &str) -> Option<Arc<Conversation>> {
+        let found = self.live_by_id(&self.verify(token)?)?;
+        found.touch();
+        Some(found)
+    }
+
     /// A conversation in memory by id (for delivering a staff reply at once).
     pub fn live_by_id(&self, id: &str) -> Option<Arc<Conversation>> {
         self.live

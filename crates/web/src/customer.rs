@@ -106,6 +106,10 @@ pub async fn start(
 }
 
 async fn conversation(state: &Arc<WebState>, token: String) -> Result<Arc<Conversation>, ApiError> {
+    // In memory (nearly always): no trip to the blocking pool.
+    if let Some(found) = state.conversations.live(&token) {
+        return Ok(found);
+    }
     let state = Arc::clone(state);
     blocking(move || {
         state
