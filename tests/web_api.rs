@@ -778,3 +778,27 @@ async fn the_openapi_document_describes_every_endpoint() {
         assert!(schema[field].is_object(), "ChatEvent.{field}");
     }
 }
+
+#[tokio::test]
+async fn passwords_are_not_guessed_at_the_pace_of_ordinary_requests() {
+    let server = Server::new();
+    let limit = switchboard_web::limits::SIGN_INS_PER_MINUTE;
+    for _ in 0..limit {
+        let (status, _) = server
+            .post(
+                "/api/v1/staff/session",
+                json!({ "user": "anna", "password": "guess" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Spent: even the right password waits now, and says so.
+    let (status, body) = server
+        .post(
+            "/api/v1/staff/session",
+            json!({ "user": "anna", "password": "s3cret-pass" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], "rate_limited");
+}

@@ -78,9 +78,17 @@ async fn blocking<T: Send + 'static>(
 /// The client's address: the peer, or the first `X-Forwarded-For` address behind a trusted
 /// proxy.
 fn client_address(state: &WebState, request: &Request) -> String {
+    address_of(state, request.headers(), request.extensions())
+}
+
+/// The client's address from a request's headers and extensions (see [`client_address`]).
+fn address_of(
+    state: &WebState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> String {
     if state.config.trust_forwarded_for {
-        if let Some(first) = request
-            .headers()
+        if let Some(first) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
@@ -88,8 +96,7 @@ fn client_address(state: &WebState, request: &Request) -> String {
             return first.trim().to_string();
         }
     }
-    request
-        .extensions()
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
 }

@@ -10,7 +10,13 @@ use std::num::NonZeroU32;
 pub struct RateLimits {
     clients: DefaultKeyedRateLimiter<String>,
     conversations: DefaultKeyedRateLimiter<String>,
+    /// Sign-in attempts, per client address and per user name: a password is not guessed at
+    /// the pace of ordinary requests.
+    sign_ins: DefaultKeyedRateLimiter<String>,
 }
+
+/// Sign-in attempts per minute, per client address and per user name.
+pub const SIGN_INS_PER_MINUTE: u32 = 10;
 
 fn per_minute(n: u32) -> Quota {
     // A burst of the whole minute's allowance: a page load fetches several files at once.
@@ -38,6 +44,7 @@ impl RateLimits {
         RateLimits {
             clients: RateLimiter::keyed(per_minute(client_per_minute)),
             conversations: RateLimiter::keyed(per_minute(conversation_per_minute)),
+            sign_ins: RateLimiter::keyed(per_minute(SIGN_INS_PER_MINUTE)),
         }
     }
 
@@ -51,11 +58,23 @@ impl RateLimits {
         check(&self.conversations, id, "messages in this conversation")
     }
 
+    /// One sign-in attempt from `address` for `user` (both allowances are spent).
+    pub fn sign_in(&self, address: &str, user: &str) -> Result<(), ApiError> {
+        let by_address = check(&self.sign_ins, &format!("address {address}"), "sign-in attempts");
+        let by_user = check(
+            &self.sign_ins,
+            &format!("user {user}"),
+            "sign-in attempts for this user",
+        );
+        by_address.and(by_user)
+    }
+
     /// Forgets keys whose allowance is full again (called every minute; the maps would grow
     /// with every address ever seen otherwise).
     pub fn forget_idle(&self) {
         self.clients.retain_recent();
         self.conversations.retain_recent();
+        self.sign_ins.retain_recent();
     }
 }
 

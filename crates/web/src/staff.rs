@@ -78,9 +78,13 @@ fn session_cookie(state: &WebState, value: String) -> Cookie<'static> {
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn sign_in(
     State(state): State<Arc<WebState>>,
+    headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
     jar: CookieJar,
     WithRejection(Json(request), _): JsonBody<SignInRequest>,
 ) -> Result<(CookieJar, Json<Me>), ApiError> {
+    let address = crate::address_of(&state, &headers, &extensions);
+    state.limits.sign_in(&address, &request.user)?;
     let checked = {
         let state = Arc::clone(&state);
         blocking(move || Ok(state.auth.verify(&request.user, &request.password))).await?
