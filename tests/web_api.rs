@@ -802,3 +802,28 @@ async fn passwords_are_not_guessed_at_the_pace_of_ordinary_requests() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["code"], "rate_limited");
 }
+
+#[tokio::test]
+async fn live_connections_per_client_are_capped_and_given_back_when_closed() {
+    let server = Server::with_config(config("[limits]\nmax_live_connections_per_client = 2"));
+    let token = server.start(None).await;
+    let open = || async {
+        let request = Request::get(format!("/api/v1/conversations/{token}/events"))
+            .body(Body::empty())
+            .unwrap();
+        app(Arc::clone(&server.state)).oneshot(request).await.unwrap()
+    };
+    let first = open().await;
+    let second = open().await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::OK);
+    let third = open().await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    drop(first);
+    assert_eq!(
+        open().await.status(),
+        StatusCode::OK,
+        "a closed one gives its place back"
+    );
+    drop(second);
+}

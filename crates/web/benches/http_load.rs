@@ -112,7 +112,7 @@ fn main() {
     let store = Arc::new(SqliteTicketStore::open(&dir.path().join("tickets.sqlite3")).unwrap());
     let desk = Arc::new(Desk::new(router, store, 72));
     let config = WebConfig::from_toml(
-        "[limits]\nrequests_per_minute_per_client = 100000000\nmessages_per_minute_per_conversation = 1000000\n",
+        "[limits]\nrequests_per_minute_per_client = 100000000\nmessages_per_minute_per_conversation = 1000000\nmax_live_connections_per_client = 100000\n",
     )
     .unwrap();
     let state = WebState::new(desk, config, [5; 32]);

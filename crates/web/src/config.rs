@@ -18,6 +18,8 @@ pub struct Limits {
     /// Conversations kept in memory; the longest idle ones are dropped first (their tickets
     /// stay, and the conversation is rebuilt from them when its customer returns).
     pub max_conversations: usize,
+    /// Live connections (server-sent events) open at once from one client address.
+    pub max_live_connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +29,7 @@ impl Default for Limits {
             requests_per_minute_per_client: 600,
             messages_per_minute_per_conversation: 20,
             max_conversations: 100_000,
+            max_live_connections_per_client: 100,
         }
     }
 }

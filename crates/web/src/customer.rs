@@ -217,7 +217,11 @@ pub async fn events(
     Path(token): Path<String>,
     Query(query): Query<EventsQuery>,
     headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
 ) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    let place = state
+        .live
+        .open(&crate::address_of(&state, &headers, &extensions))?;
     let conversation = conversation(&state, token).await?;
     let resume = headers
         .get("last-event-id")
@@ -227,15 +231,15 @@ pub async fn events(
     let changed = conversation.subscribe();
     let stopping = state.stopping.subscribe();
     let stream = futures_util::stream::unfold(
-        (state, conversation, changed, stopping, after),
-        |(state, conversation, mut changed, mut stopping, mut after)| async move {
+        (state, conversation, changed, stopping, after, place),
+        |(state, conversation, mut changed, mut stopping, mut after, place)| async move {
             loop {
                 let new = conversation.events_after(after);
                 if let Some(last) = new.last() {
                     after = last.id;
                     let data = serde_json::to_string(&new).unwrap_or_else(|_| "[]".into());
                     let event = Event::default().id(after.to_string()).data(data);
-                    return Some((Ok(event), (state, conversation, changed, stopping, after)));
+                    return Some((Ok(event), (state, conversation, changed, stopping, after, place)));
                 }
                 tokio::select! {
                     _ = changed.changed() => {}

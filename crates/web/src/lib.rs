@@ -34,6 +34,7 @@ pub struct WebState {
     conversations: Conversations,
     auth: StaffAuth,
     limits: RateLimits,
+    live: Arc<limits::LiveConnections>,
     /// Set when the server stops: live connections end so the shutdown can finish.
     stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -45,6 +46,9 @@ impl WebState {
         Arc::new(WebState {
             conversations: Conversations::new(secret, config.limits.max_conversations),
             auth: StaffAuth::new(&config),
+            live: Arc::new(limits::LiveConnections::new(
+                config.limits.max_live_connections_per_client,
+            )),
             limits: RateLimits::new(
                 config.limits.requests_per_minute_per_client,
                 config.limits.messages_per_minute_per_conversation,

@@ -15,6 +15,69 @@ pub struct RateLimits {
     sign_ins: DefaultKeyedRateLimiter<String>,
 }
 
+/// Live connections open per client address; a connection holds its place until it closes.
+pub struct LiveConnections {
+    max: usize,
+    open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// A live connection's place; given back when dropped (the stream ended or the client left).
+pub struct LivePlace {
+    connections: std::sync::Arc<LiveConnections>,
+    address: String,
+}
+
+impl LiveConnections {
+    /// At most `max` at once per address.
+    pub fn new(max: usize) -> Self {
+        LiveConnections {
+            max,
+            open: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, usize>> {
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A place for one more connection from `address`, or a 429.
+    pub fn open(self: &std::sync::Arc<Self>, address: &str) -> Result<LivePlace, ApiError> {
+        let mut open = self.lock();
+        let count = open.entry(address.to_string()).or_default();
+        if *count >= self.max {
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many live connections from your address (at most {})",
+                    self.max
+                ),
+            );
+            error.retry_after = Some(60);
+            return Err(error);
+        }
+        *count += 1;
+        Ok(LivePlace {
+            connections: std::sync::Arc::clone(self),
+            address: address.to_string(),
+        })
+    }
+}
+
+impl Drop for LivePlace {
+    fn drop(&mut self) {
+        let mut open = self.connections.lock();
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
+
 /// Sign-in attempts per minute, per client address and per user name.
 pub const SIGN_INS_PER_MINUTE: u32 = 10;
 
@@ -95,5 +158,16 @@ mod tests {
         limits.conversation("a").unwrap();
         assert!(limits.conversation("a").is_err());
         limits.conversation("b").unwrap();
+    }
+
+    #[test]
+    fn a_live_connection_holds_its_place_until_it_closes() {
+        let live = std::sync::Arc::new(LiveConnections::new(2));
+        let first = live.open("10.0.0.1").unwrap();
+        let _second = live.open("10.0.0.1").unwrap();
+        assert!(live.open("10.0.0.1").is_err());
+        let _other = live.open("10.0.0.2").unwrap();
+        drop(first);
+        let _third = live.open("10.0.0.1").unwrap();
     }
 }
