@@ -341,3 +341,95 @@ async fn a_lost_gateway_connection_is_reported_at_the_default_log_level() {
     );
     assert!(printed.contains("connected to Discord again"), "{printed}");
 }
+
+/// One HTTP/1.1 request on a new connection (closed after the answer); the whole answer.
+fn http(port: u16, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_server_answers_keeps_its_key_private_and_stops_on_sigterm_with_streams_open() {
+    use std::io::{Read, Write};
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["serve", "--http", &format!("127.0.0.1:{port}")])
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("SWITCHBOARD_WEB_SECRET")
+        .env_remove("SWITCHBOARD_KNOWLEDGE")
+        .env_remove("SWITCHBOARD_PLUGINS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = read_in_background(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while !std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|_| http(port, "GET", "/readyz", "").starts_with("HTTP/1.1 200"))
+    {
+        assert!(Instant::now() < deadline, "the web server did not become ready");
+        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let started = http(port, "POST", "/api/v1/conversations", "{\"language\":\"en\"}");
+    assert!(started.starts_with("HTTP/1.1 201"), "{started}");
+    let token = started
+        .split("\"token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let answer = http(
+        port,
+        "POST",
+        &format!("/api/v1/conversations/{token}/messages"),
+        "{\"text\":\"who sends us the invoice?\"}",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join("web-secret"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the token key is its owner's alone");
+    }
+
+    // A live stream is open when SIGTERM comes: it is ended, and the server exits 0.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /api/v1/conversations/{token}/events HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
+    let sent = Instant::now();
+    let status = terminate(&mut child).await;
+    assert!(status.success(), "{status:?}");
+    assert!(sent.elapsed() < Duration::from_secs(10), "{:?}", sent.elapsed());
+    let log = stderr.join().unwrap();
+    assert!(log.contains("switchboard: stopped"), "{log}");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+}
