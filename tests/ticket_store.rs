@@ -566,3 +566,17 @@ fn staff_messages_are_read_alone_and_match_the_transcripts() {
     assert_eq!(got[1].1[0].author, Author::Staff { user: "ben".into() });
     assert!(store.staff_messages("test:nobody").unwrap().is_empty());
 }
+
+/// The queries of every chat line and live poll search indexes; none scans a table, so their
+/// cost does not grow with the number of tickets or the length of a conversation.
+#[test]
+fn every_per_message_query_searches_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    let plans = store.per_message_query_plans().unwrap();
+    assert_eq!(plans.len(), 3);
+    for (sql, plan) in plans {
+        assert!(plan.contains("SEARCH"), "{sql}: {plan}");
+        assert!(!plan.contains("SCAN"), "{sql} scans: {plan}");
+    }
+}

@@ -80,6 +80,13 @@ const MIGRATIONS: &[&str] = &[
         FROM tickets;",
 ];
 
+/// The queries every customer message and live poll runs (see
+/// [`SqliteTicketStore::per_message_query_plans`]).
+const LATEST_OF_CUSTOMER: &str = "SELECT seq, status FROM tickets WHERE customer_id = ?1 AND (status != 'resolved' OR updated_at >= ?2) ORDER BY seq DESC LIMIT 1";
+const CUSTOMER_TICKETS: &str = "SELECT seq FROM tickets WHERE customer_id = ?1 ORDER BY seq";
+const STAFF_OF_TICKET: &str =
+    "SELECT staff_user, text, at FROM transcript WHERE ticket = ?1 AND author = 'staff' ORDER BY pos";
+
 /// Reading connections beside the writing one (one per core of the machines this runs on).
 const READERS: usize = 2;
 
@@ -243,6 +250,26 @@ impl SqliteTicketStore {
             store.readers.push(Mutex::new(reader));
         }
         Ok(store)
+    }
+
+    /// How SQLite runs the queries of every customer message and live poll (`EXPLAIN QUERY
+    /// PLAN`): each must search an index, never scan a table, so a chat line costs the same
+    /// with one ticket in the database or a hundred thousand.
+    pub fn per_message_query_plans(&self) -> Result<Vec<(&'static str, String)>, TicketError> {
+        self.read(|c| {
+            let mut plans = Vec::new();
+            for sql in [LATEST_OF_CUSTOMER, CUSTOMER_TICKETS, STAFF_OF_TICKET] {
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let count = stmt.parameter_count();
+                let args: Vec<String> = vec![String::new(); count];
+                let detail = stmt
+                    .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(3))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                    .join("; ");
+                plans.push((sql, detail));
+            }
+            Ok(plans)
+        })
     }
 
     /// Where the database is.
@@ -547,13 +574,11 @@ impl TicketStore for SqliteTicketStore {
     fn staff_messages(&self, customer_id: &str) -> Result<Vec<(String, Vec<TranscriptEntry>)>, TicketError> {
         self.read(|c| {
             let mut out: Vec<(String, Vec<TranscriptEntry>)> = Vec::new();
-            let mut tickets = c.prepare_cached("SELECT seq FROM tickets WHERE customer_id = ?1 ORDER BY seq")?;
+            let mut tickets = c.prepare_cached(CUSTOMER_TICKETS)?;
             let seqs = tickets
                 .query_map([customer_id], |r| r.get::<_, i64>(0))?
                 .collect::<rusqlite::Result<Vec<i64>>>()?;
-            let mut staff = c.prepare_cached(
-                "SELECT staff_user, text, at FROM transcript WHERE ticket = ?1 AND author = 'staff' ORDER BY pos",
-            )?;
+            let mut staff = c.prepare_cached(STAFF_OF_TICKET)?;
             for seq in seqs {
                 let entries = staff
                     .query_map([seq], |r| {
@@ -579,11 +604,11 @@ impl TicketStore for SqliteTicketStore {
     ) -> Result<Option<TicketHead>, TicketError> {
         // Asked on every customer message: the id and status only, not the whole ticket.
         let head: Option<(i64, String)> = self.read(|c| {
-            c.prepare_cached(
-                "SELECT seq, status FROM tickets WHERE customer_id = ?1 AND (status != 'resolved' OR updated_at >= ?2) ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row(params![customer_id, resolved_since], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
+            c.prepare_cached(LATEST_OF_CUSTOMER)?
+                .query_row(params![customer_id, resolved_since], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
         })?;
         head.map(|(seq, status)| {
             Ok(TicketHead {
