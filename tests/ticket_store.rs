@@ -495,7 +495,8 @@ fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole() {
             at: "2026-11-27T09:05:00Z".into(),
         },
     ];
-    let after = store.append_all(&ticket.id, &turn, false).unwrap();
+    store.append_all(&ticket.id, &turn, false).unwrap();
+    let after = store.get(&ticket.id).unwrap();
     assert_eq!(&after.transcript[after.transcript.len() - 2..], &turn);
     assert_eq!(after.updated_at, "2026-11-27T09:05:00Z");
     assert!(matches!(

@@ -331,13 +331,13 @@ pub trait TicketStore: Send + Sync {
     /// Appends to the transcript (reopening a resolved ticket when `reopen`).
     fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError>;
     /// Appends several entries at once (a customer's message and the reply), in one
-    /// transaction where the store has them: one commit instead of one per entry.
-    fn append_all(&self, id: &str, entries: &[TranscriptEntry], reopen: bool) -> Result<Ticket, TicketError> {
-        let mut ticket = self.get(id)?;
+    /// transaction where the store has them: one commit instead of one per entry. Nothing is
+    /// read back: the desk calls it on every answered line of a customer with an open ticket.
+    fn append_all(&self, id: &str, entries: &[TranscriptEntry], reopen: bool) -> Result<(), TicketError> {
         for (i, entry) in entries.iter().enumerate() {
-            ticket = self.append(id, entry.clone(), reopen && i == 0)?;
+            self.append(id, entry.clone(), reopen && i == 0)?;
         }
-        Ok(ticket)
+        Ok(())
     }
     /// Applies a staff action (permissions are checked by the caller, [`crate::desk::Desk`]).
     fn act(&self, id: &str, actor: &str, action: &StaffAction, now: &str) -> Result<Ticket, TicketError>;

@@ -621,13 +621,14 @@ impl TicketStore for SqliteTicketStore {
     }
 
     fn append(&self, id: &str, entry: TranscriptEntry, reopen: bool) -> Result<Ticket, TicketError> {
-        self.append_all(id, std::slice::from_ref(&entry), reopen)
+        self.append_all(id, std::slice::from_ref(&entry), reopen)?;
+        self.get(id)
     }
 
-    fn append_all(&self, id: &str, entries: &[TranscriptEntry], reopen: bool) -> Result<Ticket, TicketError> {
+    fn append_all(&self, id: &str, entries: &[TranscriptEntry], reopen: bool) -> Result<(), TicketError> {
         let seq = parse_id(id)?;
         let Some(first) = entries.first() else {
-            return self.get_seq(seq, id);
+            return Ok(());
         };
         let at = entries.last().map_or(&first.at, |e| &e.at);
         self.write(|tx| {
@@ -655,8 +656,7 @@ impl TicketStore for SqliteTicketStore {
             Ok(true)
         })?
         .then_some(())
-        .ok_or_else(|| TicketError::NotFound(id.to_string()))?;
-        self.get_seq(seq, id)
+        .ok_or_else(|| TicketError::NotFound(id.to_string()))
     }
 
     fn act(&self, id: &str, actor: &str, action: &StaffAction, now: &str) -> Result<Ticket, TicketError> {
