@@ -8,7 +8,7 @@ use crate::router::{ConversationContext, Message, Router};
 use crate::support::{StaffRole, TechnicalEntitlement};
 use crate::tickets::{
     Author, CustomerIdentity, Escalation, NewTicket, StaffAction, Ticket, TicketError, TicketFilter,
-    TicketStatus, TicketStore, TranscriptEntry,
+    TicketHead, TicketStatus, TicketStore, TranscriptEntry,
 };
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -84,7 +84,7 @@ pub struct CustomerTurn {
     /// The routing decision, when the message was routed.
     pub decision: Option<Decision>,
     /// The ticket the message went into, if any.
-    pub ticket: Option<Ticket>,
+    pub ticket: Option<TicketHead>,
 }
 
 /// The help desk.
@@ -231,7 +231,18 @@ impl Desk {
             let unrelated = matches!(decision.outcome, Outcome::Answer | Outcome::Reply);
             if !unrelated {
                 let reopen = existing.status == TicketStatus::Resolved;
-                let ticket = self.store.append(&existing.id, entry.clone(), reopen)?;
+                // Nothing is read back: a conversation of thousands of lines costs the same
+                // per line as a short one.
+                self.store
+                    .append_all(&existing.id, std::slice::from_ref(&entry), reopen)?;
+                let ticket = TicketHead {
+                    status: if reopen {
+                        TicketStatus::Open
+                    } else {
+                        existing.status
+                    },
+                    ..existing
+                };
                 session.transcript.push(entry);
                 replies.push(say(
                     lang,
@@ -305,7 +316,7 @@ impl Desk {
             )?;
             let bot = reply_for(&created.id);
             reply.clone_from(&bot.text);
-            ticket = Some(created);
+            ticket = Some(TicketHead::from(&created));
             session.transcript.push(bot);
         } else {
             session.transcript.push(TranscriptEntry {

@@ -180,13 +180,26 @@ pub struct Ticket {
     pub updated_at: String,
 }
 
-/// What the desk reads of a customer's latest ticket on every message.
+/// What the desk reads of a customer's latest ticket on every message, and what a turn tells
+/// the adapter of the ticket it went into (the rest is read when needed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketHead {
     /// Ticket id.
     pub id: String,
     /// Status.
     pub status: TicketStatus,
+    /// Queue.
+    pub queue: String,
+}
+
+impl From<&Ticket> for TicketHead {
+    fn from(ticket: &Ticket) -> Self {
+        TicketHead {
+            id: ticket.id.clone(),
+            status: ticket.status,
+            queue: ticket.queue.clone(),
+        }
+    }
 }
 
 /// What a new ticket starts with.

@@ -409,9 +409,19 @@ impl Inner {
                 })
                 .await;
             }
-            // The ticket post (with the transcript so far) is still to come.
+            // The ticket post (with the transcript so far) is still to come: the whole ticket
+            // is read for it (the turn carries only its head).
             _ => {
-                let _ = self.notify_staff(http, event, ticket).await;
+                let desk = Arc::clone(&self.desk);
+                let id = ticket.id.clone();
+                match tokio::task::spawn_blocking(move || desk.store().get(&id)).await {
+                    Ok(Ok(full)) => {
+                        let _ = self.notify_staff(http, event, &full).await;
+                    }
+                    // The outbox posts it at its next pass.
+                    Ok(Err(e)) => tracing::warn!(event, error = %e, "the ticket could not be read"),
+                    Err(e) => tracing::warn!(event, error = %e, "the ticket could not be read"),
+                }
             }
         }
     }
