@@ -136,13 +136,14 @@ impl Server {
         body["token"].as_str().unwrap().to_string()
     }
 
+    /// Posts a message body (any JSON) to a conversation.
+    async fn message(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.post(&format!("/api/v1/conversations/{token}/messages"), body)
+            .await
+    }
+
     async fn say(&self, token: &str, text: &str) -> Vec<Value> {
-        let (status, body) = self
-            .post(
-                &format!("/api/v1/conversations/{token}/messages"),
-                json!({ "text": text }),
-            )
-            .await;
+        let (status, body) = self.message(token, json!({ "text": text })).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["events"].as_array().unwrap().clone()
     }
@@ -165,6 +166,17 @@ impl Server {
             csrf: body["csrf_token"].as_str().map(str::to_string),
             bearer: None,
         }
+    }
+
+    /// A ticket action (`claim`, `reply`, ...) as `auth`.
+    async fn act(&self, ticket: &str, action: &str, body: Option<Value>, auth: &Auth) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/{action}"),
+            body,
+            auth,
+        )
+        .await
     }
 
     /// Claims a ticket and replies on it, as `auth`.
@@ -293,12 +305,7 @@ async fn unknown_forged_and_malformed_tokens_are_refused_alike() {
         let (status, body) = server.get(&format!("/api/v1/conversations/{bad}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
         assert_eq!(body["code"], "unknown_conversation");
-        let (status, _) = server
-            .post(
-                &format!("/api/v1/conversations/{bad}/messages"),
-                json!({ "text": "hallo" }),
-            )
-            .await;
+        let (status, _) = server.message(bad, json!({ "text": "hallo" })).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
     }
 }
@@ -398,20 +405,13 @@ async fn staff_sign_in_claim_reply_escalate_resolve_and_the_customer_sees_the_re
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["message"].as_str().unwrap().contains("the moon"));
-    let (status, body) = server
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/resolve"),
-            None,
-            &anna,
-        )
-        .await;
+    let (status, body) = server.act(&ticket, "resolve", None, &anna).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "resolved");
     let (status, body) = server
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/escalate"),
+        .act(
+            &ticket,
+            "escalate",
             Some(json!({ "to": "microsoft-commercial" })),
             &anna,
         )
@@ -472,14 +472,7 @@ async fn a_bearer_token_from_the_environment_acts_without_a_cookie() {
         bearer: Some("robot-token-0123456789abcdef".into()),
         ..Auth::default()
     };
-    let (status, body) = server
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/claim"),
-            None,
-            &robot,
-        )
-        .await;
+    let (status, body) = server.act(&ticket, "claim", None, &robot).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["assignee"], "robot");
     let impostor = Auth {
@@ -499,12 +492,7 @@ async fn too_many_requests_get_429_with_retry_after() {
     server.say(&token, "Wer stellt mir die Rechnung aus?").await;
     server.say(&token, "Und wann kommt sie?").await;
     // The conversation's allowance (2 per minute) is spent.
-    let (status, body) = server
-        .post(
-            &format!("/api/v1/conversations/{token}/messages"),
-            json!({ "text": "Hallo?" }),
-        )
-        .await;
+    let (status, body) = server.message(&token, json!({ "text": "Hallo?" })).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["code"], "rate_limited");
     // The client's (5 per minute: four used) runs out next.
@@ -524,20 +512,12 @@ async fn an_oversize_body_is_refused_with_413_and_a_json_error() {
     let server = Server::with_config(config("[limits]\nmax_body_bytes = 4096"));
     let token = server.start(None).await;
     let (status, body) = server
-        .post(
-            &format!("/api/v1/conversations/{token}/messages"),
-            json!({ "text": "x".repeat(10_000) }),
-        )
+        .message(&token, json!({ "text": "x".repeat(10_000) }))
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["code"], "payload_too_large");
     // Malformed JSON and unknown fields are named.
-    let (status, body) = server
-        .post(
-            &format!("/api/v1/conversations/{token}/messages"),
-            json!({ "txt": "hi" }),
-        )
-        .await;
+    let (status, body) = server.message(&token, json!({ "txt": "hi" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["message"].as_str().unwrap().contains("txt"), "{body}");
 }
