@@ -807,3 +807,34 @@ async fn live_connections_per_client_are_capped_and_given_back_when_closed() {
     );
     drop(second);
 }
+
+#[tokio::test]
+async fn only_the_partner_sites_may_frame_the_chat_and_nobody_the_console() {
+    let server = Server::with_config(config("allowed_origins = [\"https://www.partner.example\"]"));
+    let headers_of = |path: &'static str| {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let app = app(Arc::clone(&server.state));
+        async move { app.oneshot(request).await.unwrap().headers().clone() }
+    };
+    let chat = headers_of("/").await;
+    let csp = chat[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'self' https://www.partner.example"),
+        "{csp}"
+    );
+    assert!(
+        chat.get(header::X_FRAME_OPTIONS).is_none(),
+        "CSP says who may frame it"
+    );
+    for path in ["/staff", "/kb/en-us/none.md", "/api/v1/queues"] {
+        let headers = headers_of(path).await;
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{path}");
+    }
+    let widget = headers_of("/widget.js").await;
+    assert!(widget[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+}
