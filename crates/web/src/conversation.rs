@@ -117,6 +117,9 @@ impl ChatEvent {
 struct State {
     session: Session,
     events: Vec<ChatEvent>,
+    /// A ticket of this customer exists (only their own turns make one): until then no staff
+    /// message can come, and live connections do not ask the store.
+    has_ticket: bool,
 }
 
 impl State {
@@ -188,6 +191,7 @@ impl Conversation {
         let before = state.events.len();
         let transcript_before = state.session.transcript.len();
         let turn = desk.customer_message(&mut state.session, text, now)?;
+        state.has_ticket |= turn.ticket.is_some();
         let at = now.to_string();
         // The customer's words as the desk kept them (card numbers and IBANs removed).
         let kept = state.session.transcript[transcript_before..]
@@ -209,6 +213,9 @@ impl Conversation {
     /// another channel); wakes the live connections when there are any.
     pub fn refresh(&self, desk: &Desk) -> Result<usize, TicketError> {
         let mut state = self.lock();
+        if !state.has_ticket {
+            return Ok(0);
+        }
         let new = desk.new_staff_messages(&mut state.session)?;
         let count = new.len();
         for (_ticket, entry) in new {
@@ -364,7 +371,11 @@ impl Conversations {
         let count = events.len() as u64;
         let conversation = Arc::new(Conversation {
             id: id.to_string(),
-            state: Mutex::new(State { session, events }),
+            state: Mutex::new(State {
+                has_ticket: !session.staff_seen.is_empty(),
+                session,
+                events,
+            }),
             changed: watch::Sender::new(count),
             last_active: AtomicI64::new(jiff::Timestamp::now().as_second()),
         });
@@ -385,13 +396,12 @@ impl Conversations {
     /// The conversation of a token; one not in memory (after a restart, or dropped when memory
     /// was full) is rebuilt from its tickets. `None` for a token this server did not make.
     pub fn get(&self, token: &str, desk: &Desk) -> Result<Option<Arc<Conversation>>, TicketError> {
+        if let Some(found) = self.live(token) {
+            return Ok(Some(found));
+        }
         let Some(id) = self.verify(token) else {
             return Ok(None);
         };
-        if let Some(found) = self.live_by_id(&id) {
-            found.touch();
-            return Ok(Some(found));
-        }
         let customer = CustomerIdentity {
             adapter: ADAPTER.into(),
             user_id: id.clone(),

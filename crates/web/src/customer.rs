@@ -137,11 +137,10 @@ pub async fn show(
 
 async fn turn(
     state: Arc<WebState>,
-    token: String,
+    conversation: Arc<Conversation>,
     text: String,
     lang: Option<Language>,
 ) -> Result<Json<TurnView>, ApiError> {
-    let conversation = conversation(&state, token).await?;
     state.limits.conversation(conversation.id())?;
     let desk = Arc::clone(&state.desk);
     let events =
@@ -159,7 +158,8 @@ pub async fn message(
     WithRejection(Json(request), _): JsonBody<MessageRequest>,
 ) -> Result<Json<TurnView>, ApiError> {
     let lang = language(request.language.as_deref())?;
-    turn(state, token, request.text, lang).await
+    let conversation = conversation(&state, token).await?;
+    turn(state, conversation, request.text, lang).await
 }
 
 /// The words a button stands for, in the conversation's language; they go through the desk
@@ -180,13 +180,13 @@ pub async fn feedback(
     Path(token): Path<String>,
     WithRejection(Json(request), _): JsonBody<FeedbackRequest>,
 ) -> Result<Json<TurnView>, ApiError> {
-    let conversation = conversation(&state, token.clone()).await?;
+    let conversation = conversation(&state, token).await?;
     let text = if request.helpful {
         button_text(&conversation, "ja", "yes")
     } else {
         button_text(&conversation, "nein", "no")
     };
-    turn(state, token, text, None).await
+    turn(state, conversation, text, None).await
 }
 
 /// "Talk to a person".
@@ -197,13 +197,13 @@ pub async fn handoff(
     State(state): State<Arc<WebState>>,
     Path(token): Path<String>,
 ) -> Result<Json<TurnView>, ApiError> {
-    let conversation = conversation(&state, token.clone()).await?;
+    let conversation = conversation(&state, token).await?;
     let text = button_text(
         &conversation,
         "Ich möchte mit einem Menschen sprechen",
         "I want to talk to a human",
     );
-    turn(state, token, text, None).await
+    turn(state, conversation, text, None).await
 }
 
 /// Server-sent events: each message is a JSON array of new events, its id the last event's.
