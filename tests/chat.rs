@@ -1,6 +1,11 @@
 //! `switchboard chat` driven through a pipe, with the staff side in `switchboard tickets`:
-//! the end-to-end handoff, a crash right after a handoff, and hostile input.
+//! the end-to-end handoff, a crash right after a handoff (both on SQLite and on PostgreSQL),
+//! and hostile input.
 
+#[path = "support/test_postgres.rs"]
+mod test_postgres;
+
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -9,12 +14,30 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+thread_local! {
+    /// The PostgreSQL database of the test running on this thread; `None`: SQLite in the data
+    /// directory.
+    static DATABASE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `test` with its tickets on a new PostgreSQL database (skipped without a server).
+fn on_postgres(name: &str, test: impl FnOnce()) {
+    if let Some(url) = test_postgres::fresh_database(name) {
+        DATABASE.set(Some(url));
+        test();
+    }
+}
+
 fn command(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     c.arg("--data-dir")
         .arg(data)
         .env_remove("SWITCHBOARD_KNOWLEDGE")
         .env_remove("SWITCHBOARD_PLUGINS");
+    match DATABASE.with_borrow(Clone::clone) {
+        Some(url) => c.env("SWITCHBOARD_DATABASE_URL", url),
+        None => c.env_remove("SWITCHBOARD_DATABASE_URL"),
+    };
     c
 }
 
@@ -118,6 +141,15 @@ fn ticket_id(line: &str) -> String {
 
 #[test]
 fn answer_handoff_and_the_staff_workflow_end_to_end() {
+    answer_handoff_and_the_staff_workflow();
+}
+
+#[test]
+fn answer_handoff_and_the_staff_workflow_end_to_end_on_postgres() {
+    on_postgres("chat_end_to_end", answer_handoff_and_the_staff_workflow);
+}
+
+fn answer_handoff_and_the_staff_workflow() {
     let data = tempfile::tempdir().unwrap();
     let data = data.path();
     let mut chat = Chat::start(data, "alice");
@@ -207,6 +239,15 @@ fn answer_handoff_and_the_staff_workflow_end_to_end() {
 
 #[test]
 fn a_handoff_survives_sigkill_right_after_it_is_acknowledged() {
+    a_handoff_survives_sigkill();
+}
+
+#[test]
+fn a_handoff_survives_sigkill_right_after_it_is_acknowledged_on_postgres() {
+    on_postgres("chat_sigkill", a_handoff_survives_sigkill);
+}
+
+fn a_handoff_survives_sigkill() {
     let data = tempfile::tempdir().unwrap();
     let data = data.path();
     let mut chat = Chat::start(data, "bob");
@@ -415,4 +456,53 @@ fn a_staff_reply_reaches_an_idle_customer_without_a_keypress() {
     chat.expect("hana (staff): Calling you in five minutes.");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(chat.finish().code(), Some(0));
+}
+
+/// `tickets migrate` moves a data directory's tickets to PostgreSQL, where staff then work them
+/// with `--database-url`; a second run into the same database is refused.
+#[test]
+fn tickets_migrate_moves_the_data_directory_to_postgres() {
+    let Some(url) = test_postgres::fresh_database("cli_migrate") else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path();
+    let mut chat = Chat::start(data, "dora");
+    chat.say(b"we were charged twice this month, 1,234.56 EUR, please refund it");
+    let id = ticket_id(&chat.expect("Your ticket: T-"));
+    chat.finish();
+    let before = ticket_json(data, &id);
+
+    let from = format!("sqlite:{}", data.join("tickets.sqlite3").display());
+    let migrate = |extra: &[&str]| {
+        command(data)
+            .args(["tickets", "migrate", "--from", &from, "--to", &url])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = migrate(&["--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["tickets"], 1);
+    assert_eq!(report["source_checksum"], report["target_checksum"]);
+
+    DATABASE.set(Some(url.clone()));
+    assert_eq!(
+        ticket_json(data, &id),
+        before,
+        "the same ticket, read from PostgreSQL"
+    );
+    let out = migrate(&[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds 1 tickets"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = command(data)
+        .args(["tickets", "migrate", "--from", "tickets.sqlite3", "--to", &url])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from must be sqlite:PATH"));
 }

@@ -1,5 +1,6 @@
-//! The SQLite ticket store: lifecycle, concurrency, migrations, retention, and a database
-//! that is locked or read-only.
+//! The ticket stores: the contract both keep (lifecycle, concurrency, retention, the outbox),
+//! run on SQLite and on PostgreSQL, and what only SQLite's file brings (migrations of an old
+//! file, a database that is locked or read-only, nothing deleted left on disk).
 
 use std::sync::Arc;
 use switchboard_core::support::TechnicalEntitlement;
@@ -7,7 +8,77 @@ use switchboard_core::tickets::{
     Author, CustomerIdentity, Escalation, NewTicket, StaffAction, TicketError, TicketFilter, TicketStatus,
     TicketStore, TranscriptEntry,
 };
-use switchboard_tickets::SqliteTicketStore;
+use switchboard_tickets::{PostgresTicketStore, SqliteTicketStore};
+
+#[path = "support/test_postgres.rs"]
+mod test_postgres;
+
+/// Where stores of one kind are opened: every `open` is a new connection to one database, as
+/// another process would make.
+trait Backend: Sync {
+    fn open(&self) -> Arc<dyn TicketStore>;
+}
+
+struct Sqlite {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl Sqlite {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        Sqlite { _dir: dir, path }
+    }
+}
+
+impl Backend for Sqlite {
+    fn open(&self) -> Arc<dyn TicketStore> {
+        Arc::new(SqliteTicketStore::open(&self.path).unwrap())
+    }
+}
+
+struct Postgres {
+    url: String,
+}
+
+impl Backend for Postgres {
+    fn open(&self) -> Arc<dyn TicketStore> {
+        Arc::new(PostgresTicketStore::connect(&self.url).unwrap())
+    }
+}
+
+/// Each test of the store contract, once on SQLite and once on PostgreSQL.
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $test() {
+                super::$test(&super::Sqlite::new());
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $test() {
+                if let Some(url) = super::test_postgres::fresh_database(stringify!($test)) {
+                    super::$test(&super::Postgres { url });
+                }
+            })*
+        }
+    };
+}
+
+on_both_stores!(
+    lifecycle_with_audit_log,
+    unknown_ids_are_clear_errors,
+    concurrent_writers_lose_and_duplicate_nothing,
+    retention_purge_and_erasure,
+    reopening_an_existing_database_keeps_everything,
+    concurrent_handoffs_of_one_customer_give_one_ticket_and_concurrent_claims_one_owner,
+    the_outbox_finds_what_was_not_delivered_to_the_tickets_current_queue,
+    a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole,
+    staff_messages_are_read_alone_and_match_the_transcripts,
+);
 
 fn customer(n: usize) -> CustomerIdentity {
     CustomerIdentity {
@@ -32,10 +103,8 @@ fn new_ticket(n: usize) -> NewTicket {
     }
 }
 
-#[test]
-fn lifecycle_with_audit_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+fn lifecycle_with_audit_log(backend: &dyn Backend) {
+    let store = backend.open();
     let t = store.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap();
     assert_eq!(t.id, "T-1");
     assert_eq!(t.status, TicketStatus::Open);
@@ -107,10 +176,8 @@ fn lifecycle_with_audit_log() {
     assert!(t.audit.last().unwrap().action.contains("reopened"));
 }
 
-#[test]
-fn unknown_ids_are_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+fn unknown_ids_are_clear_errors(backend: &dyn Backend) {
+    let store = backend.open();
     for id in ["T-99", "nonsense", "", "T--1"] {
         let err = store.get(id).unwrap_err();
         assert!(matches!(err, TicketError::NotFound(_)), "{id}: {err}");
@@ -118,43 +185,39 @@ fn unknown_ids_are_clear_errors() {
     }
 }
 
-#[test]
-fn concurrent_writers_lose_and_duplicate_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.sqlite3");
-    SqliteTicketStore::open(&path).unwrap();
-    let threads: Vec<_> = (0..8)
-        .map(|w| {
-            let path = path.clone();
-            std::thread::spawn(move || {
-                // One connection per writer, as separate processes would have.
-                let store = SqliteTicketStore::open(&path).unwrap();
-                (0..25)
-                    .map(|i| {
-                        store
-                            .create(new_ticket(w * 100 + i), "2026-11-28T10:00:00Z")
-                            .unwrap()
-                            .id
-                    })
-                    .collect::<Vec<_>>()
+fn concurrent_writers_lose_and_duplicate_nothing(backend: &dyn Backend) {
+    backend.open();
+    let mut ids: Vec<String> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                scope.spawn(move || {
+                    // One connection per writer, as separate processes would have.
+                    let store = backend.open();
+                    (0..25)
+                        .map(|i| {
+                            store
+                                .create(new_ticket(w * 100 + i), "2026-11-28T10:00:00Z")
+                                .unwrap()
+                                .id
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
-        })
-        .collect();
-    let mut ids: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+            .collect();
+        writers.into_iter().flat_map(|t| t.join().unwrap()).collect()
+    });
     assert_eq!(ids.len(), 200);
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 200, "no duplicate ids");
-    let store = SqliteTicketStore::open(&path).unwrap();
+    let store = backend.open();
     let all = store.list(&TicketFilter::default()).unwrap();
     assert_eq!(all.len(), 200, "none lost");
     assert!(all.iter().all(|t| t.transcript.len() == 1));
 }
 
-#[test]
-fn retention_purge_and_erasure() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+fn retention_purge_and_erasure(backend: &dyn Backend) {
+    let store = backend.open();
     let old = store.create(new_ticket(1), "2026-01-01T00:00:00Z").unwrap();
     store
         .act(&old.id, "c", &StaffAction::Claim, "2026-01-01T00:00:00Z")
@@ -176,16 +239,13 @@ fn retention_purge_and_erasure() {
     assert!(store.list(&TicketFilter::default()).unwrap().is_empty());
 }
 
-#[test]
-fn reopening_an_existing_database_keeps_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.sqlite3");
-    let id = SqliteTicketStore::open(&path)
-        .unwrap()
+fn reopening_an_existing_database_keeps_everything(backend: &dyn Backend) {
+    let id = backend
+        .open()
         .create(new_ticket(1), "2026-11-28T10:00:00Z")
         .unwrap()
         .id;
-    let store = SqliteTicketStore::open(&path).unwrap();
+    let store = backend.open();
     let t = store.get(&id).unwrap();
     assert_eq!(t.transcript[0].text, "message 1");
     assert_eq!(t.findings["amount"], "1234.56");
@@ -293,26 +353,26 @@ fn an_erased_customer_leaves_nothing_on_disk_and_the_database_is_private() {
     );
 }
 
-#[test]
-fn concurrent_handoffs_of_one_customer_give_one_ticket_and_concurrent_claims_one_owner() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.sqlite3");
-    SqliteTicketStore::open(&path).unwrap();
+fn concurrent_handoffs_of_one_customer_give_one_ticket_and_concurrent_claims_one_owner(
+    backend: &dyn Backend,
+) {
+    backend.open();
     // Separate stores (connections), as separate processes would have.
-    let handles: Vec<_> = (0..8)
-        .map(|k| {
-            let path = path.clone();
-            std::thread::spawn(move || {
-                let store = SqliteTicketStore::open(&path).unwrap();
-                let mut ticket = new_ticket(1);
-                ticket.transcript[0].text = format!("double send {k}");
-                store.create(ticket, "2026-11-28T10:00:00Z").unwrap().id
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|k| {
+                scope.spawn(move || {
+                    let store = backend.open();
+                    let mut ticket = new_ticket(1);
+                    ticket.transcript[0].text = format!("double send {k}");
+                    store.create(ticket, "2026-11-28T10:00:00Z").unwrap().id
+                })
             })
-        })
-        .collect();
-    let ids: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     assert!(ids.iter().all(|id| *id == ids[0]), "one ticket: {ids:?}");
-    let store = SqliteTicketStore::open(&path).unwrap();
+    let store = backend.open();
     let ticket = store.get(&ids[0]).unwrap();
     for k in 0..8 {
         let text = format!("double send {k}");
@@ -323,21 +383,22 @@ fn concurrent_handoffs_of_one_customer_give_one_ticket_and_concurrent_claims_one
     }
     assert_eq!(store.list(&TicketFilter::default()).unwrap().len(), 1);
 
-    let claims: Vec<_> = ["ann", "bob", "cem", "dan", "eve"]
-        .into_iter()
-        .map(|who| {
-            let path = path.clone();
-            let id = ids[0].clone();
-            std::thread::spawn(move || {
-                let store = SqliteTicketStore::open(&path).unwrap();
-                (
-                    who,
-                    store.act(&id, who, &StaffAction::Claim, "2026-11-28T10:05:00Z"),
-                )
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let claims: Vec<_> = ["ann", "bob", "cem", "dan", "eve"]
+            .into_iter()
+            .map(|who| {
+                let id = &ids[0];
+                scope.spawn(move || {
+                    let store = backend.open();
+                    (
+                        who,
+                        store.act(id, who, &StaffAction::Claim, "2026-11-28T10:05:00Z"),
+                    )
+                })
             })
-        })
-        .collect();
-    let results: Vec<_> = claims.into_iter().map(|h| h.join().unwrap()).collect();
+            .collect();
+        claims.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     let winners: Vec<&str> = results
         .iter()
         .filter(|(_, r)| r.is_ok())
@@ -379,10 +440,8 @@ fn a_current_database_opens_without_writing_even_while_another_process_writes() 
     other.execute_batch("ROLLBACK;").unwrap();
 }
 
-#[test]
-fn the_outbox_finds_what_was_not_delivered_to_the_tickets_current_queue() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+fn the_outbox_finds_what_was_not_delivered_to_the_tickets_current_queue(backend: &dyn Backend) {
+    let store = backend.open();
     let now = "2026-11-28T10:00:00Z";
     let a = store.create(new_ticket(1), now).unwrap();
     let b = store.create(new_ticket(2), now).unwrap();
@@ -467,10 +526,8 @@ fn tickets_from_before_the_outbox_count_as_delivered() {
     assert_eq!(store.undelivered("test", "customer-told").unwrap(), [after.id]);
 }
 
-#[test]
-fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole(backend: &dyn Backend) {
+    let store = backend.open();
     let reply = |id: &str| TranscriptEntry {
         author: Author::Bot,
         text: format!("Your ticket: {id}."),
@@ -505,10 +562,8 @@ fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole() {
     ));
 }
 
-#[test]
-fn staff_messages_are_read_alone_and_match_the_transcripts() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteTicketStore::open(&dir.path().join("t.sqlite3")).unwrap();
+fn staff_messages_are_read_alone_and_match_the_transcripts(backend: &dyn Backend) {
+    let store = backend.open();
     let first = store.create(new_ticket(1), "2026-11-27T09:00:00Z").unwrap();
     store
         .act(&first.id, "anna", &StaffAction::Claim, "2026-11-27T09:00:30Z")
@@ -580,4 +635,104 @@ fn every_per_message_query_searches_an_index() {
         assert!(plan.contains("SEARCH"), "{sql}: {plan}");
         assert!(!plan.contains("SCAN"), "{sql} scans: {plan}");
     }
+}
+
+/// `tickets migrate`: a SQLite database of 10,000 tickets (written in bulk in the store's own
+/// schema, plus some through the store's life cycle) arrives in PostgreSQL with the same ids,
+/// transcripts, escalations, audit and outbox, and new tickets continue after the highest id.
+#[test]
+fn a_sqlite_database_of_ten_thousand_tickets_moves_to_postgres_whole() {
+    let Some(url) = test_postgres::fresh_database("migrate_ten_thousand") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    let source = SqliteTicketStore::open(&path).unwrap();
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for n in 1..=10_000_i64 {
+            let status = ["open", "claimed", "escalated", "resolved"][(n % 4) as usize];
+            let customer = format!("web:c{n}");
+            tx.execute(
+                "INSERT INTO tickets (seq, customer_id, adapter, user_id, display_name, conversation, queue, status, assignee, findings, due, created_at, updated_at)
+                 VALUES (?1, ?2, 'web', ?3, ?4, ?5, 'billing', ?6, ?7, ?8, NULL, '2026-11-01T09:00:00Z', '2026-11-01T09:05:00Z')",
+                rusqlite::params![n, customer, format!("c{n}"), format!("Kundin {n} – Müller"), format!("conv-{n}"), status,
+                    (status != "open").then_some("anna"), serde_json::json!({"amount": format!("{n}.50"), "summary": "Rückerstattung"}).to_string()],
+            )
+            .unwrap();
+            for (pos, (author, text)) in [
+                ("customer", format!("Bitte Rechnung {n} prüfen, 1.234,56 €")),
+                ("bot", "Ticket angelegt".to_string()),
+                ("staff", format!("erledigt {n}")),
+            ]
+            .iter()
+            .enumerate()
+            {
+                tx.execute(
+                    "INSERT INTO transcript (ticket, pos, author, staff_user, text, at) VALUES (?1, ?2, ?3, ?4, ?5, '2026-11-01T09:01:00Z')",
+                    rusqlite::params![n, i64::try_from(pos).unwrap(), author, (*author == "staff").then_some("anna"), text],
+                )
+                .unwrap();
+            }
+            tx.execute(
+                "INSERT INTO audit (ticket, actor, action, at) VALUES (?1, 'bot', 'opened for queue billing', '2026-11-01T09:00:00Z')",
+                [n],
+            )
+            .unwrap();
+            if n % 10 == 0 {
+                tx.execute(
+                    "INSERT INTO escalations (ticket, pos, detail) VALUES (?1, 0, '{\"to\":\"microsoft-commercial\",\"case_number\":\"42\"}')",
+                    [n],
+                )
+                .unwrap();
+            }
+            tx.execute(
+                "INSERT INTO deliveries (ticket, adapter, key, value, at) VALUES (?1, 'web', 'staff-notified:billing', 'console', '2026-11-01T09:00:00Z')",
+                [n],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    // And a few through the store, so the audit and escalations are what the store writes.
+    let lived = source.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap();
+    source
+        .act(&lived.id, "ben", &StaffAction::Claim, "2026-11-28T10:01:00Z")
+        .unwrap();
+    source
+        .act(
+            &lived.id,
+            "ben",
+            &StaffAction::Escalate(Escalation::Queue {
+                queue: "sales".into(),
+            }),
+            "2026-11-28T10:02:00Z",
+        )
+        .unwrap();
+
+    let target = PostgresTicketStore::connect(&url).unwrap();
+    let started = std::time::Instant::now();
+    let report = switchboard_tickets::copy_sqlite_to_postgres(&source, &target).unwrap();
+    eprintln!(
+        "copied 10,001 tickets in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(report.tickets, 10_001);
+    assert_eq!(report.transcript_entries, 30_001);
+    assert_eq!(report.escalations, 1_001);
+    assert_eq!(report.audit_entries, 10_000 + lived.audit.len() + 2);
+    assert_eq!(report.deliveries, 10_000);
+    assert_eq!(report.source_checksum, report.target_checksum);
+    for id in ["T-1", "T-4", "T-5000", "T-10000", lived.id.as_str()] {
+        assert_eq!(target.get(id).unwrap(), source.get(id).unwrap(), "{id}");
+    }
+    // New tickets continue after the highest id; the copy refuses a database with tickets.
+    let next = target.create(new_ticket(2), "2026-11-29T10:00:00Z").unwrap();
+    assert_eq!(next.id, "T-10002");
+    let again = switchboard_tickets::copy_sqlite_to_postgres(&source, &target).unwrap_err();
+    assert!(
+        again.to_string().contains("already holds 10002 tickets"),
+        "{again}"
+    );
 }

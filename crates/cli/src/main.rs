@@ -30,6 +30,10 @@ struct Cli {
     /// the plugin folder.
     #[arg(long, global = true, env = "SWITCHBOARD_SUPPORT")]
     support: Option<PathBuf>,
+    /// Keep tickets on a PostgreSQL server (`postgres://user:password@host/database`), shared
+    /// by several processes; without it they are in SQLite in the data directory.
+    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,7 +76,8 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let env = commands::Env::new(cli.data_dir, cli.knowledge, cli.plugins, cli.support)?;
+    let mut env = commands::Env::new(cli.data_dir, cli.knowledge, cli.plugins, cli.support)?;
+    env.database_url = cli.database_url.filter(|url| !url.trim().is_empty());
     match cli.command {
         Command::Index(args) => commands::index::run(&env, &args),
         Command::Search(args) => commands::search::run(&env, &args),

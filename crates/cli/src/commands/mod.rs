@@ -23,6 +23,8 @@ pub struct Env {
     pub plugins: PathBuf,
     /// The support model file, when configured apart from the plugins.
     pub support: Option<PathBuf>,
+    /// The PostgreSQL server holding tickets; SQLite in the data directory when `None`.
+    pub database_url: Option<String>,
 }
 
 /// The bundled guidance, next to the workspace this binary was built from.
@@ -66,6 +68,7 @@ impl Env {
             knowledge,
             plugins,
             support,
+            database_url: None,
         })
     }
 
@@ -211,12 +214,19 @@ impl Env {
 pub const TICKETS_FILE: &str = "tickets.sqlite3";
 
 impl Env {
-    /// The ticket store in the data directory.
-    pub fn ticket_store(&self) -> Result<std::sync::Arc<switchboard_tickets::SqliteTicketStore>> {
+    /// The ticket store: on the PostgreSQL server of `--database-url`, else SQLite in the data
+    /// directory.
+    pub fn ticket_store(&self) -> Result<std::sync::Arc<dyn switchboard_core::tickets::TicketStore>> {
         let path = self.data_dir.join(TICKETS_FILE);
-        let store = switchboard_tickets::SqliteTicketStore::open(&path)
-            .with_context(|| format!("opening the ticket database {}", path.display()))?;
-        Ok(std::sync::Arc::new(store))
+        switchboard_tickets::open_store(self.database_url.as_deref(), &path).with_context(|| {
+            match &self.database_url {
+                Some(url) => format!(
+                    "opening the ticket database {}",
+                    switchboard_tickets::redact_url(url)
+                ),
+                None => format!("opening the ticket database {}", path.display()),
+            }
+        })
     }
 
     /// The desk for staff commands, which route nothing: the support model (queues, roles) and
