@@ -78,6 +78,7 @@ on_both_stores!(
     the_outbox_finds_what_was_not_delivered_to_the_tickets_current_queue,
     a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole,
     staff_messages_are_read_alone_and_match_the_transcripts,
+    a_message_sent_again_is_stored_once,
 );
 
 fn customer(n: usize) -> CustomerIdentity {
@@ -97,6 +98,7 @@ fn new_ticket(n: usize) -> NewTicket {
             author: Author::Customer,
             text: format!("message {n}"),
             at: "2026-11-28T10:00:00Z".into(),
+            id: None,
         }],
         findings: serde_json::json!({"amount": "1234.56"}),
         due: None,
@@ -168,6 +170,7 @@ fn lifecycle_with_audit_log(backend: &dyn Backend) {
                 author: Author::Customer,
                 text: "again".into(),
                 at: "2026-11-28T11:00:00Z".into(),
+                id: None,
             },
             true,
         )
@@ -513,7 +516,10 @@ fn tickets_from_before_the_outbox_count_as_delivered() {
     // Back to the schema before the outbox (version 1), as an older release left it.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE deliveries; PRAGMA user_version = 1;")
+        conn.execute_batch(
+            "DROP TABLE deliveries; DROP INDEX transcript_client_id; ALTER TABLE transcript DROP COLUMN client_id;
+             PRAGMA user_version = 1;",
+        )
             .unwrap();
     }
     let store = SqliteTicketStore::open(&path).unwrap();
@@ -532,6 +538,7 @@ fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole(backend
         author: Author::Bot,
         text: format!("Your ticket: {id}."),
         at: "2026-11-27T09:00:01Z".into(),
+        id: None,
     };
     let ticket = store
         .create_with_reply(new_ticket(1), "2026-11-27T09:00:00Z", &reply)
@@ -545,11 +552,13 @@ fn a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole(backend
             author: Author::Customer,
             text: "and one more thing".into(),
             at: "2026-11-27T09:05:00Z".into(),
+            id: None,
         },
         TranscriptEntry {
             author: Author::Bot,
             text: "noted".into(),
             at: "2026-11-27T09:05:00Z".into(),
+            id: None,
         },
     ];
     store.append_all(&ticket.id, &turn, false).unwrap();
@@ -587,6 +596,7 @@ fn staff_messages_are_read_alone_and_match_the_transcripts(backend: &dyn Backend
                 author: Author::Customer,
                 text: "still there?".into(),
                 at: "2026-11-27T10:01:00Z".into(),
+                id: None,
             },
             false,
         )
@@ -734,5 +744,78 @@ fn a_sqlite_database_of_ten_thousand_tickets_moves_to_postgres_whole() {
     assert!(
         again.to_string().contains("already holds 10002 tickets"),
         "{again}"
+    );
+}
+
+/// A message with the sender's id, sent again (a retry after a lost response, to this process
+/// or another, even at the same moment), is stored once, and so is what was written with it.
+fn a_message_sent_again_is_stored_once(backend: &dyn Backend) {
+    let store = backend.open();
+    let with_id = |text: &str, id: &str| TranscriptEntry {
+        author: Author::Customer,
+        text: text.into(),
+        at: "2026-11-28T10:00:00Z".into(),
+        id: Some(id.into()),
+    };
+    let reply = |id: &str| TranscriptEntry {
+        author: Author::Bot,
+        text: format!("Your ticket: {id}."),
+        at: "2026-11-28T10:00:01Z".into(),
+        id: None,
+    };
+    let mut handoff = new_ticket(1);
+    handoff.transcript = vec![with_id("refund please", "web-1")];
+    let first = store
+        .create_with_reply(handoff.clone(), "2026-11-28T10:00:00Z", &reply)
+        .unwrap();
+    let again = store
+        .create_with_reply(handoff, "2026-11-28T10:00:05Z", &reply)
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(
+        again.transcript, first.transcript,
+        "neither the message nor the reply twice"
+    );
+    assert_eq!(again.audit, first.audit);
+    assert_eq!(again.transcript[0].id.as_deref(), Some("web-1"), "the id is kept");
+
+    let turn = [with_id("any news?", "web-2"), reply(&first.id)];
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| backend.open().append_all(&first.id, &turn, false).unwrap());
+        }
+    });
+    let after = store.get(&first.id).unwrap();
+    assert_eq!(
+        after.transcript.len(),
+        first.transcript.len() + 2,
+        "{:?}",
+        after.transcript
+    );
+    // Ids belong to a sender's conversation: another ticket may hold the same one.
+    let mut other = new_ticket(2);
+    other.transcript = vec![with_id("hello", "web-1")];
+    assert_eq!(
+        store
+            .create(other, "2026-11-28T10:01:00Z")
+            .unwrap()
+            .transcript
+            .len(),
+        1
+    );
+    // Without an id, a message is stored each time it is sent.
+    let plain = TranscriptEntry {
+        id: None,
+        ..with_id("same words", "x")
+    };
+    store
+        .append_all(&first.id, std::slice::from_ref(&plain), false)
+        .unwrap();
+    store
+        .append_all(&first.id, std::slice::from_ref(&plain), false)
+        .unwrap();
+    assert_eq!(
+        store.get(&first.id).unwrap().transcript.len(),
+        after.transcript.len() + 2
     );
 }

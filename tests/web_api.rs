@@ -838,3 +838,41 @@ async fn only_the_partner_sites_may_frame_the_chat_and_nobody_the_console() {
         .unwrap()
         .starts_with("text/javascript"));
 }
+
+/// A send repeated with its id (the answer was lost; the browser sends again, possibly to
+/// another replica) is answered again but stored once; a malformed id is refused.
+#[tokio::test]
+async fn a_message_sent_again_with_its_id_is_stored_once_on_any_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let tickets = dir.path().join("tickets.sqlite3");
+    let replica = || Server {
+        state: WebState::new(desk_over(&repo("knowledge"), &tickets), config(""), [7; 32]),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (first, second) = (replica(), replica());
+    let token = first.start(Some("Eve")).await;
+    let send = json!({"text": "Wir wurden doppelt belastet, 1.234,56 EUR, bitte erstatten", "id": "send-1"});
+    let (status, once) = first.message(&token, send.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{once}");
+    let ticket = once["events"].as_array().unwrap().last().unwrap()["ticket"]["id"]
+        .as_str()
+        .expect("a handoff")
+        .to_string();
+    let (_, again) = first.message(&token, send.clone()).await;
+    assert_eq!(again, once, "the same events from the same replica");
+    let (status, elsewhere) = second.message(&token, send).await;
+    assert_eq!(status, StatusCode::OK, "{elsewhere}");
+    let desk = desk_over(&repo("knowledge"), &tickets);
+    let stored = desk.store().get(&ticket).unwrap();
+    let customer: Vec<_> = stored
+        .transcript
+        .iter()
+        .filter(|e| e.text.contains("doppelt belastet"))
+        .collect();
+    assert_eq!(customer.len(), 1, "{:#?}", stored.transcript);
+    assert_eq!(customer[0].id.as_deref(), Some("send-1"));
+    for bad in ["", "has space", &"x".repeat(65), "<script>"] {
+        let (status, body) = first.message(&token, json!({"text": "hi", "id": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}

@@ -160,6 +160,18 @@ impl Desk {
         text: &str,
         now: Timestamp,
     ) -> Result<CustomerTurn, TicketError> {
+        self.customer_message_with_id(session, text, None, now)
+    }
+
+    /// Handles one customer message that carries the sender's id for it: sent again (a retry,
+    /// a redelivered event, on this process or another), it is answered again but stored once.
+    pub fn customer_message_with_id(
+        &self,
+        session: &mut Session,
+        text: &str,
+        message_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<CustomerTurn, TicketError> {
         let lang = self.language_of(session, text);
         let mut replies = Vec::new();
         if text.len() > MAX_MESSAGE_BYTES {
@@ -201,6 +213,7 @@ impl Desk {
             author: Author::Customer,
             text: redacted.text.clone(),
             at: at.clone(),
+            id: message_id.map(str::to_string),
         };
         let since = now
             .checked_sub(jiff::SignedDuration::from_hours(self.reopen_window_hours))
@@ -266,6 +279,7 @@ impl Desk {
                     author: Author::Bot,
                     text: decision.reply.clone(),
                     at: at.clone(),
+                    id: None,
                 };
                 self.store
                     .append_all(&existing.id, &[entry.clone(), reply], false)?;
@@ -301,6 +315,7 @@ impl Desk {
                     )
                 ),
                 at: at.clone(),
+                id: None,
             };
             let created = self.store.create_with_reply(
                 NewTicket {
@@ -323,6 +338,7 @@ impl Desk {
                 author: Author::Bot,
                 text: reply.clone(),
                 at,
+                id: None,
             });
         }
         replies.push(reply);

@@ -83,6 +83,11 @@ pub struct TranscriptEntry {
     pub text: String,
     /// When, RFC 3339.
     pub at: String,
+    /// The sender's own id for the message (a Discord message id, the web chat's id for a
+    /// send), where it has one: a message sent again (a retry after a lost response, a
+    /// redelivered event, possibly to another process) is stored once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// Where a ticket was escalated to.

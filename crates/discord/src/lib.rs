@@ -265,18 +265,23 @@ impl Inner {
         })
     }
 
-    /// One customer turn on a blocking thread (the desk does file and database IO).
+    /// One customer turn on a blocking thread (the desk does file and database IO). `event`
+    /// (the Discord message or interaction id) is the message's id in the ticket: an event
+    /// delivered again, to this process or another, is stored once.
     async fn customer_turn(
         &self,
         user: u64,
         name: &str,
         channel: ChannelId,
         text: String,
+        event: &str,
     ) -> Result<CustomerTurn, String> {
         let mut session = self.session_for(user, name, channel);
         let desk = Arc::clone(&self.desk);
+        let event = event.to_string();
         let (session, result) = tokio::task::spawn_blocking(move || {
-            let result = desk.customer_message(&mut session, &text, jiff::Timestamp::now());
+            let result =
+                desk.customer_message_with_id(&mut session, &text, Some(&event), jiff::Timestamp::now());
             (session, result)
         })
         .await
@@ -714,7 +719,7 @@ impl Inner {
             }
         };
         match self
-            .customer_turn(c.user.id.get(), &c.user.name, c.channel_id, text.clone())
+            .customer_turn(c.user.id.get(), &c.user.name, c.channel_id, text.clone(), event)
             .await
         {
             Ok(turn) => self.after_turn(http, event, c.channel_id, &turn, &text).await,
@@ -954,6 +959,7 @@ impl EventHandler for Bot {
                 &msg.author.name,
                 msg.channel_id,
                 text.clone(),
+                &event,
             )
             .await
         {

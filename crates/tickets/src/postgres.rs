@@ -81,6 +81,8 @@ const MIGRATIONS: [&str; SCHEMA_VERSION] = [
                (SELECT COUNT(*) FROM transcript WHERE ticket = seq AND author = 'staff')::TEXT, updated_at
         FROM tickets
         ON CONFLICT DO NOTHING;",
+    "ALTER TABLE transcript ADD COLUMN client_id TEXT;
+    CREATE UNIQUE INDEX transcript_client_id ON transcript(ticket, client_id) WHERE client_id IS NOT NULL;",
 ];
 
 /// The advisory lock key under which migrations run: two processes starting at once on a new
@@ -158,11 +160,30 @@ fn copy_in<'a>(
 fn push_entry(tx: &mut Transaction<'_>, seq: i64, entry: &TranscriptEntry) -> Result<(), postgres::Error> {
     let (author, staff_user) = text_author(entry);
     tx.execute(
-        "INSERT INTO transcript (ticket, pos, author, staff_user, text, at)
-         VALUES ($1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM transcript WHERE ticket = $1), $2, $3, $4, $5)",
-        &[&seq, &author, &staff_user, &entry.text, &entry.at],
+        "INSERT INTO transcript (ticket, pos, author, staff_user, text, at, client_id)
+         VALUES ($1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM transcript WHERE ticket = $1), $2, $3, $4, $5, $6)",
+        &[&seq, &author, &staff_user, &entry.text, &entry.at, &entry.id],
     )?;
     Ok(())
+}
+
+/// Whether the ticket holds one of `entries` already (by the sender's id): a message sent
+/// again is not stored again, nor what was written with it. Asked under the ticket's row lock.
+fn already_stored(
+    tx: &mut Transaction<'_>,
+    seq: i64,
+    entries: &[TranscriptEntry],
+) -> Result<bool, postgres::Error> {
+    let ids: Vec<&str> = entries.iter().filter_map(|e| e.id.as_deref()).collect();
+    if ids.is_empty() {
+        return Ok(false);
+    }
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM transcript WHERE ticket = $1 AND client_id = ANY($2) LIMIT 1",
+            &[&seq, &ids],
+        )?
+        .is_some())
 }
 
 fn audit(
@@ -190,13 +211,14 @@ fn load(c: &mut impl GenericClient, seq: i64) -> Result<Option<Ticket>, postgres
 fn load_many(c: &mut impl GenericClient, seqs: &[i64]) -> Result<Vec<Ticket>, postgres::Error> {
     let mut transcripts: HashMap<i64, Vec<TranscriptEntry>> = HashMap::new();
     for r in c.query(
-        "SELECT ticket, author, staff_user, text, at FROM transcript WHERE ticket = ANY($1) ORDER BY ticket, pos",
+        "SELECT ticket, author, staff_user, text, at, client_id FROM transcript WHERE ticket = ANY($1) ORDER BY ticket, pos",
         &[&seqs],
     )? {
         transcripts.entry(r.get(0)).or_default().push(TranscriptEntry {
             author: author_of(r.get::<_, &str>(1), r.get(2)),
             text: r.get(3),
             at: r.get(4),
+            id: r.get(5),
         });
     }
     let mut escalations: HashMap<i64, Vec<Escalation>> = HashMap::new();
@@ -396,8 +418,12 @@ impl PostgresTicketStore {
             )?;
             if let Some(row) = open {
                 let seq: i64 = row.get(0);
-                if let Some(last) = t.transcript.last() {
-                    push_entry(tx, seq, last)?;
+                let last = t.transcript.last().map(std::slice::from_ref).unwrap_or_default();
+                if already_stored(tx, seq, last)? {
+                    return Ok(seq);
+                }
+                for entry in last {
+                    push_entry(tx, seq, entry)?;
                 }
                 audit(tx, seq, "bot", &format!("another handoff (queue {}) added to this open ticket", t.queue), now)?;
                 if let Some(reply) = reply {
@@ -484,13 +510,13 @@ impl PostgresTicketStore {
             rows.finish()?;
             let mut rows = copy_in(
                 tx,
-                "transcript (ticket, pos, author, staff_user, text, at)",
-                &[big.clone(), int.clone(), text.clone(), text.clone(), text.clone(), text.clone()],
+                "transcript (ticket, pos, author, staff_user, text, at, client_id)",
+                &[big.clone(), int.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone()],
             )?;
             for (t, seq) in tickets.iter().zip(&seqs) {
                 for (pos, e) in t.transcript.iter().enumerate() {
                     let (author, staff_user) = text_author(e);
-                    rows.write(&[seq, &position(pos), &author, &staff_user, &e.text, &e.at])?;
+                    rows.write(&[seq, &position(pos), &author, &staff_user, &e.text, &e.at, &e.id])?;
                 }
             }
             rows.finish()?;
@@ -628,6 +654,7 @@ impl TicketStore for PostgresTicketStore {
                         },
                         text,
                         at: r.get(3),
+                        id: None,
                     });
                 }
             }
@@ -665,6 +692,9 @@ impl TicketStore for PostgresTicketStore {
             };
             let status: &str = row.get(0);
             let customer_id: &str = row.get(1);
+            if already_stored(tx, seq, entries)? {
+                return Ok(true);
+            }
             for entry in entries {
                 push_entry(tx, seq, entry)?;
             }
@@ -728,6 +758,7 @@ impl TicketStore for PostgresTicketStore {
                         author: Author::Staff { user: actor.to_string() },
                         text: text.clone(),
                         at: now.to_string(),
+                        id: None,
                     };
                     push_entry(tx, seq, &entry)?;
                     audit(tx, seq, actor, "replied", now)?;

@@ -78,6 +78,9 @@ const MIGRATIONS: [&str; crate::SCHEMA_VERSION] = [
         SELECT seq, adapter, 'staff-replies',
                (SELECT COUNT(*) FROM transcript WHERE ticket = seq AND author = 'staff'), updated_at
         FROM tickets;",
+    // The sender's id of a message: sent again, it is stored once per ticket.
+    "ALTER TABLE transcript ADD COLUMN client_id TEXT;
+    CREATE UNIQUE INDEX transcript_client_id ON transcript(ticket, client_id) WHERE client_id IS NOT NULL;",
 ];
 
 /// The queries every customer message and live poll runs (see
@@ -389,7 +392,7 @@ impl SqliteTicketStore {
             return Ok(None);
         };
         let mut stmt = conn.prepare_cached(
-            "SELECT author, staff_user, text, at FROM transcript WHERE ticket = ?1 ORDER BY pos",
+            "SELECT author, staff_user, text, at, client_id FROM transcript WHERE ticket = ?1 ORDER BY pos",
         )?;
         let transcript = stmt
             .query_map([seq], |r| {
@@ -405,6 +408,7 @@ impl SqliteTicketStore {
                     author,
                     text: r.get(2)?,
                     at: r.get(3)?,
+                    id: r.get(4)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -453,11 +457,25 @@ impl SqliteTicketStore {
             Author::Staff { user } => ("staff", Some(user.as_str())),
         };
         tx.execute(
-            "INSERT INTO transcript (ticket, pos, author, staff_user, text, at)
-             VALUES (?1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM transcript WHERE ticket = ?1), ?2, ?3, ?4, ?5)",
-            params![seq, author, staff_user, entry.text, entry.at],
+            "INSERT INTO transcript (ticket, pos, author, staff_user, text, at, client_id)
+             VALUES (?1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM transcript WHERE ticket = ?1), ?2, ?3, ?4, ?5, ?6)",
+            params![seq, author, staff_user, entry.text, entry.at, entry.id],
         )?;
         Ok(())
+    }
+
+    /// Whether the ticket holds one of `entries` already (by the sender's id): a message sent
+    /// again is not stored again, nor what was written with it.
+    fn already_stored(tx: &Transaction<'_>, seq: i64, entries: &[TranscriptEntry]) -> rusqlite::Result<bool> {
+        for id in entries.iter().filter_map(|e| e.id.as_deref()) {
+            let found = tx
+                .prepare_cached("SELECT 1 FROM transcript WHERE ticket = ?1 AND client_id = ?2")?
+                .exists(params![seq, id])?;
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn audit(tx: &Transaction<'_>, seq: i64, actor: &str, action: &str, at: &str) -> rusqlite::Result<()> {
@@ -497,8 +515,12 @@ impl SqliteTicketStore {
                 )
                 .optional()?;
             if let Some(seq) = open {
-                if let Some(last) = t.transcript.last() {
-                    Self::push_entry(tx, seq, last)?;
+                let last = t.transcript.last().map(std::slice::from_ref).unwrap_or_default();
+                if Self::already_stored(tx, seq, last)? {
+                    return Ok(seq);
+                }
+                for entry in last {
+                    Self::push_entry(tx, seq, entry)?;
                 }
                 Self::audit(tx, seq, "bot", &format!("another handoff (queue {}) added to this open ticket", t.queue), now)?;
                 if let Some(reply) = reply {
@@ -595,6 +617,7 @@ impl TicketStore for SqliteTicketStore {
                             },
                             text: r.get(1)?,
                             at: r.get(2)?,
+                            id: None,
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -645,6 +668,9 @@ impl TicketStore for SqliteTicketStore {
                 .optional()?;
             if exists.is_none() {
                 return Ok(false);
+            }
+            if Self::already_stored(tx, seq, entries)? {
+                return Ok(true);
             }
             for entry in entries {
                 Self::push_entry(tx, seq, entry)?;
@@ -698,7 +724,7 @@ impl TicketStore for SqliteTicketStore {
                     Self::audit(tx, seq, actor, &format!("took over from {from}"), now)?;
                 }
                 StaffAction::Reply(text) => {
-                    Self::push_entry(tx, seq, &TranscriptEntry { author: Author::Staff { user: actor.to_string() }, text: text.clone(), at: now.to_string() })?;
+                    Self::push_entry(tx, seq, &TranscriptEntry { author: Author::Staff { user: actor.to_string() }, text: text.clone(), at: now.to_string(), id: None })?;
                     Self::audit(tx, seq, actor, "replied", now)?;
                 }
                 StaffAction::Escalate(e) => {

@@ -43,11 +43,17 @@
   }
 
   async function api(method, path, body) {
-    const response = await fetch('/api/v1' + path, {
-      method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch('/api/v1' + path, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (_) {
+      // Offline, or the server went away mid-request: the caller may send again.
+      return { ok: false, status: 0, data: null };
+    }
     let data = null;
     try { data = await response.json(); } catch (_) { data = null; }
     return { ok: response.ok, status: response.status, data };
@@ -143,6 +149,15 @@
     stream.onerror = () => { status.textContent = t('offline'); };
   }
 
+  // The message being sent and its id, until the server confirms it.
+  let pending = null;
+
+  function sendId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   async function send(path, body) {
     status.textContent = '';
     const result = await api('POST', '/conversations/' + encodeURIComponent(token) + path, body);
@@ -159,8 +174,13 @@
     const text = input.value;
     if (!text.trim()) return;
     $('send').disabled = true;
-    // The text stays in the box until the server has it.
-    if (await send('/messages', { text, language: lang })) input.value = '';
+    // The text stays in the box until the server has it; sent again, it keeps its id, so a
+    // send whose answer was lost is not stored twice.
+    if (!pending || pending.text !== text) pending = { text, id: sendId() };
+    if (await send('/messages', { text, language: lang, id: pending.id })) {
+      input.value = '';
+      pending = null;
+    }
     $('send').disabled = false;
     input.focus();
   });

@@ -120,7 +120,14 @@ struct State {
     /// A ticket of this customer exists (only their own turns make one): until then no staff
     /// message can come, and live connections do not ask the store.
     has_ticket: bool,
+    /// The last turns sent with the sender's id and what they added: a send repeated to this
+    /// process (a retry after a lost response) gets the same events back instead of a second
+    /// turn. Repeats to another process are caught by the ticket store.
+    recent_sends: std::collections::VecDeque<(String, Vec<ChatEvent>)>,
 }
+
+/// How many identified sends a conversation remembers.
+const RECENT_SENDS: usize = 16;
 
 impl State {
     fn push(&mut self, mut event: ChatEvent) {
@@ -180,17 +187,23 @@ impl Conversation {
         &self,
         desk: &Desk,
         text: &str,
+        send_id: Option<&str>,
         language: Option<Language>,
         now: jiff::Timestamp,
     ) -> Result<Vec<ChatEvent>, TicketError> {
         self.touch();
         let mut state = self.lock();
+        if let Some(sent) = send_id {
+            if let Some((_, events)) = state.recent_sends.iter().find(|(id, _)| id == sent) {
+                return Ok(events.clone());
+            }
+        }
         if language.is_some() {
             state.session.language_hint = language;
         }
         let before = state.events.len();
         let transcript_before = state.session.transcript.len();
-        let turn = desk.customer_message(&mut state.session, text, now)?;
+        let turn = desk.customer_message_with_id(&mut state.session, text, send_id, now)?;
         state.has_ticket |= turn.ticket.is_some();
         let at = now.to_string();
         // The customer's words as the desk kept them (card numbers and IBANs removed).
@@ -205,6 +218,12 @@ impl Conversation {
             state.push(event);
         }
         let added = state.events[before..].to_vec();
+        if let Some(sent) = send_id {
+            if state.recent_sends.len() == RECENT_SENDS {
+                state.recent_sends.pop_front();
+            }
+            state.recent_sends.push_back((sent.to_string(), added.clone()));
+        }
         self.changed.send_replace(state.events.len() as u64);
         Ok(added)
     }
@@ -375,6 +394,7 @@ impl Conversations {
                 has_ticket: !session.staff_seen.is_empty(),
                 session,
                 events,
+                recent_sends: std::collections::VecDeque::new(),
             }),
             changed: watch::Sender::new(count),
             last_active: AtomicI64::new(jiff::Timestamp::now().as_second()),

@@ -68,6 +68,29 @@ pub struct MessageRequest {
     /// The page's language (`de`, `en`), a hint for short messages.
     #[serde(default)]
     pub language: Option<String>,
+    /// The sender's id for this send (1 to 64 letters, digits, `-`, `_`, `.`, `:`), e.g. a
+    /// random UUID: sent again with the same id (a retry after a lost response, to any replica),
+    /// the message is stored once and the same reply comes back.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// A send id as the API accepts it.
+fn send_id(id: Option<String>) -> Result<Option<String>, ApiError> {
+    match id {
+        Some(id)
+            if id.is_empty()
+                || id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) =>
+        {
+            Err(ApiError::bad_request(
+                "id: 1 to 64 letters, digits, `-`, `_`, `.` or `:`",
+            ))
+        }
+        other => Ok(other),
+    }
 }
 
 /// What a message added to the conversation.
@@ -139,12 +162,15 @@ async fn turn(
     state: Arc<WebState>,
     conversation: Arc<Conversation>,
     text: String,
+    send_id: Option<String>,
     lang: Option<Language>,
 ) -> Result<Json<TurnView>, ApiError> {
     state.limits.conversation(conversation.id())?;
     let desk = Arc::clone(&state.desk);
-    let events =
-        blocking(move || Ok(conversation.message(&desk, &text, lang, jiff::Timestamp::now())?)).await?;
+    let events = blocking(move || {
+        Ok(conversation.message(&desk, &text, send_id.as_deref(), lang, jiff::Timestamp::now())?)
+    })
+    .await?;
     Ok(Json(TurnView { events }))
 }
 
@@ -158,8 +184,9 @@ pub async fn message(
     WithRejection(Json(request), _): JsonBody<MessageRequest>,
 ) -> Result<Json<TurnView>, ApiError> {
     let lang = language(request.language.as_deref())?;
+    let id = send_id(request.id)?;
     let conversation = conversation(&state, token).await?;
-    turn(state, conversation, request.text, lang).await
+    turn(state, conversation, request.text, id, lang).await
 }
 
 /// The words a button stands for, in the conversation's language; they go through the desk
@@ -186,7 +213,7 @@ pub async fn feedback(
     } else {
         button_text(&conversation, "nein", "no")
     };
-    turn(state, conversation, text, None).await
+    turn(state, conversation, text, None, None).await
 }
 
 /// "Talk to a person".
@@ -203,7 +230,7 @@ pub async fn handoff(
         "Ich möchte mit einem Menschen sprechen",
         "I want to talk to a human",
     );
-    turn(state, conversation, text, None).await
+    turn(state, conversation, text, None, None).await
 }
 
 /// Server-sent events: each message is a JSON array of new events, its id the last event's.
