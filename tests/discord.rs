@@ -804,3 +804,95 @@ async fn a_reply_from_the_web_console_reaches_the_discord_customer_once() {
     });
     assert_eq!(sent, 1);
 }
+
+/// Two bot processes on one ticket database (two replicas), the fake gateway handing each
+/// event to whichever is free, and the customer's request delivered twice (a replay reaching
+/// both): one ticket holding the message once, one staff thread, one ticket post, and a reply
+/// from the web console relayed to the customer once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bots_on_one_database_post_each_notification_once() {
+    let Running {
+        fake,
+        gateway,
+        store,
+        desk,
+        config,
+        _data: data,
+        ..
+    } = running().await;
+    // The second process: its own connection to the database, its own desk.
+    let store_2 = Arc::new(SqliteTicketStore::open(&data.path().join("tickets.sqlite3")).unwrap());
+    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[repo("knowledge")]).sections).unwrap();
+    let (support, _) = load_support_model(&repo("plugins"));
+    let plugins = load_plugins(&repo("plugins"), &support);
+    let router = Router::new(kb, plugins, support, RouterConfig::default());
+    let desk_2 = Arc::new(Desk::new(router, store_2, 72));
+    let (_client_2, _bot_2) = connect(&fake, desk_2, config).await;
+
+    ask_for_a_person(&gateway, 140);
+    ask_for_a_person(&gateway, 140);
+    fake.wait_for(0, "the ticket post", |r| {
+        r.status == 200 && is_ticket_post(r, HELPDESK_PING)
+    })
+    .await;
+    // Both deliveries are handled once both replies reached the customer.
+    fake.wait_for(0, "the second reply", |r| {
+        is_dm_post(r) && succeeded(&fake, is_dm_post) >= 2
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        succeeded(&fake, |r| r.path.ends_with("/threads")),
+        1,
+        "one thread: {:#?}",
+        fake.requests()
+    );
+    assert_eq!(
+        succeeded(&fake, |r| is_ticket_post(r, HELPDESK_PING)),
+        1,
+        "one ticket post"
+    );
+    let ticket = store.get("T-1").unwrap();
+    let requests = ticket
+        .transcript
+        .iter()
+        .filter(|e| e.text.contains("call me back"))
+        .count();
+    assert_eq!(requests, 1, "the message once: {:#?}", ticket.transcript);
+    assert!(store.get("T-2").is_err(), "one ticket");
+
+    let staff = switchboard_core::desk::StaffMember {
+        user: "webby".into(),
+        role: switchboard_core::StaffRole::HelpdeskAgent,
+    };
+    let now = jiff::Timestamp::now();
+    desk.staff_act(&staff, "T-1", switchboard_core::tickets::StaffAction::Claim, now)
+        .unwrap();
+    desk.staff_act(
+        &staff,
+        "T-1",
+        switchboard_core::tickets::StaffAction::Reply("One reply, two bots.".into()),
+        now,
+    )
+    .unwrap();
+    let relayed = |fake: &fake_discord::Fake| {
+        succeeded(fake, |r| {
+            is_dm_post(r)
+                && r.body["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("One reply, two bots.")
+        })
+    };
+    fake.wait_for(0, "the console reply in the customer's DM", |r| {
+        is_dm_post(r)
+            && r.body["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("One reply, two bots.")
+    })
+    .await;
+    // Both bots poll for staff replies every 2 s: a few rounds pass.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(relayed(&fake), 1, "relayed once: {:#?}", fake.requests());
+}

@@ -79,6 +79,7 @@ on_both_stores!(
     a_reply_naming_the_ticket_and_a_turn_of_two_entries_are_written_whole,
     staff_messages_are_read_alone_and_match_the_transcripts,
     a_message_sent_again_is_stored_once,
+    of_processes_claiming_a_delivery_at_once_one_wins_until_its_claim_goes_stale,
 );
 
 fn customer(n: usize) -> CustomerIdentity {
@@ -818,4 +819,88 @@ fn a_message_sent_again_is_stored_once(backend: &dyn Backend) {
         store.get(&first.id).unwrap().transcript.len(),
         after.transcript.len() + 2
     );
+}
+
+/// Two processes on one database must not post the same staff notification: a delivery is
+/// claimed first; of claims at once one wins, the winner may claim again, and a claim left
+/// by a process that died is taken over once stale.
+fn of_processes_claiming_a_delivery_at_once_one_wins_until_its_claim_goes_stale(backend: &dyn Backend) {
+    let store = backend.open();
+    let ticket = store.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap();
+    let (now, stale_before) = ("2026-11-28T10:01:00Z", "2026-11-28T09:59:00Z");
+    let won: Vec<String> = std::thread::scope(|scope| {
+        let claims: Vec<_> = (0..8)
+            .map(|p| {
+                let id = &ticket.id;
+                scope.spawn(move || {
+                    let holder = format!("process-{p}");
+                    let won = backend
+                        .open()
+                        .claim_delivery(
+                            id,
+                            "discord",
+                            "staff-notified:billing",
+                            &holder,
+                            stale_before,
+                            now,
+                        )
+                        .unwrap();
+                    won.then_some(holder)
+                })
+            })
+            .collect();
+        claims.into_iter().filter_map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(won.len(), 1, "exactly one claim wins: {won:?}");
+    let claim = |holder: &str, stale_before: &str, now: &str| {
+        store
+            .claim_delivery(
+                &ticket.id,
+                "discord",
+                "staff-notified:billing",
+                holder,
+                stale_before,
+                now,
+            )
+            .unwrap()
+    };
+    assert!(claim(&won[0], stale_before, now), "the holder claims again");
+    let other = if won[0] == "process-0" {
+        "process-1"
+    } else {
+        "process-0"
+    };
+    assert!(
+        !claim(other, stale_before, "2026-11-28T10:02:00Z"),
+        "held, and not stale"
+    );
+    assert!(
+        claim(other, "2026-11-28T10:05:00Z", "2026-11-28T10:06:00Z"),
+        "stale: taken over"
+    );
+    assert!(
+        !claim(&won[0], "2026-11-28T10:05:00Z", "2026-11-28T10:06:30Z"),
+        "now the other's"
+    );
+    // Given up after a failure: free at once, but only its holder can give it up.
+    store
+        .release_delivery(&ticket.id, "discord", "staff-notified:billing", &won[0])
+        .unwrap();
+    assert!(!claim(&won[0], "2026-11-28T10:05:00Z", "2026-11-28T10:06:40Z"));
+    store
+        .release_delivery(&ticket.id, "discord", "staff-notified:billing", other)
+        .unwrap();
+    assert!(claim(&won[0], "2026-11-28T10:05:00Z", "2026-11-28T10:06:50Z"));
+    // A claim is not a delivery, and another key is claimed apart.
+    assert_eq!(
+        store.undelivered("test", "staff-notified:{queue}").unwrap(),
+        std::slice::from_ref(&ticket.id)
+    );
+    assert!(store.deliveries("discord", "staff-notified:").unwrap().is_empty());
+    assert!(store
+        .claim_delivery(&ticket.id, "discord", "customer-told", other, stale_before, now)
+        .unwrap());
+    assert!(!store
+        .claim_delivery("T-999", "discord", "customer-told", other, stale_before, now)
+        .unwrap());
 }

@@ -324,6 +324,21 @@ async fn send(socket: &mut WebSocket, value: Value) -> bool {
     socket.send(Ws::Text(value.to_string().into())).await.is_ok()
 }
 
+/// The next command for a connection. The queue is held only briefly at a time, so with two
+/// connections (two bot processes) each command goes to one of them, whichever asks first,
+/// and neither waits to read its own socket.
+async fn next_command(fake: &Fake) -> Option<GatewayCommand> {
+    loop {
+        {
+            let mut commands = fake.commands.lock().await;
+            if let Ok(command) = tokio::time::timeout(Duration::from_millis(20), commands.recv()).await {
+                return command;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 /// One gateway connection: HELLO, then IDENTIFY -> READY or RESUME -> RESUMED, heartbeats
 /// acknowledged, and dispatches from the test. Events queued while no client is connected
 /// wait for the next connection.
@@ -334,10 +349,8 @@ async fn session(fake: Fake, mut socket: WebSocket) {
     }
     let mut ready = false;
     loop {
-        let mut commands = fake.commands.lock().await;
         tokio::select! {
             incoming = socket.recv() => {
-                drop(commands);
                 let text = match incoming {
                     Some(Ok(Ws::Text(text))) => text,
                     Some(Ok(Ws::Close(frame))) => {
@@ -370,7 +383,7 @@ async fn session(fake: Fake, mut socket: WebSocket) {
                     _ => {}
                 }
             }
-            command = commands.recv(), if ready => {
+            command = next_command(&fake), if ready => {
                 match command {
                     Some(GatewayCommand::Dispatch(t, d)) => {
                         let s = fake.seq.fetch_add(1, Ordering::SeqCst) + 1;
@@ -379,7 +392,6 @@ async fn session(fake: Fake, mut socket: WebSocket) {
                     Some(GatewayCommand::Reconnect) => {
                         send(&mut socket, json!({"op": 7, "d": null})).await;
                         fake.gateway_log.lock().unwrap().push("reconnect-sent".into());
-                        drop(commands);
                         // Stop reading commands on this connection; the client reconnects.
                         while let Some(Ok(_)) = socket.recv().await {}
                         return;

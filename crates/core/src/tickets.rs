@@ -380,6 +380,25 @@ pub trait TicketStore: Send + Sync {
         adapter: &str,
         key_prefix: &str,
     ) -> Result<Vec<(String, String, String)>, TicketError>;
+    /// The value `adapter` recorded for `key` of a ticket, if any (what another process may
+    /// have delivered since this one last looked).
+    fn delivery(&self, id: &str, adapter: &str, key: &str) -> Result<Option<String>, TicketError>;
+    /// Claims the delivery of `key` for a ticket for `holder` (one process of several on one
+    /// database): true when no one holds it, `holder` does already, or the claim of another
+    /// was last taken before `stale_before` (its process died or hung). Compare-and-set in one
+    /// statement, so of processes asking at once one wins; it is recorded as the outbox row
+    /// `claim:{key}`, which the other outbox reads never match.
+    fn claim_delivery(
+        &self,
+        id: &str,
+        adapter: &str,
+        key: &str,
+        holder: &str,
+        stale_before: &str,
+        now: &str,
+    ) -> Result<bool, TicketError>;
+    /// Gives up `holder`'s claim on a delivery (it failed; another pass or process may try).
+    fn release_delivery(&self, id: &str, adapter: &str, key: &str, holder: &str) -> Result<(), TicketError>;
     /// The tickets of `adapter`'s customers that are not resolved and have no `key` delivery,
     /// oldest first: what a crash or a failed call left undelivered. `{queue}` in `key` stands
     /// for each ticket's queue, so a delivery to one queue does not count once the ticket is

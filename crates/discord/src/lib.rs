@@ -51,6 +51,10 @@ const STAFF_REPLIES: &str = "staff-replies";
 const STAFF_POLL: Duration = Duration::from_secs(2);
 /// How often the outbox is checked for what a failure left undelivered.
 const OUTBOX_INTERVAL: Duration = Duration::from_mins(1);
+/// How long this process's claim on a delivery keeps other processes on the same database
+/// off it: far longer than a delivery takes; after it, a claim whose process died or hung is
+/// taken over.
+const CLAIM_LEASE: Duration = Duration::from_mins(2);
 
 /// A staff thread and the conversation it belongs to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -83,7 +87,13 @@ struct State {
     /// One turn at a time per customer: two messages sent at once would otherwise each find no
     /// ticket thread yet (two threads), and each take the session (one loses the other's context).
     turns: HashMap<u64, Arc<tokio::sync::Mutex<()>>>,
+    /// When the outbox was last read again for a staff thread this process did not know
+    /// (another process on the same database opened it).
+    outbox_reread: Option<std::time::Instant>,
 }
+
+/// How often at most the outbox is read again for an unknown thread.
+const OUTBOX_REREAD: Duration = Duration::from_secs(10);
 
 /// The bot: serenity's event handler over the desk.
 pub struct Bot(Arc<Inner>);
@@ -96,6 +106,8 @@ struct Inner {
     outbox_running: AtomicBool,
     /// Event handlers running now (a stop waits for them).
     in_flight: AtomicUsize,
+    /// This process among those sharing the ticket database, in its delivery claims.
+    holder: String,
 }
 
 /// Counts a handler in flight while it lives.
@@ -151,6 +163,11 @@ impl Bot {
             state: Mutex::new(State::default()),
             outbox_running: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            holder: format!(
+                "discord-{}-{}",
+                std::process::id(),
+                jiff::Timestamp::now().as_nanosecond()
+            ),
         };
         inner.load_outbox();
         Bot(Arc::new(inner))
@@ -193,7 +210,10 @@ impl Inner {
         let relayed = read(STAFF_REPLIES);
         let mut state = self.state();
         for (ticket, _, count) in relayed {
-            state.relayed.insert(ticket, count.parse().unwrap_or(0));
+            // Read again later, a count this process has gone past stays.
+            let count = count.parse().unwrap_or(0);
+            let known = state.relayed.entry(ticket).or_insert(count);
+            *known = (*known).max(count);
         }
         for (ticket, key, value) in threads {
             match serde_json::from_str::<ThreadLink>(&value) {
@@ -213,6 +233,24 @@ impl Inner {
         state.told.extend(told.into_iter().map(|(ticket, _, _)| ticket));
     }
 
+    /// A staff thread another process on the same database opened: the outbox is read again
+    /// (at most every [`OUTBOX_REREAD`]) when a staff-guild message comes from a channel this
+    /// process does not know.
+    async fn thread_opened_elsewhere(self: &Arc<Self>, channel: ChannelId) -> Option<ThreadLink> {
+        {
+            let mut state = self.state();
+            if state.outbox_reread.is_some_and(|at| at.elapsed() < OUTBOX_REREAD) {
+                return None;
+            }
+            state.outbox_reread = Some(std::time::Instant::now());
+        }
+        let inner = Arc::clone(self);
+        tokio::task::spawn_blocking(move || inner.load_outbox())
+            .await
+            .ok()?;
+        self.state().threads.get(&channel).cloned()
+    }
+
     /// Records a delivery in the ticket database (on a blocking thread: SQLite does file IO).
     async fn record(&self, ticket: &str, key: String, value: String) -> Result<(), StepError> {
         let desk = Arc::clone(&self.desk);
@@ -225,6 +263,59 @@ impl Inner {
         })
         .await
         .map_err(|e| StepError::from(e.to_string()))?
+    }
+
+    /// Claims a ticket's delivery of `key` for this process, so that of several processes on
+    /// one database only one posts it. A store that cannot be asked means no claim: the
+    /// delivery waits for the next pass rather than risk a double post.
+    async fn claim(&self, event: &str, ticket: &str, key: &str) -> bool {
+        let desk = Arc::clone(&self.desk);
+        let (ticket, owned_key, holder) = (ticket.to_string(), key.to_string(), self.holder.clone());
+        let claimed = tokio::task::spawn_blocking(move || {
+            let key = owned_key;
+            let now = jiff::Timestamp::now();
+            let lease = jiff::SignedDuration::try_from(CLAIM_LEASE).unwrap_or_default();
+            let stale_before = now.checked_sub(lease).unwrap_or(now);
+            desk.store().claim_delivery(
+                &ticket,
+                ADAPTER,
+                &key,
+                &holder,
+                &stale_before.to_string(),
+                &now.to_string(),
+            )
+        })
+        .await;
+        match claimed {
+            Ok(Ok(won)) => {
+                if !won {
+                    tracing::debug!(event, key, "another process is delivering this");
+                }
+                won
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(event, error = %e, "a delivery could not be claimed; tried again later");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(event, error = %e, "a delivery could not be claimed; tried again later");
+                false
+            }
+        }
+    }
+
+    /// Gives up this process's claim on a delivery that failed, so the next pass (here or in
+    /// another process) tries again without waiting for the claim to go stale.
+    async fn release(&self, ticket: &str, key: &str) {
+        let desk = Arc::clone(&self.desk);
+        let (ticket, key, holder) = (ticket.to_string(), key.to_string(), self.holder.clone());
+        let released = tokio::task::spawn_blocking(move || {
+            desk.store().release_delivery(&ticket, ADAPTER, &key, &holder)
+        })
+        .await;
+        if let Ok(Err(e)) = released {
+            tracing::warn!(error = %e, "a failed delivery's claim could not be given up; it goes stale");
+        }
     }
 
     /// Waits for `user`'s previous turn to finish; the turn lasts while the guard is held.
@@ -301,6 +392,25 @@ impl Inner {
         if self.state().notified.contains(&key) {
             return Ok(());
         }
+        let claim = format!("{STAFF_NOTIFIED}{}", ticket.queue);
+        if !self.claim(event, &ticket.id, &claim).await {
+            return Ok(());
+        }
+        let notified = self.notify_staff_claimed(http, event, ticket, key).await;
+        if notified.is_err() {
+            self.release(&ticket.id, &claim).await;
+        }
+        notified
+    }
+
+    /// `notify_staff`, once this process holds the claim.
+    async fn notify_staff_claimed(
+        &self,
+        http: &Http,
+        event: &str,
+        ticket: &Ticket,
+        key: (String, String),
+    ) -> Result<(), StepError> {
         let staff = self
             .config
             .queues
@@ -462,8 +572,11 @@ impl Inner {
             let event = format!("outbox:{}", ticket.id);
             let _turn = self.turn_of_ticket(&ticket).await;
             let told = self.state().told.contains(&ticket.id);
-            if !told {
+            if !told && self.claim(&event, &ticket.id, CUSTOMER_TOLD).await {
                 self.retell_customer(http, &event, &ticket).await;
+                if !self.state().told.contains(&ticket.id) {
+                    self.release(&ticket.id, CUSTOMER_TOLD).await;
+                }
             }
             if let Err(e) = self.notify_staff(http, &event, &ticket).await {
                 tracing::warn!(event, error = %e, "still undelivered; tried again later");
@@ -535,6 +648,13 @@ impl Inner {
             let Some(channel) = channel.filter(|_| staff.len() > sent) else {
                 continue;
             };
+            // Another process on the database may relay to this customer too: the one that
+            // claims the ticket's relays goes on from the count recorded last.
+            if !self.claim(event, &ticket, STAFF_REPLIES).await {
+                continue;
+            }
+            let sent = sent.max(self.recorded_relays(&ticket).await);
+            self.state().relayed.insert(ticket.clone(), sent);
             for (i, entry) in staff.iter().enumerate().skip(sent) {
                 let who = match &entry.author {
                     Author::Staff { user } => user.as_str(),
@@ -547,6 +667,7 @@ impl Inner {
                 })
                 .await;
                 if sent.is_err() {
+                    self.release(&ticket, STAFF_REPLIES).await;
                     return;
                 }
                 self.state().relayed.insert(ticket.clone(), i + 1);
@@ -555,6 +676,19 @@ impl Inner {
                     .await;
             }
         }
+    }
+
+    /// How many of a ticket's staff messages the outbox says reached the customer.
+    async fn recorded_relays(&self, ticket: &str) -> usize {
+        let desk = Arc::clone(&self.desk);
+        let ticket = ticket.to_string();
+        tokio::task::spawn_blocking(move || desk.store().delivery(&ticket, ADAPTER, STAFF_REPLIES))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Relays staff messages to the customers of live sessions and of known staff threads.
@@ -941,7 +1075,10 @@ impl EventHandler for Bot {
         let bot = &self.0;
         let _busy = Busy::start(&bot.in_flight);
         let event = format!("message:{}", msg.id);
-        let link = bot.state().threads.get(&msg.channel_id).cloned();
+        let mut link = bot.state().threads.get(&msg.channel_id).cloned();
+        if link.is_none() && msg.guild_id.is_some_and(|g| g.get() == bot.config.guild) {
+            link = bot.thread_opened_elsewhere(msg.channel_id).await;
+        }
         if let Some(link) = link {
             bot.on_thread_message(&ctx.http, &event, &msg, link).await;
             return;

@@ -831,6 +831,50 @@ impl TicketStore for PostgresTicketStore {
         Ok(())
     }
 
+    fn delivery(&self, id: &str, adapter: &str, key: &str) -> Result<Option<String>, TicketError> {
+        let seq = parse_id(id)?;
+        self.read(|c| {
+            Ok(c.query_opt(
+                "SELECT value FROM deliveries WHERE ticket = $1 AND adapter = $2 AND key = $3",
+                &[&seq, &adapter, &key],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn claim_delivery(
+        &self,
+        id: &str,
+        adapter: &str,
+        key: &str,
+        holder: &str,
+        stale_before: &str,
+        now: &str,
+    ) -> Result<bool, TicketError> {
+        let seq = parse_id(id)?;
+        let won = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO deliveries (ticket, adapter, key, value, at)
+                 SELECT seq, $2, 'claim:' || $3, $4, $6 FROM tickets WHERE seq = $1
+                 ON CONFLICT (ticket, adapter, key) DO UPDATE SET value = EXCLUDED.value, at = EXCLUDED.at
+                 WHERE deliveries.value = EXCLUDED.value OR deliveries.at < $5",
+                &[&seq, &adapter, &key, &holder, &stale_before, &now],
+            )
+        })?;
+        Ok(won == 1)
+    }
+
+    fn release_delivery(&self, id: &str, adapter: &str, key: &str, holder: &str) -> Result<(), TicketError> {
+        let seq = parse_id(id)?;
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM deliveries WHERE ticket = $1 AND adapter = $2 AND key = 'claim:' || $3 AND value = $4",
+                &[&seq, &adapter, &key, &holder],
+            )
+        })?;
+        Ok(())
+    }
+
     fn deliveries(
         &self,
         adapter: &str,
