@@ -683,6 +683,30 @@ fn the_bundled_discord_config_loads_and_bad_ones_are_named() {
     )
     .unwrap();
     assert_eq!(auto.shards, Shards::Auto);
+    let split = |shards: &str| {
+        DiscordConfig::from_toml(
+            &CONFIG.replace("shards = { fixed = 1 }", &format!("shards = {shards}")),
+            &queues,
+        )
+    };
+    assert_eq!(
+        split("{ range = [2, 3], total = 4 }").unwrap().shards,
+        Shards::Range {
+            first: 2,
+            last: 3,
+            total: 4
+        }
+    );
+    for bad in [
+        "{ range = [3, 4], total = 4 }",
+        "{ range = [2, 1], total = 4 }",
+        "{ range = [0, 1] }",
+        "{ range = [0, 1], total = 2, extra = 1 }",
+    ] {
+        assert!(split(bad).is_err(), "{bad}");
+    }
+    let err = split("{ range = [3, 4], total = 4 }").unwrap_err();
+    assert!(err.to_string().contains("not within shards 0 to 3"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

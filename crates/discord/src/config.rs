@@ -35,14 +35,70 @@ pub struct StaffChannel {
     pub ping_role: u64,
 }
 
-/// How many shards.
+/// Which shards this process runs: `"auto"`, `{ fixed = N }`, or, for several processes
+/// sharing one ticket database, `{ range = [first, last], total = N }` (shards `first` to
+/// `last` of `N`; Discord sends direct messages to shard 0, a guild's messages to one shard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "ShardsToml")]
 pub enum Shards {
     /// As many as Discord recommends.
     Auto,
     /// A fixed number in this process.
     Fixed(u32),
+    /// Shards `first..=last` of `total`; the others run in other processes.
+    Range {
+        /// The first shard this process runs.
+        first: u32,
+        /// The last shard this process runs.
+        last: u32,
+        /// How many shards all processes run together.
+        total: u32,
+    },
+}
+
+/// `shards` as written.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ShardsToml {
+    Named(NamedShards),
+    Range(ShardRange),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum NamedShards {
+    Auto,
+    Fixed(u32),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShardRange {
+    range: [u32; 2],
+    total: u32,
+}
+
+impl TryFrom<ShardsToml> for Shards {
+    type Error = String;
+
+    fn try_from(written: ShardsToml) -> Result<Self, String> {
+        Ok(match written {
+            ShardsToml::Named(NamedShards::Auto) => Shards::Auto,
+            ShardsToml::Named(NamedShards::Fixed(n)) => Shards::Fixed(n),
+            ShardsToml::Range(ShardRange {
+                range: [first, last],
+                total,
+            }) => {
+                if first > last || last >= total {
+                    return Err(format!(
+                        "shards: range [{first}, {last}] of {total} is not within shards 0 to {}",
+                        total.saturating_sub(1)
+                    ));
+                }
+                Shards::Range { first, last, total }
+            }
+        })
+    }
 }
 
 /// The adapter's configuration.

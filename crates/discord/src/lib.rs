@@ -1214,6 +1214,8 @@ pub async fn run(client: &mut Client, shards: Shards) -> serenity::Result<()> {
     match shards {
         Shards::Auto => client.start_autosharded().await,
         Shards::Fixed(n) => client.start_shards(n.max(1)).await,
+        // serenity counts the range's end in (shards `first` to `last`).
+        Shards::Range { first, last, total } => client.start_shard_range(first..last, total).await,
     }
 }
 
