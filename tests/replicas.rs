@@ -1,7 +1,8 @@
 //! Two `serve --http` processes on one PostgreSQL database: 1,000 customer conversations
 //! spread over both (each request to either replica), one replica killed with SIGKILL and
 //! restarted in the middle; a request that fails is sent again, with its id, to the other.
-//! Afterwards the database holds one ticket per conversation, and each message once.
+//! Afterwards the database holds one ticket per conversation, and each message once, and a
+//! staff reply given through one replica reaches the customer's live stream on the other.
 //! Skipped without a PostgreSQL server (see `support/test_postgres.rs`), failing in CI.
 
 #[path = "support/test_postgres.rs"]
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 const CONVERSATIONS: usize = 1_000;
 const WORKERS: usize = 50;
+const STAFF_TOKEN: &str = "replica-test-staff-token-0123456789abcdef";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -26,11 +28,22 @@ fn free_port() -> u16 {
 /// One HTTP/1.1 request on a new connection: the status and the JSON body, or `None` when the
 /// connection failed or broke (the replica is down or died mid-request).
 fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, serde_json::Value)> {
+    http_as(port, method, path, body, "")
+}
+
+/// As [`http`], with extra header lines (each ending in `\r\n`).
+fn http_as(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &str,
+) -> Option<(u16, serde_json::Value)> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -101,6 +114,7 @@ fn start(port: u16, data: tempfile::TempDir, database: &str, config: &std::path:
         .env("SWITCHBOARD_DATABASE_URL", database)
         // One key for both: a conversation's token is good on either replica.
         .env("SWITCHBOARD_WEB_SECRET", "7".repeat(64))
+        .env("SWITCHBOARD_TEST_STAFF_TOKEN", STAFF_TOKEN)
         .env_remove("DISCORD_TOKEN")
         .env_remove("SWITCHBOARD_KNOWLEDGE")
         .env_remove("SWITCHBOARD_PLUGINS")
@@ -138,7 +152,8 @@ fn two_replicas_one_killed_and_restarted_lose_and_duplicate_nothing() {
     // Every conversation comes from this one address: per-client limits out of the way.
     std::fs::write(
         &config,
-        "[limits]\nrequests_per_minute_per_client = 1000000\nmessages_per_minute_per_conversation = 1000\n",
+        "[limits]\nrequests_per_minute_per_client = 1000000\nmessages_per_minute_per_conversation = 1000\n\n\
+         [[staff]]\nuser = \"replica-test\"\nroles = [\"global-admin\"]\ntoken_env = \"SWITCHBOARD_TEST_STAFF_TOKEN\"\n",
     )
     .unwrap();
     let mut replicas = [
@@ -204,6 +219,43 @@ fn two_replicas_one_killed_and_restarted_lose_and_duplicate_nothing() {
         wait_ready(&mut replicas[0]);
         workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     });
+    // A staff reply given through one replica reaches the customer's live stream on the other.
+    let bearer = format!("Authorization: Bearer {STAFF_TOKEN}\r\n");
+    for (i, token, id) in tickets.iter().take(5) {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", ports[1])).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        write!(
+            stream,
+            "GET /api/v1/conversations/{token}/events HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        )
+        .unwrap();
+        for (action, body) in [
+            ("claim", "{}".to_string()),
+            ("reply", format!("{{\"text\":\"Antwort an Kunde {i}\"}}")),
+        ] {
+            let answer = http_as(
+                ports[0],
+                "POST",
+                &format!("/api/v1/tickets/{id}/{action}"),
+                &body,
+                &bearer,
+            );
+            assert!(
+                answer.as_ref().is_some_and(|(status, _)| *status == 200),
+                "{action} {id}: {answer:?}"
+            );
+        }
+        let wanted = format!("Antwort an Kunde {i}");
+        let mut seen = String::new();
+        let mut buffer = [0u8; 4096];
+        while !seen.contains(&wanted) {
+            let n = stream
+                .read(&mut buffer)
+                .expect("the reply within 15 s on the other replica");
+            assert!(n > 0, "the stream ended without the reply: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    }
     for replica in &mut replicas {
         replica.child.kill().unwrap();
         replica.child.wait().unwrap();
