@@ -47,12 +47,9 @@ async fn running_with(extra: &str) -> Running {
     let (fake, gateway) = start_fake().await;
     let data = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteTicketStore::open(&data.path().join("tickets.sqlite3")).unwrap());
-    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[repo("knowledge")]).sections).unwrap();
     let (support, _) = load_support_model(&repo("plugins"));
-    let plugins = load_plugins(&repo("plugins"), &support);
     let config = DiscordConfig::from_toml(&format!("{extra}\n{CONFIG}"), &support.queue_ids()).unwrap();
-    let router = Router::new(kb, plugins, support, RouterConfig::default());
-    let desk = Arc::new(Desk::new(router, store.clone(), 72));
+    let desk = desk_over(store.clone());
     let (client, bot) = connect(&fake, Arc::clone(&desk), config.clone()).await;
     Running {
         fake,
@@ -64,6 +61,15 @@ async fn running_with(extra: &str) -> Running {
         bot,
         _data: data,
     }
+}
+
+/// A desk over the bundled knowledge and plugins, keeping tickets in `store`.
+fn desk_over(store: Arc<SqliteTicketStore>) -> Arc<Desk> {
+    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[repo("knowledge")]).sections).unwrap();
+    let (support, _) = load_support_model(&repo("plugins"));
+    let plugins = load_plugins(&repo("plugins"), &support);
+    let router = Router::new(kb, plugins, support, RouterConfig::default());
+    Arc::new(Desk::new(router, store, 72))
 }
 
 /// A bot over `desk` connected to `fake` (a second call is a restart on the same database);
@@ -846,11 +852,7 @@ async fn two_bots_on_one_database_post_each_notification_once() {
     } = running().await;
     // The second process: its own connection to the database, its own desk.
     let store_2 = Arc::new(SqliteTicketStore::open(&data.path().join("tickets.sqlite3")).unwrap());
-    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[repo("knowledge")]).sections).unwrap();
-    let (support, _) = load_support_model(&repo("plugins"));
-    let plugins = load_plugins(&repo("plugins"), &support);
-    let router = Router::new(kb, plugins, support, RouterConfig::default());
-    let desk_2 = Arc::new(Desk::new(router, store_2, 72));
+    let desk_2 = desk_over(store_2);
     let (_client_2, _bot_2) = connect(&fake, desk_2, config).await;
 
     ask_for_a_person(&gateway, 140);

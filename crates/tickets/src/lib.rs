@@ -15,7 +15,7 @@ pub use sqlite::SqliteTicketStore;
 
 use std::path::Path;
 use std::sync::Arc;
-use switchboard_core::tickets::{StaffAction, TicketError, TicketStatus, TicketStore};
+use switchboard_core::tickets::{StaffAction, TicketError, TicketFilter, TicketStatus, TicketStore};
 
 /// How many schema migrations each store has (the versions are the same for both).
 pub const SCHEMA_VERSION: usize = 5;
@@ -106,6 +106,32 @@ pub struct Delivery {
     pub value: String,
     /// When, RFC 3339.
     pub at: String,
+}
+
+/// The query of [`TicketStore::list`] and its parameters, with `placeholder(n)` naming the
+/// n-th parameter in the store's dialect (`?1`, `$1`): filtered in SQL, so a customer's tickets
+/// come through the customer index however many tickets the database holds.
+fn list_query(filter: &TicketFilter, placeholder: fn(usize) -> String) -> (String, Vec<String>) {
+    let mut sql = String::from("SELECT seq FROM tickets WHERE 1 = 1");
+    let mut params: Vec<String> = Vec::new();
+    if let Some(customer) = &filter.customer_id {
+        params.push(customer.clone());
+        sql.push_str(&format!(" AND customer_id = {}", placeholder(params.len())));
+    }
+    if let Some(status) = filter.status {
+        params.push(status.as_str().to_string());
+        sql.push_str(&format!(" AND status = {}", placeholder(params.len())));
+    }
+    if !filter.queues.is_empty() {
+        let mut slots = Vec::new();
+        for queue in &filter.queues {
+            params.push(queue.clone());
+            slots.push(placeholder(params.len()));
+        }
+        sql.push_str(&format!(" AND queue IN ({})", slots.join(", ")));
+    }
+    sql.push_str(" ORDER BY seq DESC");
+    (sql, params)
 }
 
 fn ticket_id(seq: i64) -> String {

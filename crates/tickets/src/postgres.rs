@@ -8,7 +8,7 @@
 //! per customer whatever a caller does; writes to a ticket lock its row first, so transcript
 //! positions never collide; a claim is a compare-and-set under that lock.
 
-use crate::{check_action, parse_id, redact_url, ticket_id, Delivery, SCHEMA_VERSION};
+use crate::{check_action, list_query, parse_id, redact_url, ticket_id, Delivery, SCHEMA_VERSION};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -581,25 +581,7 @@ impl TicketStore for PostgresTicketStore {
     }
 
     fn list(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, TicketError> {
-        let mut sql = String::from("SELECT seq FROM tickets WHERE TRUE");
-        let mut params: Vec<String> = Vec::new();
-        if let Some(customer) = &filter.customer_id {
-            params.push(customer.clone());
-            sql.push_str(&format!(" AND customer_id = ${}", params.len()));
-        }
-        if let Some(status) = filter.status {
-            params.push(status.as_str().to_string());
-            sql.push_str(&format!(" AND status = ${}", params.len()));
-        }
-        if !filter.queues.is_empty() {
-            let mut slots = Vec::new();
-            for queue in &filter.queues {
-                params.push(queue.clone());
-                slots.push(format!("${}", params.len()));
-            }
-            sql.push_str(&format!(" AND queue IN ({})", slots.join(", ")));
-        }
-        sql.push_str(" ORDER BY seq DESC");
+        let (sql, params) = list_query(filter, |n| format!("${n}"));
         let args: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         self.read(|c| {
             let seqs: Vec<i64> = c.query(&sql, &args)?.iter().map(|r| r.get(0)).collect();

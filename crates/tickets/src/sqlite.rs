@@ -2,7 +2,7 @@
 //! synchronisation, schema migrations, one transaction per change. A ticket is on disk
 //! before [`TicketStore::create`] returns.
 
-use crate::{check_action, parse_id, ticket_id, Delivery};
+use crate::{check_action, list_query, parse_id, ticket_id, Delivery};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -567,27 +567,7 @@ impl TicketStore for SqliteTicketStore {
     }
 
     fn list(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, TicketError> {
-        // Filtered in SQL, so a customer's own tickets come through the customer index however
-        // many tickets the database holds (the chat asks on every line).
-        let mut sql = String::from("SELECT seq FROM tickets WHERE 1 = 1");
-        let mut params: Vec<String> = Vec::new();
-        if let Some(customer) = &filter.customer_id {
-            params.push(customer.clone());
-            sql.push_str(&format!(" AND customer_id = ?{}", params.len()));
-        }
-        if let Some(status) = filter.status {
-            params.push(status.as_str().to_string());
-            sql.push_str(&format!(" AND status = ?{}", params.len()));
-        }
-        if !filter.queues.is_empty() {
-            let mut slots = Vec::new();
-            for queue in &filter.queues {
-                params.push(queue.clone());
-                slots.push(format!("?{}", params.len()));
-            }
-            sql.push_str(&format!(" AND queue IN ({})", slots.join(", ")));
-        }
-        sql.push_str(" ORDER BY seq DESC");
+        let (sql, params) = list_query(filter, |n| format!("?{n}"));
         let seqs: Vec<i64> = self.read(|c| {
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt
