@@ -166,7 +166,7 @@ fn two_replicas_one_killed_and_restarted_lose_and_duplicate_nothing() {
     let ports = [replicas[0].port, replicas[1].port];
     let done = AtomicUsize::new(0);
     let retries = AtomicUsize::new(0);
-    let total = CONVERSATIONS * 3;
+    let total = CONVERSATIONS * 4;
     let tickets: Vec<(usize, String, String)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..WORKERS)
             .map(|w| {
@@ -183,12 +183,18 @@ fn two_replicas_one_killed_and_restarted_lose_and_duplicate_nothing() {
                             started["token"].as_str().unwrap().to_string()
                         })
                         .collect();
+                    // A question answered from the guidance, before there is a ticket.
+                    for (&i, token) in mine.iter().zip(&tokens) {
+                        let body = format!("{{\"text\":\"Wer stellt uns die Rechnung aus? Kunde {i}\",\"id\":\"question-{i}\"}}");
+                        send(ports, i + 1, "POST", &format!("/api/v1/conversations/{token}/messages"), &body, retries);
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
                     let ids: Vec<String> = mine
                         .iter()
                         .zip(&tokens)
                         .map(|(&i, token)| {
                             let body = format!("{{\"text\":\"Ich möchte mit einem Menschen sprechen, Kunde {i}\",\"id\":\"handoff-{i}\"}}");
-                            let turn = send(ports, i + 1, "POST", &format!("/api/v1/conversations/{token}/messages"), &body, retries);
+                            let turn = send(ports, i, "POST", &format!("/api/v1/conversations/{token}/messages"), &body, retries);
                             done.fetch_add(1, Ordering::Relaxed);
                             // A handoff names its ticket; so does the answer to a handoff sent
                             // again after its first answer was lost ("added to your ticket").
@@ -200,7 +206,7 @@ fn two_replicas_one_killed_and_restarted_lose_and_duplicate_nothing() {
                         .zip(ids)
                         .map(|((&i, token), id)| {
                             let body = format!("{{\"text\":\"Gibt es schon etwas Neues? Kunde {i}\",\"id\":\"follow-up-{i}\"}}");
-                            send(ports, i, "POST", &format!("/api/v1/conversations/{token}/messages"), &body, retries);
+                            send(ports, i + 1, "POST", &format!("/api/v1/conversations/{token}/messages"), &body, retries);
                             done.fetch_add(1, Ordering::Relaxed);
                             (i, token.clone(), id)
                         })
@@ -285,6 +291,7 @@ fn two_replicas_one_killed_and_restarted_lose_and_duplicate_nothing() {
     let rows = db
         .query(
             "SELECT 'T-' || t.seq, t.display_name,
+                    COUNT(*) FILTER (WHERE x.client_id LIKE 'question-%'),
                     COUNT(*) FILTER (WHERE x.client_id LIKE 'handoff-%'),
                     COUNT(*) FILTER (WHERE x.client_id LIKE 'follow-up-%'),
                     COUNT(*) FILTER (WHERE x.author = 'customer')
@@ -292,17 +299,24 @@ fn two_replicas_one_killed_and_restarted_lose_and_duplicate_nothing() {
             &[],
         )
         .unwrap();
-    let by_ticket: std::collections::HashMap<String, (String, i64, i64, i64)> = rows
+    let by_ticket: std::collections::HashMap<String, (String, [i64; 4])> = rows
         .iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4))))
+        .map(|r| (r.get(0), (r.get(1), [r.get(2), r.get(3), r.get(4), r.get(5)])))
         .collect();
     for (i, _token, id) in &tickets {
-        let (_name, handoffs, follow_ups, customer_lines) = by_ticket
+        let (name, [questions, handoffs, follow_ups, customer_lines]) = by_ticket
             .get(id)
             .unwrap_or_else(|| panic!("conversation {i}: ticket {id} is not in the database"));
+        // Started on one replica, asked on the other, handed off on the first: the name and
+        // the question before the ticket are in it, whichever replica served what.
+        assert_eq!(name, &format!("Kunde {i}"), "{id}");
+        assert_eq!(
+            *questions, 1,
+            "conversation {i}, {id}: the question before the handoff, once"
+        );
         assert_eq!(
             (*handoffs, *follow_ups, *customer_lines),
-            (1, 1, 2),
+            (1, 1, 3),
             "conversation {i}, {id}: each message once"
         );
     }

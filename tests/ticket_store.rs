@@ -80,6 +80,7 @@ on_both_stores!(
     staff_messages_are_read_alone_and_match_the_transcripts,
     a_message_sent_again_is_stored_once,
     of_processes_claiming_a_delivery_at_once_one_wins_until_its_claim_goes_stale,
+    a_conversation_without_a_ticket_is_kept_replaced_erased_and_purged,
 );
 
 fn customer(n: usize) -> CustomerIdentity {
@@ -518,10 +519,11 @@ fn tickets_from_before_the_outbox_count_as_delivered() {
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DROP TABLE deliveries; DROP INDEX transcript_client_id; ALTER TABLE transcript DROP COLUMN client_id;
+            "DROP TABLE deliveries; DROP TABLE conversations; DROP INDEX transcript_client_id;
+             ALTER TABLE transcript DROP COLUMN client_id;
              PRAGMA user_version = 1;",
         )
-            .unwrap();
+        .unwrap();
     }
     let store = SqliteTicketStore::open(&path).unwrap();
     assert!(store
@@ -903,4 +905,34 @@ fn of_processes_claiming_a_delivery_at_once_one_wins_until_its_claim_goes_stale(
     assert!(!store
         .claim_delivery("T-999", "discord", "customer-told", other, stale_before, now)
         .unwrap());
+}
+
+/// What an adapter keeps of a conversation that has no ticket yet (for processes sharing the
+/// store): replaced on each save, gone with the customer's erasure, purged once idle.
+fn a_conversation_without_a_ticket_is_kept_replaced_erased_and_purged(backend: &dyn Backend) {
+    let store = backend.open();
+    assert_eq!(store.conversation("web:a").unwrap(), None);
+    store
+        .save_conversation("web:a", "{\"n\":1}", "2026-01-01T00:00:00Z")
+        .unwrap();
+    store
+        .save_conversation("web:a", "{\"n\":2}", "2026-11-28T10:00:00Z")
+        .unwrap();
+    store
+        .save_conversation("web:b", "{\"n\":3}", "2026-01-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(store.conversation("web:a").unwrap().as_deref(), Some("{\"n\":2}"));
+    store.purge_resolved_before("2026-06-01T00:00:00Z").unwrap();
+    assert_eq!(
+        store.conversation("web:b").unwrap(),
+        None,
+        "idle past the retention"
+    );
+    assert!(store.conversation("web:a").unwrap().is_some(), "recent");
+    store.erase_customer("web:a").unwrap();
+    assert_eq!(
+        store.conversation("web:a").unwrap(),
+        None,
+        "erased with the customer"
+    );
 }

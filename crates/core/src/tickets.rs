@@ -399,6 +399,18 @@ pub trait TicketStore: Send + Sync {
     ) -> Result<bool, TicketError>;
     /// Gives up `holder`'s claim on a delivery (it failed; another pass or process may try).
     fn release_delivery(&self, id: &str, adapter: &str, key: &str, holder: &str) -> Result<(), TicketError>;
+    /// Whether several processes may share this store: then an adapter keeps a conversation
+    /// that has no ticket yet in it too ([`Self::save_conversation`]), so that conversation's
+    /// next message may reach any process.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Keeps `state` (the adapter's own JSON) of a customer's conversation that has no ticket
+    /// yet, replacing what was kept; erased with the customer, purged once idle past the
+    /// retention of resolved tickets.
+    fn save_conversation(&self, customer_id: &str, state: &str, now: &str) -> Result<(), TicketError>;
+    /// What [`Self::save_conversation`] kept for a customer.
+    fn conversation(&self, customer_id: &str) -> Result<Option<String>, TicketError>;
     /// The tickets of `adapter`'s customers that are not resolved and have no `key` delivery,
     /// oldest first: what a crash or a failed call left undelivered. `{queue}` in `key` stands
     /// for each ticket's queue, so a delivery to one queue does not count once the ticket is

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use switchboard_core::tickets::{StaffAction, TicketError, TicketFilter, TicketStatus, TicketStore};
 
 /// How many schema migrations each store has (the versions are the same for both).
-pub const SCHEMA_VERSION: usize = 5;
+pub const SCHEMA_VERSION: usize = 6;
 
 /// Opens the store at `database_url` (`postgres://…` or `postgresql://…`), or the SQLite
 /// database at `sqlite_path` when there is none.

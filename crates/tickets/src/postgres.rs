@@ -83,6 +83,8 @@ const MIGRATIONS: [&str; SCHEMA_VERSION] = [
         ON CONFLICT DO NOTHING;",
     "ALTER TABLE transcript ADD COLUMN client_id TEXT;
     CREATE UNIQUE INDEX transcript_client_id ON transcript(ticket, client_id) WHERE client_id IS NOT NULL;",
+    // A conversation that has no ticket yet, kept where several processes share the store.
+    "CREATE TABLE conversations (customer_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);",
 ];
 
 /// The advisory lock key under which migrations run: two processes starting at once on a new
@@ -770,21 +772,32 @@ impl TicketStore for PostgresTicketStore {
     }
 
     fn purge_resolved_before(&self, cutoff: &str) -> Result<usize, TicketError> {
-        let n = self.write(|tx| {
-            tx.execute(
-                "DELETE FROM tickets WHERE status = 'resolved' AND updated_at < $1",
-                &[&cutoff],
-            )
+        let (n, idle) = self.write(|tx| {
+            Ok((
+                tx.execute(
+                    "DELETE FROM tickets WHERE status = 'resolved' AND updated_at < $1",
+                    &[&cutoff],
+                )?,
+                tx.execute("DELETE FROM conversations WHERE updated_at < $1", &[&cutoff])?,
+            ))
         })?;
-        if n > 0 {
+        if n + idle > 0 {
             self.vacuum()?;
         }
         Ok(n as usize)
     }
 
     fn erase_customer(&self, customer_id: &str) -> Result<usize, TicketError> {
-        let n = self.write(|tx| tx.execute("DELETE FROM tickets WHERE customer_id = $1", &[&customer_id]))?;
-        if n > 0 {
+        let (n, kept) = self.write(|tx| {
+            Ok((
+                tx.execute("DELETE FROM tickets WHERE customer_id = $1", &[&customer_id])?,
+                tx.execute(
+                    "DELETE FROM conversations WHERE customer_id = $1",
+                    &[&customer_id],
+                )?,
+            ))
+        })?;
+        if n + kept > 0 {
             self.vacuum()?;
         }
         Ok(n as usize)
@@ -844,6 +857,31 @@ impl TicketStore for PostgresTicketStore {
             )
         })?;
         Ok(won == 1)
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn save_conversation(&self, customer_id: &str, state: &str, now: &str) -> Result<(), TicketError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO conversations (customer_id, state, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (customer_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at",
+                &[&customer_id, &state, &now],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn conversation(&self, customer_id: &str) -> Result<Option<String>, TicketError> {
+        self.read(|c| {
+            Ok(c.query_opt(
+                "SELECT state FROM conversations WHERE customer_id = $1",
+                &[&customer_id],
+            )?
+            .map(|r| r.get(0)))
+        })
     }
 
     fn release_delivery(&self, id: &str, adapter: &str, key: &str, holder: &str) -> Result<(), TicketError> {

@@ -81,6 +81,8 @@ const MIGRATIONS: [&str; crate::SCHEMA_VERSION] = [
     // The sender's id of a message: sent again, it is stored once per ticket.
     "ALTER TABLE transcript ADD COLUMN client_id TEXT;
     CREATE UNIQUE INDEX transcript_client_id ON transcript(ticket, client_id) WHERE client_id IS NOT NULL;",
+    // A conversation that has no ticket yet, kept where several processes share the store.
+    "CREATE TABLE conversations (customer_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);",
 ];
 
 /// The queries every customer message and live poll runs (see
@@ -738,13 +740,16 @@ impl TicketStore for SqliteTicketStore {
     }
 
     fn purge_resolved_before(&self, cutoff: &str) -> Result<usize, TicketError> {
-        let n = self.write(|tx| {
-            tx.execute(
-                "DELETE FROM tickets WHERE status = 'resolved' AND updated_at < ?1",
-                [cutoff],
-            )
+        let (n, idle) = self.write(|tx| {
+            Ok((
+                tx.execute(
+                    "DELETE FROM tickets WHERE status = 'resolved' AND updated_at < ?1",
+                    [cutoff],
+                )?,
+                tx.execute("DELETE FROM conversations WHERE updated_at < ?1", [cutoff])?,
+            ))
         })?;
-        if n > 0 {
+        if n + idle > 0 {
             self.scrub()?;
         }
         Ok(n)
@@ -804,6 +809,25 @@ impl TicketStore for SqliteTicketStore {
         Ok(won == 1)
     }
 
+    fn save_conversation(&self, customer_id: &str, state: &str, now: &str) -> Result<(), TicketError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO conversations (customer_id, state, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (customer_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                params![customer_id, state, now],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn conversation(&self, customer_id: &str) -> Result<Option<String>, TicketError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT state FROM conversations WHERE customer_id = ?1")?
+                .query_row([customer_id], |r| r.get(0))
+                .optional()
+        })
+    }
+
     fn release_delivery(&self, id: &str, adapter: &str, key: &str, holder: &str) -> Result<(), TicketError> {
         let seq = parse_id(id)?;
         self.write(|tx| {
@@ -846,8 +870,13 @@ impl TicketStore for SqliteTicketStore {
     }
 
     fn erase_customer(&self, customer_id: &str) -> Result<usize, TicketError> {
-        let n = self.write(|tx| tx.execute("DELETE FROM tickets WHERE customer_id = ?1", [customer_id]))?;
-        if n > 0 {
+        let (n, kept) = self.write(|tx| {
+            Ok((
+                tx.execute("DELETE FROM tickets WHERE customer_id = ?1", [customer_id])?,
+                tx.execute("DELETE FROM conversations WHERE customer_id = ?1", [customer_id])?,
+            ))
+        })?;
+        if n + kept > 0 {
             self.scrub()?;
         }
         Ok(n)

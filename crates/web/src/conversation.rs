@@ -136,6 +136,39 @@ impl State {
     }
 }
 
+/// What a store shared by several processes keeps of a conversation that has no ticket yet,
+/// so its next message may reach any of them: the name given at the start, the language, and
+/// the conversation so far (which goes into the ticket on a handoff).
+#[derive(Serialize, serde::Deserialize)]
+struct SharedConversation {
+    name: String,
+    language: Option<Language>,
+    transcript: Vec<TranscriptEntry>,
+}
+
+impl SharedConversation {
+    fn of(session: &Session) -> Self {
+        SharedConversation {
+            name: session.customer.display_name.clone(),
+            language: session.language_hint,
+            transcript: session.transcript.clone(),
+        }
+    }
+
+    /// Keeps the conversation in a shared store (nothing for a store only this process uses).
+    fn save(session: &Session, desk: &Desk) -> Result<(), TicketError> {
+        if !desk.store().shared() {
+            return Ok(());
+        }
+        let state = serde_json::to_string(&Self::of(session)).expect("a conversation serialises");
+        desk.store().save_conversation(
+            &session.customer.customer_id(),
+            &state,
+            &jiff::Timestamp::now().to_string(),
+        )
+    }
+}
+
 /// One customer conversation.
 pub struct Conversation {
     id: String,
@@ -163,6 +196,11 @@ impl Conversation {
             .skip(usize::try_from(after).unwrap_or(usize::MAX))
             .cloned()
             .collect()
+    }
+
+    /// Whether the conversation has a ticket (then the tickets hold it, for every process).
+    pub fn has_ticket(&self) -> bool {
+        self.lock().has_ticket
     }
 
     /// The conversation's language so far.
@@ -198,6 +236,23 @@ impl Conversation {
                 return Ok(events.clone());
             }
         }
+        Self::catch_up(&mut state, desk)?;
+        if let Some(sent) = send_id {
+            // Answered by another process sharing the store (this send is a retry after its
+            // answer was lost): that answer again, not a second turn.
+            let transcript = &state.session.transcript;
+            if let Some(at) = transcript.iter().position(|e| e.id.as_deref() == Some(sent)) {
+                let answered = std::iter::once(&transcript[at])
+                    .chain(
+                        transcript[at + 1..]
+                            .iter()
+                            .take_while(|e| e.author != Author::Customer),
+                    )
+                    .map(event_of_entry)
+                    .collect();
+                return Ok(answered);
+            }
+        }
         if language.is_some() {
             state.session.language_hint = language;
         }
@@ -217,6 +272,9 @@ impl Conversation {
         for event in turn_events(&turn, &at) {
             state.push(event);
         }
+        if !state.has_ticket {
+            SharedConversation::save(&state.session, desk)?;
+        }
         let added = state.events[before..].to_vec();
         if let Some(sent) = send_id {
             if state.recent_sends.len() == RECENT_SENDS {
@@ -228,15 +286,39 @@ impl Conversation {
         Ok(added)
     }
 
+    /// Before a turn of a conversation without a ticket in a store several processes share:
+    /// takes up what other processes added to it since (its messages may reach any of them).
+    fn catch_up(state: &mut State, desk: &Desk) -> Result<(), TicketError> {
+        if state.has_ticket || !desk.store().shared() {
+            return Ok(());
+        }
+        let kept = desk
+            .store()
+            .conversation(&state.session.customer.customer_id())?
+            .and_then(|kept| serde_json::from_str::<SharedConversation>(&kept).ok());
+        if let Some(kept) = kept.filter(|k| k.transcript.len() > state.session.transcript.len()) {
+            state.events.clear();
+            for entry in &kept.transcript {
+                state.push(event_of_entry(entry));
+            }
+            state.session.customer.display_name = kept.name;
+            state.session.language_hint = state.session.language_hint.or(kept.language);
+            state.session.transcript = kept.transcript;
+        }
+        Ok(())
+    }
+
     /// Adds staff messages written since the last look (from this server, another process or
     /// another channel); wakes the live connections when there are any.
     pub fn refresh(&self, desk: &Desk) -> Result<usize, TicketError> {
         let mut state = self.lock();
-        if !state.has_ticket {
+        // In a store several processes share, another one may have made the ticket.
+        if !state.has_ticket && !desk.store().shared() {
             return Ok(0);
         }
         let new = desk.new_staff_messages(&mut state.session)?;
         let count = new.len();
+        state.has_ticket |= count > 0;
         for (_ticket, entry) in new {
             let staff = match &entry.author {
                 Author::Staff { user } => Some(user.clone()),
@@ -386,6 +468,12 @@ impl Conversations {
         (self.token_of(&id), conversation)
     }
 
+    /// Keeps a new conversation (its name and language) where several processes share the
+    /// store, so its first message may reach any of them.
+    pub fn share(&self, conversation: &Conversation, desk: &Desk) -> Result<(), TicketError> {
+        SharedConversation::save(&conversation.lock().session, desk)
+    }
+
     fn insert(&self, id: &str, session: Session, events: Vec<ChatEvent>) -> Arc<Conversation> {
         let count = events.len() as u64;
         let conversation = Arc::new(Conversation {
@@ -429,9 +517,26 @@ impl Conversations {
         };
         let mut tickets = desk.customer_tickets(&customer)?;
         tickets.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        let shared = if tickets.is_empty() && desk.store().shared() {
+            desk.store()
+                .conversation(&customer.customer_id())?
+                .and_then(|state| serde_json::from_str::<SharedConversation>(&state).ok())
+        } else {
+            None
+        };
         let identity = tickets.first().map_or(customer, |t| t.customer.clone());
         let mut session = Session::new(identity, id.clone());
         let mut events: Vec<ChatEvent> = Vec::new();
+        if let Some(kept) = shared {
+            session.customer.display_name = kept.name;
+            session.language_hint = kept.language;
+            for entry in &kept.transcript {
+                let mut event = event_of_entry(entry);
+                event.id = events.len() as u64 + 1;
+                events.push(event);
+            }
+            session.transcript = kept.transcript;
+        }
         for ticket in &tickets {
             let staff = ticket
                 .transcript

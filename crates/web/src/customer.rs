@@ -124,7 +124,11 @@ pub async fn start(
     WithRejection(Json(request), _): JsonBody<StartRequest>,
 ) -> Result<(StatusCode, Json<Started>), ApiError> {
     let lang = language(request.language.as_deref())?;
-    let (token, _conversation) = state.conversations.start(request.name.as_deref(), lang);
+    let (token, conversation) = state.conversations.start(request.name.as_deref(), lang);
+    if state.desk.store().shared() {
+        let state = Arc::clone(&state);
+        blocking(move || Ok(state.conversations.share(&conversation, &state.desk)?)).await?;
+    }
     Ok((StatusCode::CREATED, Json(Started { token })))
 }
 
