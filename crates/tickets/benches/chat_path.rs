@@ -1,7 +1,9 @@
 //! The cost of one chat line through the desk as the ticket database and the conversation
 //! grow: CPU time per customer message (routing, the ticket lookups, the appends) with 1, 10,000
 //! and 100,000 other tickets in the database, and over 4,000 lines of one conversation with an
-//! open ticket. Ratios are against the first measurement of the same run.
+//! open ticket. Ratios are against the first measurement of the same run. With
+//! `CHAT_PATH_DATABASE_URL` (an empty PostgreSQL database), the first measurement is repeated on
+//! PostgreSQL, against SQLite in the same run.
 //!
 //! Run: `cargo bench -p switchboard-tickets --bench chat_path`
 
@@ -14,7 +16,7 @@ use switchboard_core::tickets::CustomerIdentity;
 use switchboard_core::{Router, RouterConfig};
 use switchboard_knowledge::ingest::ingest_roots;
 use switchboard_knowledge::KnowledgeBase;
-use switchboard_tickets::SqliteTicketStore;
+use switchboard_tickets::{PostgresTicketStore, SqliteTicketStore};
 
 fn repo(dir: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir)
@@ -125,4 +127,26 @@ fn main() {
             );
         }
     }
+
+    let Ok(url) = std::env::var("CHAT_PATH_DATABASE_URL") else {
+        return;
+    };
+    let shared = desk.router();
+    let desk = Desk::new(
+        shared.with_config(*shared.config()),
+        Arc::new(PostgresTicketStore::connect(&url).unwrap()),
+        72,
+    );
+    let mut s = session("measured");
+    let _ = per_line(&desk, &mut s, 20);
+    let mut s = session("measured-2");
+    let t = per_line(&desk, &mut s, 200);
+    let base = baseline.expect("measured on SQLite first");
+    println!("\n| store | per line (mean of 200) | vs SQLite with 1 ticket |");
+    println!("|---|---|---|");
+    println!(
+        "| PostgreSQL (loopback, empty database) | {:.0} µs | {:.2}x |",
+        t.as_secs_f64() * 1e6,
+        t.as_secs_f64() / base.as_secs_f64()
+    );
 }

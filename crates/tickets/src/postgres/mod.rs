@@ -8,11 +8,14 @@
 //! per customer whatever a caller does; writes to a ticket lock its row first, so transcript
 //! positions never collide; a claim is a compare-and-set under that lock.
 
+mod cached;
+
 use crate::{check_action, list_query, parse_id, redact_url, ticket_id, Delivery, SCHEMA_VERSION};
+use cached::{Cached, Manager, Queries};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{GenericClient, NoTls, Transaction};
+use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -100,7 +103,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a transaction the server aborted (deadlock, serialisation) is retried.
 const RETRIES: usize = 3;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
+
+/// A transaction with its connection's statement cache.
+type Tx<'c, 't> = Cached<'c, Transaction<'t>>;
 
 /// The PostgreSQL ticket store.
 pub struct PostgresTicketStore {
@@ -136,7 +142,7 @@ fn author_of(kind: &str, staff_user: Option<String>) -> Author {
 }
 
 /// The per-customer lock key: creating and reopening a customer's tickets take it first.
-fn customer_lock(tx: &mut Transaction<'_>, customer_id: &str) -> Result<(), postgres::Error> {
+fn customer_lock(tx: &mut impl Queries, customer_id: &str) -> Result<(), postgres::Error> {
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
         &[&customer_id],
@@ -159,7 +165,7 @@ fn copy_in<'a>(
     Ok(BinaryCopyInWriter::new(sink, types))
 }
 
-fn push_entry(tx: &mut Transaction<'_>, seq: i64, entry: &TranscriptEntry) -> Result<(), postgres::Error> {
+fn push_entry(tx: &mut impl Queries, seq: i64, entry: &TranscriptEntry) -> Result<(), postgres::Error> {
     let (author, staff_user) = text_author(entry);
     tx.execute(
         "INSERT INTO transcript (ticket, pos, author, staff_user, text, at, client_id)
@@ -172,7 +178,7 @@ fn push_entry(tx: &mut Transaction<'_>, seq: i64, entry: &TranscriptEntry) -> Re
 /// Whether the ticket holds one of `entries` already (by the sender's id): a message sent
 /// again is not stored again, nor what was written with it. Asked under the ticket's row lock.
 fn already_stored(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl Queries,
     seq: i64,
     entries: &[TranscriptEntry],
 ) -> Result<bool, postgres::Error> {
@@ -189,7 +195,7 @@ fn already_stored(
 }
 
 fn audit(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl Queries,
     seq: i64,
     actor: &str,
     action: &str,
@@ -203,14 +209,14 @@ fn audit(
     Ok(())
 }
 
-fn load(c: &mut impl GenericClient, seq: i64) -> Result<Option<Ticket>, postgres::Error> {
+fn load(c: &mut impl Queries, seq: i64) -> Result<Option<Ticket>, postgres::Error> {
     Ok(load_many(c, &[seq])?.pop())
 }
 
 /// Whole tickets, in the order of `seqs` (those that do not exist are left out): four queries
 /// however many tickets, so a staff queue or a migration's read-back does not make a round
 /// trip per ticket.
-fn load_many(c: &mut impl GenericClient, seqs: &[i64]) -> Result<Vec<Ticket>, postgres::Error> {
+fn load_many(c: &mut impl Queries, seqs: &[i64]) -> Result<Vec<Ticket>, postgres::Error> {
     let mut transcripts: HashMap<i64, Vec<TranscriptEntry>> = HashMap::new();
     for r in c.query(
         "SELECT ticket, author, staff_user, text, at, client_id FROM transcript WHERE ticket = ANY($1) ORDER BY ticket, pos",
@@ -292,7 +298,7 @@ impl PostgresTicketStore {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(Manager(PostgresConnectionManager::new(config, NoTls)))
             .map_err(|e| TicketError::Store(format!("cannot connect to {shown}: {e}")))?;
         let store = PostgresTicketStore { pool, shown };
         store.migrate()?;
@@ -334,7 +340,7 @@ impl PostgresTicketStore {
         }
     }
 
-    fn client(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, TicketError> {
+    fn client(&self) -> Result<r2d2::PooledConnection<Manager>, TicketError> {
         self.pool.get().map_err(|e| {
             TicketError::Store(format!(
                 "no connection to {} within {CONNECT_TIMEOUT:?}: {e}",
@@ -345,24 +351,29 @@ impl PostgresTicketStore {
 
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Cached<'_, postgres::Client>) -> Result<T, postgres::Error>,
     ) -> Result<T, TicketError> {
-        let mut client = self.client()?;
-        f(&mut client).map_err(|e| self.error(&e))
+        let mut conn = self.client()?;
+        let (client, statements) = conn.cached();
+        f(&mut Cached { client, statements }).map_err(|e| self.error(&e))
     }
 
     /// Runs `f` in one transaction, committed before this returns; a transaction the server
     /// aborted for a deadlock or a serialisation conflict is run again.
     fn write<T>(
         &self,
-        mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Tx<'_, '_>) -> Result<T, postgres::Error>,
     ) -> Result<T, TicketError> {
-        let mut client = self.client()?;
+        let mut conn = self.client()?;
+        let (client, statements) = conn.cached();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result = client.transaction().and_then(|mut tx| {
-                let out = f(&mut tx)?;
+                let out = f(&mut Cached {
+                    client: &mut tx,
+                    statements: &mut *statements,
+                })?;
                 tx.commit()?;
                 Ok(out)
             });
@@ -381,7 +392,8 @@ impl PostgresTicketStore {
     fn migrate(&self) -> Result<(), TicketError> {
         self.write(|tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-            tx.batch_execute("CREATE TABLE IF NOT EXISTS switchboard_schema (version INTEGER NOT NULL)")?;
+            tx.client
+                .batch_execute("CREATE TABLE IF NOT EXISTS switchboard_schema (version INTEGER NOT NULL)")?;
             let version: Option<i32> = tx
                 .query_opt("SELECT version FROM switchboard_schema", &[])?
                 .map(|r| r.get(0));
@@ -390,7 +402,7 @@ impl PostgresTicketStore {
             }
             let version = version.unwrap_or(0).max(0) as usize;
             for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-                tx.batch_execute(sql)?;
+                tx.client.batch_execute(sql)?;
                 tx.execute("UPDATE switchboard_schema SET version = $1", &[&position(i + 1)])?;
             }
             Ok(())
@@ -501,7 +513,7 @@ impl PostgresTicketStore {
             let text = Type::TEXT;
             let (int, big) = (Type::INT4, Type::INT8);
             let mut rows = copy_in(
-                tx,
+                tx.client,
                 "tickets (seq, customer_id, adapter, user_id, display_name, conversation, queue, status, assignee, findings, due, created_at, updated_at)",
                 &[big.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone()],
             )?;
@@ -511,7 +523,7 @@ impl PostgresTicketStore {
             }
             rows.finish()?;
             let mut rows = copy_in(
-                tx,
+                tx.client,
                 "transcript (ticket, pos, author, staff_user, text, at, client_id)",
                 &[big.clone(), int.clone(), text.clone(), text.clone(), text.clone(), text.clone(), text.clone()],
             )?;
@@ -522,7 +534,8 @@ impl PostgresTicketStore {
                 }
             }
             rows.finish()?;
-            let mut rows = copy_in(tx, "escalations (ticket, pos, detail)", &[big.clone(), int.clone(), text.clone()])?;
+            let mut rows = copy_in(
+                tx.client, "escalations (ticket, pos, detail)", &[big.clone(), int.clone(), text.clone()])?;
             for (t, seq) in tickets.iter().zip(&seqs) {
                 for (pos, e) in t.escalations.iter().enumerate() {
                     let detail = serde_json::to_string(e).expect("escalation serialises");
@@ -532,7 +545,8 @@ impl PostgresTicketStore {
             rows.finish()?;
             // Oldest ticket first and in each ticket's order: the audit is read back by its
             // own sequence.
-            let mut rows = copy_in(tx, "audit (ticket, actor, action, at)", &[big.clone(), text.clone(), text.clone(), text.clone()])?;
+            let mut rows = copy_in(
+                tx.client, "audit (ticket, actor, action, at)", &[big.clone(), text.clone(), text.clone(), text.clone()])?;
             for (t, seq) in tickets.iter().zip(&seqs).rev() {
                 for a in &t.audit {
                     rows.write(&[seq, &a.actor, &a.action, &a.at])?;
@@ -540,7 +554,7 @@ impl PostgresTicketStore {
             }
             rows.finish()?;
             let mut rows = copy_in(
-                tx,
+                tx.client,
                 "deliveries (ticket, adapter, key, value, at)",
                 &[big.clone(), text.clone(), text.clone(), text.clone(), text.clone()],
             )?;
@@ -560,7 +574,10 @@ impl PostgresTicketStore {
     /// transaction). Unlike SQLite's rebuild, the server's write-ahead log and backups keep
     /// what was deleted until they are recycled: that is the server operator's retention.
     fn vacuum(&self) -> Result<(), TicketError> {
-        self.read(|c| c.batch_execute("VACUUM tickets, transcript, escalations, audit, deliveries"))
+        self.read(|c| {
+            c.client
+                .batch_execute("VACUUM tickets, transcript, escalations, audit, deliveries")
+        })
     }
 }
 
