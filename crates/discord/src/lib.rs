@@ -675,6 +675,9 @@ impl Inner {
                     .record(&ticket, STAFF_REPLIES.into(), (i + 1).to_string())
                     .await;
             }
+            // The count is recorded: the next reply may go out through whichever process sees
+            // it first, without waiting for this claim to go stale.
+            self.release(&ticket, STAFF_REPLIES).await;
         }
     }
 
