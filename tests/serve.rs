@@ -433,3 +433,168 @@ async fn the_web_server_answers_keeps_its_key_private_and_stops_on_sigterm_with_
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
 }
+
+/// Issue 17's live reload under load, through the web API: 1,000 questions from eight clients,
+/// each in a conversation of its own, while a guidance file and a plugin with a new intent
+/// (taught by examples alone) are added; none fails, and every question sent 2 s after the
+/// change is answered from the new guidance or routed by the new intent. A broken file then
+/// is refused and reported, and the last good guidance keeps answering.
+#[test]
+fn a_thousand_questions_during_a_reload_all_answered_and_switched_within_two_seconds() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    const QUESTIONS: usize = 1_000;
+    const GUIDANCE_QUESTION: &str = "when does the zorblax surcharge apply?";
+    const INTENT_QUESTION: &str = "could you book a teams training for our new colleagues?";
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (knowledge, plugins) = (dir.path().join("knowledge"), dir.path().join("plugins"));
+    copy_tree(&repo.join("knowledge"), &knowledge);
+    copy_tree(&repo.join("plugins"), &plugins);
+    let config = dir.path().join("web.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nrequests_per_minute_per_client = 1000000\nmessages_per_minute_per_conversation = 1000\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--knowledge")
+        .arg(&knowledge)
+        .arg("--plugins")
+        .arg(&plugins)
+        .args(["serve", "--http", &format!("127.0.0.1:{port}"), "--web-config"])
+        .arg(&config)
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("SWITCHBOARD_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = read_in_background(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while !std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|_| http(port, "GET", "/readyz", "").starts_with("HTTP/1.1 200"))
+    {
+        assert!(Instant::now() < deadline, "the web server did not become ready");
+        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ask = |question: &str| -> (bool, String) {
+        let started = http(port, "POST", "/api/v1/conversations", "{\"language\":\"en\"}");
+        let Some(token) = started
+            .split("\"token\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            return (false, started);
+        };
+        let body = serde_json::json!({ "text": question }).to_string();
+        let answer = http(
+            port,
+            "POST",
+            &format!("/api/v1/conversations/{token}/messages"),
+            &body,
+        );
+        (answer.starts_with("HTTP/1.1 200"), answer)
+    };
+    // Before: the bundled guidance has no such file, and no intent books trainings.
+    assert!(!ask(GUIDANCE_QUESTION).1.contains("zorblax.md"));
+    assert!(!ask(INTENT_QUESTION).1.contains("\"queue\":\"sales\""));
+
+    let next = AtomicUsize::new(0);
+    let changed_at: Mutex<Option<Instant>> = Mutex::new(None);
+    // (sent, which question, answered, from the new guidance or intent)
+    let results: Vec<(Instant, usize, bool, bool)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                let (next, ask) = (&next, &ask);
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= QUESTIONS {
+                            return mine;
+                        }
+                        // Paced, so the questions span the reload: about 8 s in all.
+                        std::thread::sleep(Duration::from_millis(60));
+                        let sent = Instant::now();
+                        let (ok, answer) = ask(if n % 2 == 0 {
+                            GUIDANCE_QUESTION
+                        } else {
+                            INTENT_QUESTION
+                        });
+                        let new = if n % 2 == 0 {
+                            answer.contains("en-us/zorblax.md#when")
+                        } else {
+                            answer.contains("\"queue\":\"sales\"")
+                        };
+                        mine.push((sent, n % 2, ok, new));
+                    }
+                })
+            })
+            .collect();
+        // A fifth of the way in: the new guidance and the new plugin arrive.
+        while next.load(Ordering::Relaxed) < QUESTIONS / 5 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::fs::write(knowledge.join("en-us/zorblax.md"), NEW_GUIDANCE).unwrap();
+        copy_tree(
+            &repo.join("tests/fixtures/plugins/training"),
+            &plugins.join("training"),
+        );
+        *changed_at.lock().unwrap() = Some(Instant::now());
+        clients.into_iter().flat_map(|c| c.join().unwrap()).collect()
+    });
+    let changed = changed_at.into_inner().unwrap().unwrap();
+    assert_eq!(results.len(), QUESTIONS);
+    let failed = results.iter().filter(|r| !r.2).count();
+    assert_eq!(failed, 0, "every question answered during the reload");
+    for kind in 0..2 {
+        let first_new = results
+            .iter()
+            .filter(|r| r.1 == kind && r.3)
+            .map(|r| r.0)
+            .min()
+            .expect("the new guidance and intent answer at last");
+        eprintln!(
+            "{}: answered the new way from {:?} after the change",
+            ["guidance", "intent"][kind],
+            first_new.saturating_duration_since(changed)
+        );
+        let late_old = results
+            .iter()
+            .filter(|r| r.1 == kind && !r.3 && r.0 >= changed + Duration::from_secs(2))
+            .count();
+        assert_eq!(
+            late_old,
+            0,
+            "{}: answered the old way 2 s after the change",
+            ["guidance", "intent"][kind]
+        );
+    }
+
+    // A broken file: refused and reported, the last good guidance keeps answering.
+    std::fs::write(
+        knowledge.join("en-us/broken.md"),
+        "---\ntitle: [unclosed\n---\n# Broken\n\ntext\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(ask(GUIDANCE_QUESTION).1.contains("en-us/zorblax.md#when"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let printed = stderr.join().unwrap();
+    assert!(
+        printed.contains("reload refused") && printed.contains("broken.md"),
+        "{printed}"
+    );
+}

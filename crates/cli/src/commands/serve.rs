@@ -32,17 +32,31 @@ pub struct ServeArgs {
 }
 
 /// How often the guidance, plugins and support model are checked for changes (one `stat` of
-/// each file; nothing is read unless something changed).
+/// each file; nothing is read unless something changed) when the file system sends no events.
 const RELOAD_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long after a file-system event more are awaited: saving in an editor or copying a plugin
+/// folder is a burst of events, and one reload.
+const RELOAD_SETTLE: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// Watches what the router is built from and puts a new router in place when it changes; a
 /// change with errors (a broken guidance file, a plugin that does not load) is refused and
-/// reported, and the last good guidance and plugins stay.
+/// reported, and the last good guidance and plugins stay. File-system events (`notify`) start
+/// the check at once; the poll remains for file systems that send none (network shares).
 fn reload_on_change(env: &Env, desk: &Desk) {
     let sources = env.sources();
+    let (changed, events) = std::sync::mpsc::channel();
+    let _watcher = watch(&sources, changed);
     let mut seen = stat_signature(&sources);
     loop {
-        std::thread::sleep(RELOAD_POLL);
+        match events.recv_timeout(RELOAD_POLL) {
+            Ok(()) => {
+                std::thread::sleep(RELOAD_SETTLE);
+                while events.try_recv().is_ok() {}
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(RELOAD_POLL),
+        }
         let now = stat_signature(&sources);
         if now == seen {
             continue;
@@ -66,6 +80,30 @@ fn reload_on_change(env: &Env, desk: &Desk) {
             }
         }
     }
+}
+
+/// A watcher sending on `changed` whenever something under `sources` changes; `None` (polling
+/// only) where the platform's watcher cannot be set up.
+fn watch(
+    sources: &[std::path::PathBuf],
+    changed: std::sync::mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = changed.send(());
+        }
+    })
+    .ok()?;
+    for source in sources {
+        if let Err(e) = watcher.watch(source, notify::RecursiveMode::Recursive) {
+            eprintln!(
+                "switchboard: {} is not watched ({e}); its changes are found by polling",
+                source.display()
+            );
+        }
+    }
+    Some(watcher)
 }
 
 /// How long handlers in flight may finish after SIGTERM or SIGINT.
