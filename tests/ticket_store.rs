@@ -936,3 +936,36 @@ fn a_conversation_without_a_ticket_is_kept_replaced_erased_and_purged(backend: &
         "erased with the customer"
     );
 }
+
+/// A database server that is not there is named at once (no pool timeout), with the reason and
+/// without the password; a URL that is not PostgreSQL's is refused by name.
+#[test]
+fn an_unreachable_database_server_is_a_clear_error_without_the_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let err = PostgresTicketStore::connect(&format!("postgres://bot:s3cret@127.0.0.1:{port}/tickets"))
+        .unwrap_err()
+        .to_string();
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    assert!(
+        err.contains(&format!(
+            "cannot connect to postgres://bot:***@127.0.0.1:{port}/tickets"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("refused"), "the reason: {err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let err = switchboard_tickets::open_store(Some("mysql://bot:s3cret@db/t"), &dir.path().join("t.sqlite3"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("unsupported database URL") && !err.contains("s3cret"),
+        "{err}"
+    );
+}

@@ -294,6 +294,18 @@ impl PostgresTicketStore {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| TicketError::Store(format!("the database URL {shown} is not valid: {e}")))?;
+        // One connection first: a server that is down or refuses the login fails at once, with
+        // the reason (the pool would wait its whole timeout and say only "error connecting").
+        let mut reason = String::new();
+        if let Err(e) = config.connect(NoTls) {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(c) = cause {
+                reason.push_str(": ");
+                reason.push_str(&c.to_string());
+                cause = c.source();
+            }
+            return Err(TicketError::Store(format!("cannot connect to {shown}{reason}")));
+        }
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
