@@ -58,6 +58,11 @@ password_hash = "{hash}"
 user = "robot"
 roles = ["billing-admin"]
 token_env = "SWITCHBOARD_TEST_STAFF_TOKEN"
+
+[[staff]]
+user = "mia"
+roles = ["sales-agent", "billing-admin"]
+password_hash = "{hash}"
 "#
     ))
     .unwrap()
@@ -875,4 +880,20 @@ async fn a_message_sent_again_with_its_id_is_stored_once_on_any_replica() {
         let (status, body) = first.message(&token, json!({"text": "hi", "id": bad})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
+}
+
+/// An account with several roles acts in the one the ticket's queue allows, whichever is
+/// listed first; the audit names the person.
+#[tokio::test]
+async fn an_account_with_several_roles_acts_in_the_one_the_queue_allows() {
+    let server = Server::new();
+    let (_token, ticket) = server.billing_ticket(None).await;
+    let mia = server.sign_in("mia").await;
+    let (status, body) = server
+        .call(Method::GET, &format!("/api/v1/tickets/{ticket}"), None, &mia)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server.act(&ticket, "claim", None, &mia).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["assignee"], "mia");
 }

@@ -370,26 +370,42 @@ impl Desk {
         Ok(out)
     }
 
-    fn check_queue(&self, staff: &StaffMember, queue: &str) -> Result<(), TicketError> {
-        let allowed = self
-            .router()
+    /// The staff member `user` acting on `queue` in the first of `roles` the queue allows;
+    /// refused (naming the first role) when none does.
+    fn member_for_queue(
+        &self,
+        user: &str,
+        roles: &[StaffRole],
+        queue: &str,
+    ) -> Result<StaffMember, TicketError> {
+        let router = self.router();
+        let allowed = router
             .support()
             .queue(queue)
-            .is_some_and(|q| q.roles.contains(&staff.role));
-        if allowed {
-            Ok(())
-        } else {
-            Err(TicketError::Forbidden {
-                role: role_name(staff.role).into(),
+            .map(|q| q.roles.as_slice())
+            .unwrap_or_default();
+        match roles.iter().find(|role| allowed.contains(role)) {
+            Some(role) => Ok(StaffMember {
+                user: user.to_string(),
+                role: *role,
+            }),
+            None => Err(TicketError::Forbidden {
+                role: roles.first().map_or("none", |r| role_name(*r)).into(),
                 queue: queue.into(),
-            })
+            }),
         }
     }
 
     /// A ticket, if the staff member's role may see its queue.
     pub fn staff_view(&self, staff: &StaffMember, id: &str) -> Result<Ticket, TicketError> {
+        self.staff_view_as(&staff.user, &[staff.role], id)
+    }
+
+    /// A ticket, if one of the staff member's roles may see its queue (a web account may hold
+    /// several): the ticket is read once, its queue decides the role.
+    pub fn staff_view_as(&self, user: &str, roles: &[StaffRole], id: &str) -> Result<Ticket, TicketError> {
         let ticket = self.store.get(id)?;
-        self.check_queue(staff, &ticket.queue)?;
+        self.member_for_queue(user, roles, &ticket.queue)?;
         Ok(ticket)
     }
 
@@ -426,8 +442,21 @@ impl Desk {
         action: StaffAction,
         now: Timestamp,
     ) -> Result<Ticket, TicketError> {
+        self.staff_act_as(&staff.user, &[staff.role], id, action, now)
+    }
+
+    /// [`Self::staff_act`] for a staff member with several roles: the first one the ticket's
+    /// queue allows acts (the ticket is read once for it).
+    pub fn staff_act_as(
+        &self,
+        user: &str,
+        roles: &[StaffRole],
+        id: &str,
+        action: StaffAction,
+        now: Timestamp,
+    ) -> Result<Ticket, TicketError> {
         let ticket = self.store.get(id)?;
-        self.check_queue(staff, &ticket.queue)?;
+        let staff = self.member_for_queue(user, roles, &ticket.queue)?;
         let action = match action {
             StaffAction::Escalate(Escalation::Queue { queue }) => {
                 if self.router().support().queue(&queue).is_none() {

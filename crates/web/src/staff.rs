@@ -169,28 +169,6 @@ pub async fn queues(State(state): State<Arc<WebState>>, signed: SignedIn) -> Jso
     )
 }
 
-/// The member acting on a queue: in the first of their roles the queue allows (the desk
-/// refuses the first role when none does).
-fn member_for(state: &WebState, signed: &SignedIn, queue: &str) -> StaffMember {
-    let router = state.desk.router();
-    let allowed = router
-        .support()
-        .queue(queue)
-        .map(|q| q.roles.clone())
-        .unwrap_or_default();
-    let role = signed
-        .account
-        .roles
-        .iter()
-        .copied()
-        .find(|r| allowed.contains(r))
-        .unwrap_or(signed.account.roles[0]);
-    StaffMember {
-        user: signed.account.user.clone(),
-        role,
-    }
-}
-
 /// A ticket in a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TicketSummary {
@@ -294,9 +272,12 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Ticket>, ApiError> {
     blocking(move || {
-        let queue = state.desk.store().get(&id)?.queue;
-        let member = member_for(&state, &signed, &queue);
-        Ok(Json(state.desk.staff_view(&member, &id)?))
+        let account = &signed.account;
+        Ok(Json(state.desk.staff_view_as(
+            &account.user,
+            &account.roles,
+            &id,
+        )?))
     })
     .await
 }
@@ -310,11 +291,10 @@ async fn act(
     let ticket = {
         let state = Arc::clone(&state);
         blocking(move || {
-            let queue = state.desk.store().get(&id)?.queue;
-            let member = member_for(&state, &signed, &queue);
+            let account = &signed.account;
             Ok(state
                 .desk
-                .staff_act(&member, &id, action, jiff::Timestamp::now())?)
+                .staff_act_as(&account.user, &account.roles, &id, action, jiff::Timestamp::now())?)
         })
         .await?
     };
