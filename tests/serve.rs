@@ -342,6 +342,19 @@ async fn a_lost_gateway_connection_is_reported_at_the_default_log_level() {
     assert!(printed.contains("connected to Discord again"), "{printed}");
 }
 
+/// Waits (up to 2 minutes) until the web server on `port` says it is ready; fails if the
+/// process ends first. Blocking: the server is another process.
+fn wait_until_ready(port: u16, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_mins(2);
+    while !std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|_| http(port, "GET", "/readyz", "").starts_with("HTTP/1.1 200"))
+    {
+        assert!(Instant::now() < deadline, "the web server did not become ready");
+        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// One HTTP/1.1 request on a new connection (closed after the answer); the whole answer.
 fn http(port: u16, method: &str, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
@@ -380,14 +393,7 @@ async fn the_web_server_answers_keeps_its_key_private_and_stops_on_sigterm_with_
         .spawn()
         .unwrap();
     let stderr = read_in_background(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_mins(2);
-    while !std::net::TcpStream::connect(("127.0.0.1", port))
-        .is_ok_and(|_| http(port, "GET", "/readyz", "").starts_with("HTTP/1.1 200"))
-    {
-        assert!(Instant::now() < deadline, "the web server did not become ready");
-        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_ready(port, &mut child);
     let started = http(port, "POST", "/api/v1/conversations", "{\"language\":\"en\"}");
     assert!(started.starts_with("HTTP/1.1 201"), "{started}");
     let token = started
@@ -478,14 +484,7 @@ fn a_thousand_questions_during_a_reload_all_answered_and_switched_within_two_sec
         .spawn()
         .unwrap();
     let stderr = read_in_background(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_mins(2);
-    while !std::net::TcpStream::connect(("127.0.0.1", port))
-        .is_ok_and(|_| http(port, "GET", "/readyz", "").starts_with("HTTP/1.1 200"))
-    {
-        assert!(Instant::now() < deadline, "the web server did not become ready");
-        assert!(child.try_wait().unwrap().is_none(), "serve exited early");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until_ready(port, &mut child);
     let ask = |question: &str| -> (bool, String) {
         let started = http(port, "POST", "/api/v1/conversations", "{\"language\":\"en\"}");
         let Some(token) = started
