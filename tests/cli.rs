@@ -17,6 +17,7 @@ fn switchboard(data: &Path, args: &[&str]) -> Output {
         .args(args)
         .env_remove("SWITCHBOARD_KNOWLEDGE")
         .env_remove("SWITCHBOARD_PLUGINS")
+        .env_remove("SWITCHBOARD_DATABASE_URL")
         .output()
         .expect("binary runs")
 }
@@ -245,6 +246,7 @@ fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
         .args(["search", "invoice"])
         .env_remove("SWITCHBOARD_KNOWLEDGE")
         .env_remove("SWITCHBOARD_PLUGINS")
+        .env_remove("SWITCHBOARD_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -358,6 +360,7 @@ fn concurrent_processes_after_a_guidance_edit_all_succeed_and_leave_one_generati
             .arg(&knowledge)
             .args(["ask", question])
             .env_remove("SWITCHBOARD_PLUGINS")
+            .env_remove("SWITCHBOARD_DATABASE_URL")
             .spawn()
             .expect("binary runs")
     };
@@ -451,6 +454,7 @@ fn the_support_model_can_come_from_a_configured_file_and_a_missing_one_fails_clo
         .args(["--support", support_arg, "chat"])
         .env_remove("SWITCHBOARD_KNOWLEDGE")
         .env_remove("SWITCHBOARD_PLUGINS")
+        .env_remove("SWITCHBOARD_DATABASE_URL")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

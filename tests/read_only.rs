@@ -138,6 +138,7 @@ fn switchboard_with(
         .arg(knowledge)
         .args(args)
         .env_remove("SWITCHBOARD_PLUGINS")
+        .env_remove("SWITCHBOARD_DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -24,7 +24,8 @@ fn serve_command(data: &std::path::Path, api_base: &str) -> Command {
         .env("DISCORD_API_BASE", api_base)
         .env_remove("RUST_LOG")
         .env_remove("SWITCHBOARD_KNOWLEDGE")
-        .env_remove("SWITCHBOARD_PLUGINS");
+        .env_remove("SWITCHBOARD_PLUGINS")
+        .env_remove("SWITCHBOARD_DATABASE_URL");
     command
 }
 
@@ -388,6 +389,7 @@ async fn the_web_server_answers_keeps_its_key_private_and_stops_on_sigterm_with_
         .env_remove("SWITCHBOARD_WEB_SECRET")
         .env_remove("SWITCHBOARD_KNOWLEDGE")
         .env_remove("SWITCHBOARD_PLUGINS")
+        .env_remove("SWITCHBOARD_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
