@@ -273,7 +273,11 @@ impl Conversation {
             state.push(event);
         }
         if !state.has_ticket {
-            SharedConversation::save(&state.session, desk)?;
+            // The turn is done and answered; a store that cannot keep it now only means the
+            // next message should come back to this replica.
+            if let Err(e) = SharedConversation::save(&state.session, desk) {
+                tracing::warn!(error = %e, "a conversation could not be kept in the shared store");
+            }
         }
         let added = state.events[before..].to_vec();
         if let Some(sent) = send_id {

@@ -126,8 +126,13 @@ pub async fn start(
     let lang = language(request.language.as_deref())?;
     let (token, conversation) = state.conversations.start(request.name.as_deref(), lang);
     if state.desk.store().shared() {
+        // A store that cannot keep the new conversation does not stop it: it goes on in this
+        // replica's memory.
         let state = Arc::clone(&state);
-        blocking(move || Ok(state.conversations.share(&conversation, &state.desk)?)).await?;
+        let kept = blocking(move || Ok(state.conversations.share(&conversation, &state.desk)?)).await;
+        if let Err(e) = kept {
+            tracing::warn!(error = ?e, "a new conversation could not be kept in the shared store");
+        }
     }
     Ok((StatusCode::CREATED, Json(Started { token })))
 }
