@@ -969,3 +969,41 @@ fn an_unreachable_database_server_is_a_clear_error_without_the_password() {
         "{err}"
     );
 }
+
+/// Pooled connections are not checked when taken (a round trip per call): one the server ended
+/// meanwhile (a restart, `pg_terminate_backend`) is replaced, and the call goes through.
+#[test]
+fn connections_the_server_ended_are_replaced_without_an_error() {
+    let Some(url) = test_postgres::fresh_database("connections_ended") else {
+        return;
+    };
+    let store = PostgresTicketStore::connect(&url).unwrap();
+    let ticket = store.create(new_ticket(1), "2026-11-28T10:00:00Z").unwrap();
+    let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    for round in 0..3 {
+        let ended: i64 = admin
+            .query_one(
+                "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()) ended",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(ended >= 1, "round {round}: the store's connections were ended");
+        // A read, then a write, each on a connection the server has ended.
+        assert_eq!(store.get(&ticket.id).unwrap().id, ticket.id, "round {round}");
+        store
+            .append_all(
+                &ticket.id,
+                &[TranscriptEntry {
+                    author: Author::Customer,
+                    text: format!("still there? {round}"),
+                    at: "2026-11-28T10:05:00Z".into(),
+                    id: None,
+                }],
+                false,
+            )
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+    assert_eq!(store.get(&ticket.id).unwrap().transcript.len(), 4);
+}

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 pub struct Connection {
     pub client: postgres::Client,
     statements: HashMap<String, Statement>,
+    /// The server ended it (seen in an error before the client noticed): the pool drops it.
+    pub lost: bool,
 }
 
 impl Connection {
@@ -32,6 +34,7 @@ impl r2d2::ManageConnection for Manager {
         Ok(Connection {
             client: self.0.connect()?,
             statements: HashMap::new(),
+            lost: false,
         })
     }
 
@@ -40,7 +43,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
-        self.0.has_broken(&mut conn.client)
+        conn.lost || self.0.has_broken(&mut conn.client)
     }
 }
 

@@ -141,6 +141,21 @@ fn author_of(kind: &str, staff_user: Option<String>) -> Author {
     }
 }
 
+/// Whether `e` says the connection is gone (closed, reset, or ended by the server: a restart,
+/// `pg_terminate_backend`), rather than that the statement failed.
+fn connection_lost(e: &postgres::Error) -> bool {
+    let ended_by_server = e.as_db_error().is_some_and(|db| {
+        [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(db.code())
+    });
+    let io = std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+    e.is_closed() || ended_by_server || io
+}
+
 /// The per-customer lock key: creating and reopening a customer's tickets take it first.
 fn customer_lock(tx: &mut impl Queries, customer_id: &str) -> Result<(), postgres::Error> {
     tx.execute(
@@ -309,6 +324,7 @@ impl PostgresTicketStore {
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
+            .test_on_check_out(false)
             .connection_timeout(CONNECT_TIMEOUT)
             .build(Manager(PostgresConnectionManager::new(config, NoTls)))
             .map_err(|e| TicketError::Store(format!("cannot connect to {shown}: {e}")))?;
@@ -361,31 +377,53 @@ impl PostgresTicketStore {
         })
     }
 
+    /// Runs `f` on a pooled connection. Connections are not checked when taken from the pool
+    /// (that was one more round trip per call, a third of a chat line); one the server closed
+    /// meanwhile (a restart, an idle timeout) fails `f` before anything happened, and `f` runs
+    /// again on a new one.
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut Cached<'_, postgres::Client>) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Cached<'_, postgres::Client>) -> Result<T, postgres::Error>,
     ) -> Result<T, TicketError> {
-        let mut conn = self.client()?;
-        let (client, statements) = conn.cached();
-        f(&mut Cached { client, statements }).map_err(|e| self.error(&e))
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.client()?;
+            let (client, statements) = conn.cached();
+            match f(&mut Cached { client, statements }) {
+                Ok(out) => return Ok(out),
+                Err(e) if connection_lost(&e) => {
+                    // Each lost one leaves the pool; after a server restart all idle ones may be.
+                    conn.lost = true;
+                    if attempt > POOL_SIZE as usize {
+                        return Err(self.error(&e));
+                    }
+                }
+                Err(e) => return Err(self.error(&e)),
+            }
+        }
     }
 
-    /// Runs `f` in one transaction, committed before this returns; a transaction the server
-    /// aborted for a deadlock or a serialisation conflict is run again.
+    /// Runs `f` in one transaction, committed before this returns. A transaction the server
+    /// aborted for a deadlock or a serialisation conflict is run again, and so is one whose
+    /// connection turned out closed before the commit was sent (nothing of it was written); a
+    /// connection lost during the commit is reported, as its outcome is unknown.
     fn write<T>(
         &self,
         mut f: impl FnMut(&mut Tx<'_, '_>) -> Result<T, postgres::Error>,
     ) -> Result<T, TicketError> {
-        let mut conn = self.client()?;
-        let (client, statements) = conn.cached();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let mut conn = self.client()?;
+            let (client, statements) = conn.cached();
+            let mut committing = false;
             let result = client.transaction().and_then(|mut tx| {
                 let out = f(&mut Cached {
                     client: &mut tx,
                     statements: &mut *statements,
                 })?;
+                committing = true;
                 tx.commit()?;
                 Ok(out)
             });
@@ -393,7 +431,10 @@ impl PostgresTicketStore {
                 Ok(out) => return Ok(out),
                 Err(e) => {
                     let err = self.error(&e);
-                    if !matches!(err, TicketError::Busy) || attempt >= RETRIES {
+                    conn.lost |= connection_lost(&e);
+                    let again = (matches!(err, TicketError::Busy) && attempt < RETRIES)
+                        || (conn.lost && !committing && attempt <= POOL_SIZE as usize);
+                    if !again {
                         return Err(err);
                     }
                 }
