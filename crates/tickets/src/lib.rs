@@ -15,7 +15,9 @@ pub use sqlite::SqliteTicketStore;
 
 use std::path::Path;
 use std::sync::Arc;
-use switchboard_core::tickets::{StaffAction, TicketError, TicketFilter, TicketStatus, TicketStore};
+use switchboard_core::tickets::{
+    Author, StaffAction, TicketError, TicketFilter, TicketStatus, TicketStore, TranscriptEntry,
+};
 
 /// How many schema migrations each store has (the versions are the same for both).
 pub const SCHEMA_VERSION: usize = 6;
@@ -90,6 +92,26 @@ fn check_action(
             assignee.unwrap_or("")
         ))),
         _ => Ok(()),
+    }
+}
+
+/// A transcript entry's author as both stores keep it: the kind and, for staff, the user.
+fn author_columns(entry: &TranscriptEntry) -> (&'static str, Option<&str>) {
+    match &entry.author {
+        Author::Customer => ("customer", None),
+        Author::Bot => ("bot", None),
+        Author::Staff { user } => ("staff", Some(user.as_str())),
+    }
+}
+
+/// An author read back from [`author_columns`].
+fn author_of(kind: &str, staff_user: Option<String>) -> Author {
+    match kind {
+        "customer" => Author::Customer,
+        "bot" => Author::Bot,
+        _ => Author::Staff {
+            user: staff_user.unwrap_or_default(),
+        },
     }
 }
 

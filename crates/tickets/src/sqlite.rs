@@ -2,7 +2,7 @@
 //! synchronisation, schema migrations, one transaction per change. A ticket is on disk
 //! before [`TicketStore::create`] returns.
 
-use crate::{check_action, list_query, parse_id, ticket_id, Delivery};
+use crate::{author_columns, author_of, check_action, list_query, parse_id, ticket_id, Delivery};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -398,14 +398,7 @@ impl SqliteTicketStore {
         )?;
         let transcript = stmt
             .query_map([seq], |r| {
-                let author: String = r.get(0)?;
-                let author = match author.as_str() {
-                    "customer" => Author::Customer,
-                    "bot" => Author::Bot,
-                    _ => Author::Staff {
-                        user: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    },
-                };
+                let author = author_of(&r.get::<_, String>(0)?, r.get(1)?);
                 Ok(TranscriptEntry {
                     author,
                     text: r.get(2)?,
@@ -453,11 +446,7 @@ impl SqliteTicketStore {
     }
 
     fn push_entry(tx: &Transaction<'_>, seq: i64, entry: &TranscriptEntry) -> rusqlite::Result<()> {
-        let (author, staff_user) = match &entry.author {
-            Author::Customer => ("customer", None),
-            Author::Bot => ("bot", None),
-            Author::Staff { user } => ("staff", Some(user.as_str())),
-        };
+        let (author, staff_user) = author_columns(entry);
         tx.prepare_cached(
             "INSERT INTO transcript (ticket, pos, author, staff_user, text, at, client_id)
              VALUES (?1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM transcript WHERE ticket = ?1), ?2, ?3, ?4, ?5, ?6)",

@@ -10,7 +10,10 @@
 
 mod cached;
 
-use crate::{check_action, list_query, parse_id, redact_url, ticket_id, Delivery, SCHEMA_VERSION};
+use crate::{
+    author_columns, author_of, check_action, list_query, parse_id, redact_url, ticket_id, Delivery,
+    SCHEMA_VERSION,
+};
 use cached::{Cached, Manager, Queries};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
@@ -123,24 +126,6 @@ impl std::fmt::Debug for PostgresTicketStore {
     }
 }
 
-fn text_author(entry: &TranscriptEntry) -> (&'static str, Option<&str>) {
-    match &entry.author {
-        Author::Customer => ("customer", None),
-        Author::Bot => ("bot", None),
-        Author::Staff { user } => ("staff", Some(user.as_str())),
-    }
-}
-
-fn author_of(kind: &str, staff_user: Option<String>) -> Author {
-    match kind {
-        "customer" => Author::Customer,
-        "bot" => Author::Bot,
-        _ => Author::Staff {
-            user: staff_user.unwrap_or_default(),
-        },
-    }
-}
-
 /// Whether `e` says the connection is gone (closed, reset, or ended by the server: a restart,
 /// `pg_terminate_backend`), rather than that the statement failed.
 fn connection_lost(e: &postgres::Error) -> bool {
@@ -181,7 +166,7 @@ fn copy_in<'a>(
 }
 
 fn push_entry(tx: &mut impl Queries, seq: i64, entry: &TranscriptEntry) -> Result<(), postgres::Error> {
-    let (author, staff_user) = text_author(entry);
+    let (author, staff_user) = author_columns(entry);
     tx.execute(
         "INSERT INTO transcript (ticket, pos, author, staff_user, text, at, client_id)
          VALUES ($1, (SELECT COALESCE(MAX(pos), -1) + 1 FROM transcript WHERE ticket = $1), $2, $3, $4, $5, $6)",
@@ -582,7 +567,7 @@ impl PostgresTicketStore {
             )?;
             for (t, seq) in tickets.iter().zip(&seqs) {
                 for (pos, e) in t.transcript.iter().enumerate() {
-                    let (author, staff_user) = text_author(e);
+                    let (author, staff_user) = author_columns(e);
                     rows.write(&[seq, &position(pos), &author, &staff_user, &e.text, &e.at, &e.id])?;
                 }
             }
