@@ -237,7 +237,8 @@ impl Conversation {
             }
         }
         Self::catch_up(&mut state, desk)?;
-        if let Some(sent) = send_id {
+        // Only another process can have answered it: this one remembers its own sends above.
+        if let Some(sent) = send_id.filter(|_| desk.store().shared()) {
             // Answered by another process sharing the store (this send is a retry after its
             // answer was lost): that answer again, not a second turn.
             let transcript = &state.session.transcript;
