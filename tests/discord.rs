@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use switchboard_core::desk::Desk;
 use switchboard_core::plugins::{load_plugins, load_support_model};
-use switchboard_core::tickets::{TicketStatus, TicketStore};
+use switchboard_core::tickets::{StaffAction, TicketStatus, TicketStore};
 use switchboard_core::{Router, RouterConfig};
 use switchboard_discord::{build_client, run, Bot, DiscordConfig, Shards};
 use switchboard_knowledge::ingest::ingest_roots;
@@ -70,6 +70,16 @@ fn desk_over(store: Arc<SqliteTicketStore>) -> Arc<Desk> {
     let plugins = load_plugins(&repo("plugins"), &support);
     let router = Router::new(kb, plugins, support, RouterConfig::default());
     Arc::new(Desk::new(router, store, 72))
+}
+
+/// A helpdesk agent acts on a ticket outside Discord (the web console, the terminal: the desk).
+fn as_console(desk: &Desk, id: &str, action: StaffAction) {
+    let staff = switchboard_core::desk::StaffMember {
+        user: "webby".into(),
+        role: switchboard_core::StaffRole::HelpdeskAgent,
+    };
+    desk.staff_act(&staff, id, action, jiff::Timestamp::now())
+        .unwrap();
 }
 
 /// A bot over `desk` connected to `fake` (a second call is a restart on the same database);
@@ -791,26 +801,13 @@ async fn a_reply_from_the_web_console_reaches_the_discord_customer_once() {
     } = running().await;
     let _thread = handoff_thread(&fake, &gateway, 130).await;
     let ticket = desk.store().get("T-1").unwrap();
-    let staff = switchboard_core::desk::StaffMember {
-        user: "webby".into(),
-        role: switchboard_core::StaffRole::HelpdeskAgent,
-    };
-    let now = jiff::Timestamp::now();
-    desk.staff_act(
-        &staff,
-        &ticket.id,
-        switchboard_core::tickets::StaffAction::Claim,
-        now,
-    )
-    .unwrap();
+    as_console(&desk, &ticket.id, StaffAction::Claim);
     let before = fake.requests().len();
-    desk.staff_act(
-        &staff,
+    as_console(
+        &desk,
         &ticket.id,
-        switchboard_core::tickets::StaffAction::Reply("Written in the web console.".into()),
-        now,
-    )
-    .unwrap();
+        StaffAction::Reply("Written in the web console.".into()),
+    );
     let started = std::time::Instant::now();
     fake.wait_for(before, "the console reply in the customer's DM", |r| {
         is_dm_post(r)
@@ -887,20 +884,8 @@ async fn two_bots_on_one_database_post_each_notification_once() {
     assert_eq!(requests, 1, "the message once: {:#?}", ticket.transcript);
     assert!(store.get("T-2").is_err(), "one ticket");
 
-    let staff = switchboard_core::desk::StaffMember {
-        user: "webby".into(),
-        role: switchboard_core::StaffRole::HelpdeskAgent,
-    };
-    let now = jiff::Timestamp::now();
-    desk.staff_act(&staff, "T-1", switchboard_core::tickets::StaffAction::Claim, now)
-        .unwrap();
-    desk.staff_act(
-        &staff,
-        "T-1",
-        switchboard_core::tickets::StaffAction::Reply("One reply, two bots.".into()),
-        now,
-    )
-    .unwrap();
+    as_console(&desk, "T-1", StaffAction::Claim);
+    as_console(&desk, "T-1", StaffAction::Reply("One reply, two bots.".into()));
     let relayed = |fake: &fake_discord::Fake| {
         succeeded(fake, |r| {
             is_dm_post(r)
