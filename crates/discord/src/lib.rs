@@ -253,49 +253,54 @@ impl Inner {
 
     /// Records a delivery in the ticket database (on a blocking thread: SQLite does file IO).
     async fn record(&self, ticket: &str, key: String, value: String) -> Result<(), StepError> {
-        let desk = Arc::clone(&self.desk);
         let ticket = ticket.to_string();
-        tokio::task::spawn_blocking(move || {
+        self.in_store(move |store| {
             let now = jiff::Timestamp::now().to_string();
-            desk.store()
-                .set_delivery(&ticket, ADAPTER, &key, &value, &now)
-                .map_err(|e| StepError::from(e.to_string()))
+            store.set_delivery(&ticket, ADAPTER, &key, &value, &now)
         })
         .await
-        .map_err(|e| StepError::from(e.to_string()))?
+        .map_err(StepError::from)
+    }
+
+    /// Runs `f` on the ticket store on a blocking thread (SQLite does file IO; PostgreSQL's
+    /// client blocks); a failure, of the store or of the thread, in words.
+    async fn in_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn TicketStore) -> Result<T, switchboard_core::tickets::TicketError> + Send + 'static,
+    ) -> Result<T, String> {
+        let desk = Arc::clone(&self.desk);
+        match tokio::task::spawn_blocking(move || f(desk.store())).await {
+            Ok(done) => done.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Claims a ticket's delivery of `key` for this process, so that of several processes on
     /// one database only one posts it. A store that cannot be asked means no claim: the
     /// delivery waits for the next pass rather than risk a double post.
     async fn claim(&self, event: &str, ticket: &str, key: &str) -> bool {
-        let desk = Arc::clone(&self.desk);
         let (ticket, owned_key, holder) = (ticket.to_string(), key.to_string(), self.holder.clone());
-        let claimed = tokio::task::spawn_blocking(move || {
-            let key = owned_key;
-            let now = jiff::Timestamp::now();
-            let lease = jiff::SignedDuration::try_from(CLAIM_LEASE).unwrap_or_default();
-            let stale_before = now.checked_sub(lease).unwrap_or(now);
-            desk.store().claim_delivery(
-                &ticket,
-                ADAPTER,
-                &key,
-                &holder,
-                &stale_before.to_string(),
-                &now.to_string(),
-            )
-        })
-        .await;
+        let claimed = self
+            .in_store(move |store| {
+                let now = jiff::Timestamp::now();
+                let lease = jiff::SignedDuration::try_from(CLAIM_LEASE).unwrap_or_default();
+                let stale_before = now.checked_sub(lease).unwrap_or(now);
+                store.claim_delivery(
+                    &ticket,
+                    ADAPTER,
+                    &owned_key,
+                    &holder,
+                    &stale_before.to_string(),
+                    &now.to_string(),
+                )
+            })
+            .await;
         match claimed {
-            Ok(Ok(won)) => {
+            Ok(won) => {
                 if !won {
                     tracing::debug!(event, key, "another process is delivering this");
                 }
                 won
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(event, error = %e, "a delivery could not be claimed; tried again later");
-                false
             }
             Err(e) => {
                 tracing::warn!(event, error = %e, "a delivery could not be claimed; tried again later");
@@ -307,13 +312,11 @@ impl Inner {
     /// Gives up this process's claim on a delivery that failed, so the next pass (here or in
     /// another process) tries again without waiting for the claim to go stale.
     async fn release(&self, ticket: &str, key: &str) {
-        let desk = Arc::clone(&self.desk);
         let (ticket, key, holder) = (ticket.to_string(), key.to_string(), self.holder.clone());
-        let released = tokio::task::spawn_blocking(move || {
-            desk.store().release_delivery(&ticket, ADAPTER, &key, &holder)
-        })
-        .await;
-        if let Ok(Err(e)) = released {
+        let released = self
+            .in_store(move |store| store.release_delivery(&ticket, ADAPTER, &key, &holder))
+            .await;
+        if let Err(e) = released {
             tracing::warn!(error = %e, "a failed delivery's claim could not be given up; it goes stale");
         }
     }
@@ -683,12 +686,10 @@ impl Inner {
 
     /// How many of a ticket's staff messages the outbox says reached the customer.
     async fn recorded_relays(&self, ticket: &str) -> usize {
-        let desk = Arc::clone(&self.desk);
         let ticket = ticket.to_string();
-        tokio::task::spawn_blocking(move || desk.store().delivery(&ticket, ADAPTER, STAFF_REPLIES))
+        self.in_store(move |store| store.delivery(&ticket, ADAPTER, STAFF_REPLIES))
             .await
             .ok()
-            .and_then(Result::ok)
             .flatten()
             .and_then(|count| count.parse().ok())
             .unwrap_or(0)
