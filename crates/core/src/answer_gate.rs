@@ -82,9 +82,9 @@ pub struct AnswerGate {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Confidence": cross-validated curve).
 const FITTED_WEIGHTS: [f32; GATE_FEATURES + 1] =
-    [1.57, 0.50, 2.22, 0.91, 1.12, 2.05, -1.15, -1.85, 0.40, -3.94];
+    [1.59, 0.57, 2.18, 0.96, 1.12, 2.16, -1.20, -1.80, 0.34, -4.01];
 /// The thresholds chosen from the cross-validated precision curve.
-const FITTED_THRESHOLD: PerLanguage<f32> = PerLanguage { de: 0.850, en: 0.925 };
+const FITTED_THRESHOLD: PerLanguage<f32> = PerLanguage { de: 0.875, en: 0.950 };
 
 impl Default for AnswerGate {
     fn default() -> Self {

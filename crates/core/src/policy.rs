@@ -129,9 +129,9 @@ pub struct Arbiter {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Learnt intents": cross-validated figures).
 const FITTED: [[f32; ARBITER_FEATURES + 1]; 3] = [
-    [2.07, -1.53, -2.53, 2.41, 1.48, 2.25, 0.49, -2.54], // Answer
-    [-1.78, 4.13, -1.76, -0.73, 0.21, -0.88, -0.11, -0.51], // Handoff
-    [-0.29, -2.60, 4.29, -1.68, -1.70, -1.37, -0.38, 3.05], // Decline
+    [2.14, -1.50, -2.63, 2.49, 1.61, 2.20, 0.37, -2.63], // Answer
+    [-2.03, 4.37, -1.47, -0.88, 0.14, -0.95, -0.02, -0.26], // Handoff
+    [-0.11, -2.87, 4.11, -1.61, -1.75, -1.25, -0.36, 2.88], // Decline
 ];
 
 impl Default for Arbiter {

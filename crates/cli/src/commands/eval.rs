@@ -156,10 +156,16 @@ fn print_arbiter_fit(fit: &ArbiterFit) {
         println!();
         println!("| {lang}: threshold | answer prec. | answer cov. | decision acc. |");
         println!("|---|---|---|---|");
-        for point in curve.iter().step_by(2) {
+        let chosen = *fit.gate.threshold.get(*lang);
+        for point in curve {
             let f = &point.figures;
+            let mark = if point.threshold == chosen {
+                " (chosen)"
+            } else {
+                ""
+            };
             println!(
-                "| {:.3} | {:.3} | {:.3} | {:.3} |",
+                "| {:.3}{mark} | {:.3} | {:.3} | {:.3} |",
                 point.threshold, f.answer_precision, f.answer_coverage, f.decision_accuracy
             );
         }
