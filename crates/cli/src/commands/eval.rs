@@ -159,7 +159,7 @@ fn print_arbiter_fit(fit: &ArbiterFit) {
         let chosen = *fit.gate.threshold.get(*lang);
         for point in curve {
             let f = &point.figures;
-            let mark = if point.threshold == chosen {
+            let mark = if (point.threshold - chosen).abs() < 1e-4 {
                 " (chosen)"
             } else {
                 ""
