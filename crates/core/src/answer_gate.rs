@@ -12,7 +12,7 @@ use crate::plugins::PerLanguage;
 use serde::Serialize;
 
 /// Number of gate features.
-pub const GATE_FEATURES: usize = 9;
+pub const GATE_FEATURES: usize = 11;
 /// Names of the gate features, in order.
 pub const GATE_FEATURE_NAMES: [&str; GATE_FEATURES] = [
     "coverage",
@@ -24,10 +24,12 @@ pub const GATE_FEATURE_NAMES: [&str; GATE_FEATURES] = [
     "p(handoff)",
     "p(out of scope)",
     "german",
+    "ln(prior)",
+    "introduction",
 ];
 
 /// What the gate reads of one message.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GateInput {
     /// The top section's rarity-weighted coverage of the message.
     pub coverage: f32,
@@ -47,6 +49,29 @@ pub struct GateInput {
     pub decline: f32,
     /// Whether the message is German.
     pub german: bool,
+    /// The top document's kind prior (developer pages and announcements below how-to pages).
+    pub prior: f32,
+    /// Whether the top section is its document's introduction.
+    pub introduction: bool,
+}
+
+impl Default for GateInput {
+    fn default() -> Self {
+        GateInput {
+            coverage: 0.0,
+            title_coverage: 0.0,
+            margin: 0.0,
+            known_share: 0.0,
+            doc_mass: 0.0,
+            information: 0.0,
+            handoff: 0.0,
+            decline: 0.0,
+            german: false,
+            // Priors multiply: 1 is a document of no particular kind.
+            prior: 1.0,
+            introduction: false,
+        }
+    }
 }
 
 impl GateInput {
@@ -62,6 +87,8 @@ impl GateInput {
             self.handoff,
             self.decline,
             if self.german { 1.0 } else { 0.0 },
+            self.prior.max(1e-3).ln(),
+            if self.introduction { 1.0 } else { 0.0 },
         ]
     }
 
@@ -81,10 +108,11 @@ pub struct AnswerGate {
 
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Confidence": cross-validated curve).
-const FITTED_WEIGHTS: [f32; GATE_FEATURES + 1] =
-    [1.59, 0.57, 2.18, 0.96, 1.12, 2.16, -1.20, -1.80, 0.34, -4.01];
+const FITTED_WEIGHTS: [f32; GATE_FEATURES + 1] = [
+    1.94, 0.25, 2.13, 1.32, 1.51, 1.33, -2.13, -2.84, 0.21, 4.16, 1.51, -3.58,
+];
 /// The thresholds chosen from the cross-validated precision curve.
-const FITTED_THRESHOLD: PerLanguage<f32> = PerLanguage { de: 0.875, en: 0.950 };
+const FITTED_THRESHOLD: PerLanguage<f32> = PerLanguage { de: 0.850, en: 0.950 };
 
 impl Default for AnswerGate {
     fn default() -> Self {

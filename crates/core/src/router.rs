@@ -592,6 +592,8 @@ impl Router {
             handoff: arbiter_input.handoff,
             decline: arbiter_input.decline,
             german: arbiter_input.german,
+            prior: retrieval.rank_inputs.first().map_or(1.0, |r| r.prior),
+            introduction: retrieval.rank_inputs.first().is_some_and(|r| r.introduction),
         };
         let answer_probability = if retrieval.hits.is_empty() {
             0.0
