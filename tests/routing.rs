@@ -124,6 +124,30 @@ fn refunds_and_disputes_go_to_billing_with_exact_amounts() {
     );
 }
 
+/// A card number or IBAN in the message is removed before anything reads it, and what was said
+/// around it still decides: a German chargeback request with a card number was declined as
+/// not understood, because the English mark left in its place was three unknown words.
+#[test]
+fn requests_with_card_numbers_or_ibans_are_routed_without_them() {
+    for (text, digits) in [
+        ("Kreditkarte 5500 0000 0000 0004, bitte Rückbuchung", "5500"),
+        (
+            "meine IBAN ist DE89 3704 0044 0532 0130 00, bitte erstatten",
+            "3704",
+        ),
+        (
+            "card 4111-1111-1111-1111 was charged twice, refund please",
+            "4111",
+        ),
+    ] {
+        let d = check(text, Outcome::Handoff, Some("billing"));
+        let h = d.handoff.as_ref().unwrap();
+        assert!(h.summary.contains("removed]"), "{}", h.summary);
+        let everything = format!("{} {} {:?}", d.reply, h.summary, d.trace);
+        assert!(!everything.contains(digits), "{text}: {everything}");
+    }
+}
+
 #[test]
 fn how_to_questions_about_refunds_are_answered_not_handed_off() {
     let d = decide("how do i request a refund for a customer");

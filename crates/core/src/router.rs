@@ -523,21 +523,29 @@ impl Router {
         context: &mut ConversationContext,
         now: Timestamp,
     ) -> Result<Decision, KnowledgeError> {
-        let text = clean(&message.text);
-        let (lang, language_source) = language::detect(&text, message.language_hint, context.language);
+        // Card numbers and IBANs are removed here too, not only by the desk: a caller that routes
+        // without the desk (`ask`, an adapter of its own) never gets one back in a handoff
+        // summary or a trace. The marks stay in what staff read (`text`); the analysis reads
+        // the message without them: "[card number removed]" in a German message are three words
+        // that neither the classifier nor the German guidance knows, and a refund request with a
+        // card number was declined as not understood.
+        let text = crate::redact::redact(&clean(&message.text)).text;
+        let analysed = crate::redact::without_marks(&text);
+        let (lang, language_source) = language::detect(&analysed, message.language_hint, context.language);
         let fired_manifest = if self.config.layers.intents {
-            self.plugins.fire(&text, |word| self.kb.knows_word(lang, word))
+            self.plugins
+                .fire(&analysed, |word| self.kb.knows_word(lang, word))
         } else {
             Vec::new()
         };
         let prediction = if self.config.layers.intents {
-            self.plugins.classifier.predict(intent_text(&text), lang)
+            self.plugins.classifier.predict(intent_text(&analysed), lang)
         } else {
             IntentPrediction::default()
         };
         let labels = &self.plugins.classifier.labels;
         let policy = &self.config.intent_policy;
-        let mut findings = self.run_code_plugins(&text, lang, &fired_manifest);
+        let mut findings = self.run_code_plugins(&analysed, lang, &fired_manifest);
         let code_plugins = CODE_PLUGINS.iter().map(|p| p.name()).collect();
         let context_products = if findings.entities.products.is_empty() {
             context.products.clone()
@@ -545,7 +553,7 @@ impl Router {
             Vec::new()
         };
         let retrieval = self.retrieve(
-            crate::pleasantries::without_pleasantries(&text),
+            crate::pleasantries::without_pleasantries(&analysed),
             lang,
             &context_products,
         )?;
@@ -568,7 +576,7 @@ impl Router {
             let mut acted = fired_manifest.clone();
             acted.extend(learnt.clone());
             let input = CodePluginInput {
-                text: &text,
+                text: &analysed,
                 language: lang,
                 plugins: &self.plugins,
                 fired: &acted,
