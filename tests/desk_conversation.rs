@@ -97,6 +97,86 @@ fn with_an_open_ticket_a_new_question_is_answered_and_a_follow_up_goes_to_the_ti
     );
 }
 
+/// "How long will that take?" right after a handoff is about the ticket (it was answered from a
+/// guidance section about term lengths); without a ticket the same words are an ordinary
+/// question, and a follow-up is never a reason to open one.
+#[test]
+fn a_question_that_only_follows_up_goes_to_the_ticket_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (desk, store) = desk(dir.path());
+    let now = AT.parse().unwrap();
+    for (user, request, follow_up) in [
+        (
+            "ed",
+            "please refund the two licences we cancelled yesterday",
+            "how long will that take?",
+        ),
+        (
+            "eva",
+            "Bitte erstattet uns die zwei Lizenzen, die wir gestern gekündigt haben",
+            "wie lange dauert das?",
+        ),
+    ] {
+        let mut s = Session::new(
+            CustomerIdentity {
+                adapter: "test".into(),
+                user_id: user.into(),
+                display_name: user.into(),
+            },
+            user,
+        );
+        let ticket = desk
+            .customer_message(&mut s, request, now)
+            .unwrap()
+            .ticket
+            .expect("a refund request opens a ticket");
+        let turn = desk.customer_message(&mut s, follow_up, now).unwrap();
+        assert_eq!(
+            turn.ticket.as_ref().map(|t| t.id.as_str()),
+            Some(ticket.id.as_str()),
+            "{follow_up}: {:?}",
+            turn.replies
+        );
+        assert!(
+            turn.replies.iter().any(|r| r.contains(&ticket.id)),
+            "{:?}",
+            turn.replies
+        );
+        let stored = store.get(&ticket.id).unwrap();
+        assert!(stored.transcript.iter().any(|e| e.text == follow_up));
+
+        // Without a ticket, the follow-up intent is not among the classes at all.
+        let mut fresh = Session::new(
+            CustomerIdentity {
+                adapter: "test".into(),
+                user_id: format!("{user}-new"),
+                display_name: user.into(),
+            },
+            "c9",
+        );
+        let turn = desk.customer_message(&mut fresh, follow_up, now).unwrap();
+        let decision = turn.decision.expect("routed");
+        assert!(
+            !decision
+                .trace
+                .fired
+                .iter()
+                .any(|f| f.intent == "ticket-follow-up"),
+            "{:#?}",
+            decision.trace.fired
+        );
+        assert!(
+            decision
+                .trace
+                .learnt_intents
+                .iter()
+                .all(|(name, _)| !name.contains("ticket-follow-up")),
+            "{:?}",
+            decision.trace.learnt_intents
+        );
+    }
+}
+
 #[test]
 fn a_resolved_ticket_is_reopened_only_by_a_message_about_it() {
     let dir = tempfile::tempdir().unwrap();

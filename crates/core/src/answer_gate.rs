@@ -109,7 +109,7 @@ pub struct AnswerGate {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Confidence": cross-validated curve).
 const FITTED_WEIGHTS: [f32; GATE_FEATURES + 1] = [
-    1.94, 0.25, 2.13, 1.32, 1.51, 1.33, -2.13, -2.84, 0.21, 4.16, 1.51, -3.58,
+    1.92, 0.24, 2.15, 1.31, 1.51, 1.37, -2.12, -2.83, 0.22, 4.17, 1.53, -3.60,
 ];
 /// The thresholds chosen from the cross-validated precision curve.
 const FITTED_THRESHOLD: PerLanguage<f32> = PerLanguage { de: 0.850, en: 0.950 };

@@ -229,6 +229,7 @@ impl Desk {
             language_hint: session.language_hint,
         };
         message.language_hint = message.language_hint.or(session.context.language);
+        session.context.has_ticket = existing.is_some();
         let decision = self
             .router()
             .decide(&message, &mut session.context, now)

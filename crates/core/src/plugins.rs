@@ -42,6 +42,10 @@ pub enum IntentAction {
     Thanks,
     /// The customer says the last answer helped (recorded as feedback).
     Helpful,
+    /// A follow-up on a request already made (its status, how long, information the team asked
+    /// for): handed to the intent's queue, which puts it on the customer's ticket. Only a class
+    /// while the customer has a ticket; without one, its probability goes to the other classes.
+    FollowUp,
 }
 
 /// A one-word thesaurus key (or intent word) at least this long also matches a message word one
@@ -593,10 +597,10 @@ fn validate(
             ));
         }
         match (&spec.action, &spec.queue) {
-            (IntentAction::Handoff, None) => {
+            (IntentAction::Handoff | IntentAction::FollowUp, None) => {
                 errors.push(err(
                     format!("intents[{i}].queue"),
-                    "a handoff intent needs a queue".into(),
+                    "a handoff or follow-up intent needs a queue".into(),
                 ));
             }
             (_, Some(q)) if !queues.contains(&q.as_str()) => {

@@ -129,9 +129,9 @@ pub struct Arbiter {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Learnt intents": cross-validated figures).
 const FITTED: [[f32; ARBITER_FEATURES + 1]; 3] = [
-    [2.14, -1.50, -2.63, 2.49, 1.61, 2.20, 0.37, -2.63], // Answer
-    [-2.03, 4.37, -1.47, -0.88, 0.14, -0.95, -0.02, -0.26], // Handoff
-    [-0.11, -2.87, 4.11, -1.61, -1.75, -1.25, -0.36, 2.88], // Decline
+    [2.14, -1.27, -1.92, 1.52, 1.06, 1.65, 0.26, -1.66], // Answer
+    [-1.66, 3.39, -1.15, -0.56, 0.14, -0.84, -0.05, -0.21], // Handoff
+    [-0.48, -2.12, 3.07, -0.96, -1.20, -0.81, -0.22, 1.87], // Decline
 ];
 
 impl Default for Arbiter {
@@ -265,6 +265,8 @@ pub fn decide(
             IntentAction::Handoff | IntentAction::SupportInfo | IntentAction::NotCsp => {
                 Some(policy.certain_handoff)
             }
+            // Conversation acts; and a follow-up, a class only when the customer has a ticket,
+            // where "how long will that take?" is about it.
             _ => Some(policy.conversation),
         };
         if needed.is_some_and(|needed| p >= needed) {

@@ -97,6 +97,9 @@ pub struct ConversationContext {
     pub awaiting_feedback: bool,
     /// The queue the conversation's last question was about (see `Router::topic_queue`).
     pub topic_queue: Option<String>,
+    /// The customer has a ticket (open, or resolved within the reopen window): a follow-up on
+    /// it is recognised as one (set by the desk).
+    pub has_ticket: bool,
 }
 
 /// Which layers run; each can be switched off to measure it.
@@ -538,12 +541,17 @@ impl Router {
         } else {
             Vec::new()
         };
-        let prediction = if self.config.layers.intents {
-            self.plugins.classifier.predict(intent_text(&analysed), lang)
-        } else {
-            IntentPrediction::default()
-        };
         let labels = &self.plugins.classifier.labels;
+        // Without a ticket there is nothing to follow up: "how long will that take?" is then a
+        // question like any other.
+        let prediction = match (self.config.layers.intents, context.has_ticket) {
+            (false, _) => IntentPrediction::default(),
+            (true, false) => self.plugins.classifier.predict(intent_text(&analysed), lang),
+            (true, true) => self
+                .plugins
+                .classifier
+                .predict_with_ticket(intent_text(&analysed), lang),
+        };
         let policy = &self.config.intent_policy;
         let mut findings = self.run_code_plugins(&analysed, lang, &fired_manifest);
         let code_plugins = CODE_PLUGINS.iter().map(|p| p.name()).collect();
@@ -647,7 +655,10 @@ impl Router {
         let replies = self.replies(lang);
         let confident = !self.config.layers.confidence || answer_probability >= answer_threshold;
         let best = |action: IntentAction| fired.iter().find(|f| f.action == action);
-        let handoff = best(IntentAction::Handoff);
+        // A follow-up is handed to its queue like a request, and the desk puts it on the ticket.
+        let handoff = fired
+            .iter()
+            .find(|f| matches!(f.action, IntentAction::Handoff | IntentAction::FollowUp));
         let answer_intent = best(IntentAction::Answer);
         let decline = best(IntentAction::Decline);
         let not_csp = best(IntentAction::NotCsp);

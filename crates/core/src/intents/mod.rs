@@ -175,6 +175,40 @@ impl LanguageModel {
     }
 }
 
+impl LanguageModel {
+    fn predict(&self, text: &str, lang: Language) -> IntentPrediction {
+        let all_names = features(text, lang);
+        let known_share = self.vocabulary.known_share(&all_names);
+        let (row, names) = self.vocabulary.row_of(all_names);
+        let probs = self.model.probabilities(&row);
+        let mut ranked: Vec<(usize, f32)> = self.classes.iter().copied().zip(probs).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top_class = self
+            .classes
+            .iter()
+            .position(|&c| Some(c) == ranked.first().map(|r| r.0));
+        let mut deciding: Vec<(String, f32)> = match top_class {
+            Some(tc) => row
+                .iter()
+                .zip(names)
+                .map(|(&(col, value), name)| (name, value * self.model.weight(tc, col)))
+                .filter(|(_, contribution)| *contribution > 0.0)
+                .collect(),
+            None => Vec::new(),
+        };
+        deciding.sort_by(|a, b| b.1.total_cmp(&a.1));
+        deciding.truncate(6);
+        IntentPrediction {
+            ranked,
+            deciding_features: deciding,
+            known_share,
+        }
+    }
+}
+
+/// The follow-up model's class for everything that is not a follow-up.
+const OTHER: usize = usize::MAX;
+
 /// What the classifier thinks a message is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IntentPrediction {
@@ -200,7 +234,7 @@ impl IntentPrediction {
 
 /// Bumped whenever the features or the model's code change, so a stored model of another version
 /// is never read back (the fit settings are part of the fingerprint by themselves).
-const MODEL_VERSION: u32 = 3;
+const MODEL_VERSION: u32 = 4;
 
 /// A message with every kind of feature (words, pairs, character n-grams, umlauts, shapes,
 /// punctuation), for the fingerprint.
@@ -212,7 +246,13 @@ const FEATURE_PROBE: &str =
 pub struct IntentClassifier {
     /// Classes (plugin intents with examples).
     pub labels: Vec<IntentLabel>,
+    /// Every class but follow-ups.
     models: PerLanguage<Option<LanguageModel>>,
+    /// Follow-ups on a ticket against everything else ([`OTHER`]): asked only when the customer
+    /// has a ticket, so that "how long will that take?" never costs an information question
+    /// without one its probability (a follow-up class in the main model did: "how long can a
+    /// GDAP relationship last?" lost to it).
+    follow_ups: PerLanguage<Option<LanguageModel>>,
     /// Training examples per language (kept for cross-validation in `check`).
     #[serde(skip)]
     examples: PerLanguage<Examples>,
@@ -222,18 +262,38 @@ impl IntentClassifier {
     /// Trains one model per language from labelled examples.
     pub fn train(labels: Vec<IntentLabel>, examples: PerLanguage<Examples>) -> Self {
         let settings = FitSettings::default();
+        let follow_up = |class: usize| {
+            labels
+                .get(class)
+                .is_some_and(|l| l.action == IntentAction::FollowUp)
+        };
+        let split = |examples: &Examples| -> (Examples, Examples) {
+            let main = examples.iter().filter(|(_, c)| !follow_up(*c)).cloned().collect();
+            let follow_ups = examples
+                .iter()
+                .map(|(t, c)| (t.clone(), if follow_up(*c) { *c } else { OTHER }))
+                .collect();
+            (main, follow_ups)
+        };
+        let train = |examples: &Examples, lang: Language| {
+            let (main, follow_ups) = split(examples);
+            let follow_ups = follow_ups
+                .iter()
+                .any(|(_, c)| *c != OTHER)
+                .then(|| LanguageModel::train(&follow_ups, lang, settings))
+                .flatten();
+            (LanguageModel::train(&main, lang, settings), follow_ups)
+        };
         // The two languages' models are independent: one core each.
-        let models = std::thread::scope(|scope| {
-            let de = scope.spawn(|| LanguageModel::train(&examples.de, Language::De, settings));
-            let en = LanguageModel::train(&examples.en, Language::En, settings);
-            PerLanguage {
-                de: de.join().ok().flatten(),
-                en,
-            }
+        let (de, en) = std::thread::scope(|scope| {
+            let de = scope.spawn(|| train(&examples.de, Language::De));
+            let en = train(&examples.en, Language::En);
+            (de.join().unwrap_or((None, None)), en)
         });
         IntentClassifier {
             labels,
-            models,
+            models: PerLanguage { de: de.0, en: en.0 },
+            follow_ups: PerLanguage { de: de.1, en: en.1 },
             examples,
         }
     }
@@ -280,6 +340,7 @@ impl IntentClassifier {
         (stored.labels == labels).then_some(IntentClassifier {
             labels,
             models: stored.models,
+            follow_ups: stored.follow_ups,
             examples,
         })
     }
@@ -289,37 +350,44 @@ impl IntentClassifier {
         self.models.de.is_some() || self.models.en.is_some()
     }
 
-    /// The distribution over intents for a message in `lang` (empty without a model).
+    /// The distribution over intents for a message in `lang` (empty without a model), follow-ups
+    /// on a ticket not among them.
     pub fn predict(&self, text: &str, lang: Language) -> IntentPrediction {
-        let Some(lm) = self.models.get(lang) else {
-            return IntentPrediction::default();
+        self.models
+            .get(lang)
+            .as_ref()
+            .map_or_else(IntentPrediction::default, |lm| lm.predict(text, lang))
+    }
+
+    /// The distribution for a customer who has a ticket: the follow-up model's probability that
+    /// the message follows up on it, the other classes sharing the rest as [`Self::predict`]
+    /// distributes them.
+    pub fn predict_with_ticket(&self, text: &str, lang: Language) -> IntentPrediction {
+        let mut prediction = self.predict(text, lang);
+        let Some(follow_ups) = self.follow_ups.get(lang) else {
+            return prediction;
         };
-        let all_names = features(text, lang);
-        let known_share = lm.vocabulary.known_share(&all_names);
-        let (row, names) = lm.vocabulary.row_of(all_names);
-        let probs = lm.model.probabilities(&row);
-        let mut ranked: Vec<(usize, f32)> = lm.classes.iter().copied().zip(probs).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let top_class = lm
-            .classes
+        let on_ticket = follow_ups.predict(text, lang);
+        let other = on_ticket
+            .ranked
             .iter()
-            .position(|&c| Some(c) == ranked.first().map(|r| r.0));
-        let mut deciding: Vec<(String, f32)> = match top_class {
-            Some(tc) => row
-                .iter()
-                .zip(names)
-                .map(|(&(col, value), name)| (name, value * lm.model.weight(tc, col)))
-                .filter(|(_, contribution)| *contribution > 0.0)
-                .collect(),
-            None => Vec::new(),
-        };
-        deciding.sort_by(|a, b| b.1.total_cmp(&a.1));
-        deciding.truncate(6);
-        IntentPrediction {
-            ranked,
-            deciding_features: deciding,
-            known_share,
+            .find(|(c, _)| *c == OTHER)
+            .map_or(1.0, |(_, p)| *p);
+        for (_, p) in &mut prediction.ranked {
+            *p *= other;
         }
+        prediction
+            .ranked
+            .extend(on_ticket.ranked.iter().filter(|(c, _)| *c != OTHER));
+        prediction.ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        if prediction
+            .ranked
+            .first()
+            .is_some_and(|(c, _)| *c != OTHER && on_ticket.top().map(|t| t.0) == Some(*c))
+        {
+            prediction.deciding_features = on_ticket.deciding_features;
+        }
+        prediction
     }
 
     /// Stratified k-fold cross-validation on the training examples of `lang`, with a fixed
@@ -350,21 +418,21 @@ impl IntentClassifier {
                 .filter(|(i, _)| fold_of[*i] != fold)
                 .map(|(_, e)| e.clone())
                 .collect();
-            let Some(model) = LanguageModel::train(&train, lang, FitSettings::default()) else {
+            let mut fold_examples: PerLanguage<Examples> = PerLanguage::default();
+            *fold_examples.get_mut(lang) = train;
+            let classifier = IntentClassifier::train(self.labels.clone(), fold_examples);
+            if classifier.models.get(lang).is_none() {
                 continue;
-            };
-            let mut models: PerLanguage<Option<LanguageModel>> = PerLanguage::default();
-            *models.get_mut(lang) = Some(model);
-            let classifier = IntentClassifier {
-                labels: self.labels.clone(),
-                models,
-                examples: PerLanguage::default(),
-            };
+            }
             for (i, (text, class)) in examples.iter().enumerate() {
                 if fold_of[i] != fold {
                     continue;
                 }
-                let predicted = classifier.predict(text, lang).top().map_or(usize::MAX, |t| t.0);
+                // As with a ticket, where every class is possible (the harder case).
+                let predicted = classifier
+                    .predict_with_ticket(text, lang)
+                    .top()
+                    .map_or(usize::MAX, |t| t.0);
                 if predicted == *class {
                     correct += 1;
                 } else {
