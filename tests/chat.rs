@@ -343,6 +343,15 @@ fn escape_sequences_and_bidi_controls_reach_staff_inert() {
             "{args:?}: {text:?}"
         );
         assert!(text.contains("<U+001B>"), "{args:?}: shown, not obeyed: {text}");
+        if args == ["list"] {
+            // For people: the customer's id beside the name, the time in the queue's zone to
+            // the minute (it was UTC to the nanosecond).
+            assert!(text.contains("(terminal:eve)"), "{text}");
+            assert!(
+                text.contains("opened ") && (text.contains(" CET") || text.contains(" CEST")),
+                "{text}"
+            );
+        }
     }
 }
 

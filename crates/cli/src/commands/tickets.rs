@@ -152,6 +152,16 @@ fn local_time(at: &str, zone: &jiff::tz::TimeZone) -> String {
     )
 }
 
+/// A queue's time zone (its due times are in it), UTC for a queue the support model does not
+/// know.
+fn queue_zone(desk: &switchboard_core::desk::Desk, queue: &str) -> jiff::tz::TimeZone {
+    desk.router()
+        .support()
+        .queue(queue)
+        .and_then(|q| jiff::tz::TimeZone::get(&q.time_zone).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
 fn print_ticket(t: &Ticket, zone: &jiff::tz::TimeZone, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(t)?);
@@ -238,12 +248,13 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
             } else {
                 for t in &tickets {
                     println!(
-                        "{} [{}] queue {} {} — {}",
+                        "{} [{}] queue {} customer {} ({}) — opened {}",
                         t.id,
                         t.status.as_str(),
                         t.queue,
                         for_terminal(&t.customer.display_name),
-                        t.created_at
+                        for_terminal(&t.customer.customer_id()),
+                        local_time(&t.created_at, &queue_zone(&desk, &t.queue))
                     );
                 }
             }
@@ -339,14 +350,7 @@ pub fn run(env: &Env, args: &TicketsArgs) -> Result<ExitCode> {
                     for_terminal(&ticket.customer.display_name)
                 ),
                 _ => {
-                    // Times in the queue's zone, as its due time is.
-                    let zone = desk
-                        .router()
-                        .support()
-                        .queue(&ticket.queue)
-                        .and_then(|q| jiff::tz::TimeZone::get(&q.time_zone).ok())
-                        .unwrap_or(jiff::tz::TimeZone::UTC);
-                    print_ticket(&ticket, &zone, args.json)?;
+                    print_ticket(&ticket, &queue_zone(&desk, &ticket.queue), args.json)?;
                 }
             }
             Ok(ExitCode::SUCCESS)
