@@ -10,6 +10,7 @@ pub use features::{features, normalise};
 pub use model::{dense_row, FitSettings, SoftmaxModel, SparseRow};
 
 use crate::plugins::{IntentAction, PerLanguage};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use switchboard_knowledge::Language;
@@ -38,7 +39,7 @@ pub type Examples = Vec<(String, usize)>;
 /// Column numbers of feature names, built from the training examples.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Vocabulary {
-    columns: HashMap<String, u32>,
+    columns: FxHashMap<String, u32>,
     /// Inverse document frequency per column: a word in every other example (`bitte`, `the`,
     /// `we`) says little about the class, and unweighted it decided as much as `erstatten`.
     idf: Vec<f32>,
@@ -107,7 +108,8 @@ impl Vocabulary {
     fn row_of(&self, names: Vec<String>) -> (SparseRow, Vec<String>) {
         // Per group: (column, count, name); `at` finds a column already counted.
         let mut groups: [Vec<(u32, f32, String)>; 2] = Default::default();
-        let mut at: HashMap<u32, (usize, usize)> = HashMap::with_capacity(names.len());
+        let mut at: FxHashMap<u32, (usize, usize)> =
+            FxHashMap::with_capacity_and_hasher(names.len(), Default::default());
         for name in names {
             let Some(&col) = self.columns.get(&name) else {
                 continue;
