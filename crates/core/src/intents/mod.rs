@@ -109,7 +109,7 @@ impl Vocabulary {
         // Per group: (column, count, name); `at` finds a column already counted.
         let mut groups: [Vec<(u32, f32, String)>; 2] = Default::default();
         let mut at: FxHashMap<u32, (usize, usize)> =
-            FxHashMap::with_capacity_and_hasher(names.len(), Default::default());
+            FxHashMap::with_capacity_and_hasher(names.len(), rustc_hash::FxBuildHasher);
         for name in names {
             let Some(&col) = self.columns.get(&name) else {
                 continue;
