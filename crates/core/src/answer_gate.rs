@@ -109,7 +109,7 @@ pub struct AnswerGate {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Confidence": cross-validated curve).
 const FITTED_WEIGHTS: [f32; GATE_FEATURES + 1] = [
-    1.92, 0.24, 2.15, 1.31, 1.51, 1.37, -2.12, -2.83, 0.22, 4.17, 1.53, -3.60,
+    1.92, 0.24, 2.14, 1.28, 1.53, 1.31, -2.13, -2.88, 0.23, 4.14, 1.55, -3.56,
 ];
 /// The thresholds chosen from the cross-validated precision curve.
 const FITTED_THRESHOLD: PerLanguage<f32> = PerLanguage { de: 0.850, en: 0.950 };

@@ -129,9 +129,9 @@ pub struct Arbiter {
 /// Fitted by `switchboard eval --cases ../shared/eval/dev.toml --cases ../shared/eval/dev-2.toml
 /// --knowledge ../shared/corpus --fit-arbiter` (README, "Learnt intents": cross-validated figures).
 const FITTED: [[f32; ARBITER_FEATURES + 1]; 3] = [
-    [2.14, -1.27, -1.92, 1.52, 1.06, 1.65, 0.26, -1.66], // Answer
-    [-1.66, 3.39, -1.15, -0.56, 0.14, -0.84, -0.05, -0.21], // Handoff
-    [-0.48, -2.12, 3.07, -0.96, -1.20, -0.81, -0.22, 1.87], // Decline
+    [2.08, -1.43, -2.62, 2.45, 1.54, 2.17, 0.36, -2.58], // Answer
+    [-1.92, 4.31, -1.52, -0.86, 0.18, -0.92, -0.03, -0.26], // Handoff
+    [-0.16, -2.88, 4.15, -1.59, -1.73, -1.25, -0.33, 2.84], // Decline
 ];
 
 impl Default for Arbiter {
