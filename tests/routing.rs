@@ -396,6 +396,61 @@ fn handoff_tells_hours_inside_and_outside_them() {
     );
 }
 
+/// "And for Dynamics 365?" after "How is Azure billed?" is that question about Dynamics 365; a
+/// short question without another product is a question of its own.
+#[test]
+fn a_short_follow_up_naming_another_product_asks_the_last_question_about_it() {
+    let r = router();
+    let now = OPEN.parse().unwrap();
+    for (first, follow_up, whole) in [
+        (
+            "How is Azure billed?",
+            "what about Dynamics 365?",
+            "How is Dynamics 365 billed?",
+        ),
+        (
+            "Wie wird Azure abgerechnet?",
+            "und bei Dynamics 365?",
+            "Wie wird Dynamics 365 abgerechnet?",
+        ),
+    ] {
+        let mut ctx = ConversationContext::default();
+        r.decide(&Message::text(first), &mut ctx, now).unwrap();
+        let follow = r.decide(&Message::text(follow_up), &mut ctx, now).unwrap();
+        assert!(
+            follow
+                .trace
+                .expansions
+                .iter()
+                .any(|(from, to)| from == follow_up && to == whole),
+            "{:#?}",
+            follow.trace.expansions
+        );
+        let asked = r
+            .decide(&Message::text(whole), &mut ConversationContext::default(), now)
+            .unwrap();
+        let cited = |d: &Decision| d.citations.first().map(|c| c.citation.clone());
+        assert_eq!(cited(&follow), cited(&asked), "{follow_up}");
+        assert!(
+            cited(&follow).is_some_and(|c| c.contains("dynamics-365.md")),
+            "{:?}",
+            cited(&follow)
+        );
+    }
+    // No other product named: a question of its own.
+    let mut ctx = ConversationContext::default();
+    r.decide(&Message::text("How is Azure billed?"), &mut ctx, now)
+        .unwrap();
+    let own = r
+        .decide(&Message::text("what is a trial?"), &mut ctx, now)
+        .unwrap();
+    assert!(
+        own.trace.expansions.iter().all(|(_, to)| !to.contains("billed")),
+        "{:#?}",
+        own.trace.expansions
+    );
+}
+
 #[test]
 fn follow_ups_keep_context_and_offer_a_person() {
     let r = router();

@@ -42,6 +42,9 @@ pub const UNDERSTOOD_SHARE: f32 = 0.5;
 /// A section saying the opposite of the asked change scores at most this share of its
 /// counterpart.
 const OPPOSITE_BELOW: f32 = 0.9;
+/// A message of at most this many words that names another product than the last question is
+/// that question about it ("and for Microsoft 365?", "und bei Dynamics?").
+const ELLIPSIS_WORDS: usize = 5;
 /// Sections retrieved per question.
 const RETRIEVED_SECTIONS: usize = 15;
 /// A section of the answer's document scoring at least this share of the cited one is named
@@ -100,6 +103,9 @@ pub struct ConversationContext {
     /// The customer has a ticket (open, or resolved within the reopen window): a follow-up on
     /// it is recognised as one (set by the desk).
     pub has_ticket: bool,
+    /// The last question answered or suggested from the guidance, as it was searched: "and for
+    /// Microsoft 365?" after it is that question about another product.
+    pub last_question: Option<String>,
 }
 
 /// Which layers run; each can be switched off to measure it.
@@ -560,11 +566,21 @@ impl Router {
         } else {
             Vec::new()
         };
-        let retrieval = self.retrieve(
-            crate::pleasantries::without_pleasantries(&analysed),
-            lang,
-            &context_products,
-        )?;
+        let question = crate::pleasantries::without_pleasantries(&analysed);
+        let elliptical = context
+            .last_question
+            .as_deref()
+            .filter(|_| question.split_whitespace().count() <= ELLIPSIS_WORDS)
+            .and_then(|last| {
+                asked_about_other_products(last, &context.products, &findings.entities.products)
+            });
+        let searched = elliptical.as_deref().unwrap_or(question);
+        let mut retrieval = self.retrieve(searched, lang, &context_products)?;
+        if let Some(whole) = &elliptical {
+            retrieval
+                .expansions
+                .insert(0, (question.trim().to_string(), whole.clone()));
+        }
         if !findings.entities.products.is_empty() {
             context.products.clone_from(&findings.entities.products);
         }
@@ -804,6 +820,14 @@ impl Router {
         context.low_confidence_turns = match decision.outcome {
             Outcome::Suggest => context.low_confidence_turns + 1,
             _ => 0,
+        };
+        context.last_question = match decision.outcome {
+            Outcome::Answer | Outcome::Suggest if !decision.citations.is_empty() => {
+                Some(searched.to_string())
+            }
+            // A greeting, thanks or feedback keeps the subject; anything else ends it.
+            Outcome::Reply => context.last_question.take(),
+            _ => None,
         };
         Ok(decision)
     }
@@ -1194,6 +1218,31 @@ pub fn intent_text(text: &str) -> &str {
     } else {
         without
     }
+}
+
+/// The last question about the products named now instead of those it named: `None` unless
+/// products are named now and none of them was the last question's.
+fn asked_about_other_products(last: &str, before: &[String], now: &[String]) -> Option<String> {
+    if now.is_empty() || now.iter().any(|p| before.contains(p)) {
+        return None;
+    }
+    let named = now.join(" ");
+    let mut question = last.to_string();
+    let mut replaced = false;
+    for product in before {
+        let pattern = format!("(?i){}", regex::escape(product));
+        if let Ok(re) = regex::Regex::new(&pattern) {
+            if re.is_match(&question) {
+                question = re.replace_all(&question, regex::NoExpand(&named)).into_owned();
+                replaced = true;
+            }
+        }
+    }
+    if !replaced {
+        question.push(' ');
+        question.push_str(&named);
+    }
+    Some(question)
 }
 
 /// An answer that comes from the support model or a fixed text, not from guidance.
