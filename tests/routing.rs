@@ -129,22 +129,31 @@ fn refunds_and_disputes_go_to_billing_with_exact_amounts() {
 /// not understood, because the English mark left in its place was three unknown words.
 #[test]
 fn requests_with_card_numbers_or_ibans_are_routed_without_them() {
-    for (text, digits) in [
-        ("Kreditkarte 5500 0000 0000 0004, bitte Rückbuchung", "5500"),
+    for (text, number) in [
+        (
+            "Kreditkarte 5500 0000 0000 0004, bitte Rückbuchung",
+            "5500 0000 0000 0004",
+        ),
         (
             "meine IBAN ist DE89 3704 0044 0532 0130 00, bitte erstatten",
-            "3704",
+            "DE89 3704 0044 0532 0130 00",
         ),
         (
             "card 4111-1111-1111-1111 was charged twice, refund please",
-            "4111",
+            "4111-1111-1111-1111",
         ),
     ] {
         let d = check(text, Outcome::Handoff, Some("billing"));
         let h = d.handoff.as_ref().unwrap();
         assert!(h.summary.contains("removed]"), "{}", h.summary);
-        let everything = format!("{} {} {:?}", d.reply, h.summary, d.trace);
-        assert!(!everything.contains(digits), "{text}: {everything}");
+        let everything = format!("{} {} {:?}", d.reply, h.summary, d.trace).replace('-', " ");
+        // The number's first two groups in any spacing, and all of it without separators: a
+        // four-digit group alone also occurs in scores and times by chance.
+        let groups: Vec<&str> = number.split([' ', '-']).collect();
+        let compact: String = groups.concat();
+        let leaked =
+            everything.contains(&groups[..2].join(" ")) || everything.replace(' ', "").contains(&compact);
+        assert!(!leaked, "{text}: {everything}");
     }
 }
 
