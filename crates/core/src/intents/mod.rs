@@ -382,11 +382,9 @@ impl IntentClassifier {
             .ranked
             .extend(on_ticket.ranked.iter().filter(|(c, _)| *c != OTHER));
         prediction.ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        if prediction
-            .ranked
-            .first()
-            .is_some_and(|(c, _)| *c != OTHER && on_ticket.top().map(|t| t.0) == Some(*c))
-        {
+        // The follow-up model's features explain its top class; they are the trace's when that
+        // class came out on top overall (OTHER never does: it is not in the ranking).
+        if prediction.ranked.first().map(|t| t.0) == on_ticket.top().map(|t| t.0) {
             prediction.deciding_features = on_ticket.deciding_features;
         }
         prediction
