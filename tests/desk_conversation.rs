@@ -28,13 +28,18 @@ fn desk(dir: &Path) -> (Desk, Arc<SqliteTicketStore>) {
 }
 
 fn session() -> Session {
+    session_of("dana", "c1")
+}
+
+/// A test customer's session in a conversation of its own.
+fn session_of(user: &str, conversation: &str) -> Session {
     Session::new(
         CustomerIdentity {
             adapter: "test".into(),
-            user_id: "dana".into(),
-            display_name: "Dana".into(),
+            user_id: user.into(),
+            display_name: user.into(),
         },
-        "c1",
+        conversation,
     )
 }
 
@@ -117,14 +122,7 @@ fn a_question_that_only_follows_up_goes_to_the_ticket_in_both_languages() {
             "wie lange dauert das?",
         ),
     ] {
-        let mut s = Session::new(
-            CustomerIdentity {
-                adapter: "test".into(),
-                user_id: user.into(),
-                display_name: user.into(),
-            },
-            user,
-        );
+        let mut s = session_of(user, user);
         let ticket = desk
             .customer_message(&mut s, request, now)
             .unwrap()
@@ -146,14 +144,7 @@ fn a_question_that_only_follows_up_goes_to_the_ticket_in_both_languages() {
         assert!(stored.transcript.iter().any(|e| e.text == follow_up));
 
         // Without a ticket, the follow-up intent is not among the classes at all.
-        let mut fresh = Session::new(
-            CustomerIdentity {
-                adapter: "test".into(),
-                user_id: format!("{user}-new"),
-                display_name: user.into(),
-            },
-            "c9",
-        );
+        let mut fresh = session_of(&format!("{user}-new"), "c9");
         let turn = desk.customer_message(&mut fresh, follow_up, now).unwrap();
         let decision = turn.decision.expect("routed");
         assert!(
