@@ -50,58 +50,87 @@ fn shape(token: &str) -> Option<&'static str> {
 /// `w:` words, `b:` word pairs (with `^`/`$` marking start and end), `c:` character n-grams
 /// within words, `#...` shapes and the message's length and punctuation.
 pub fn features(text: &str, lang: Language) -> Vec<String> {
+    let mut out = Vec::new();
+    visit_features(text, lang, |name| out.push(name.to_string()));
+    out
+}
+
+/// Calls `visit` with each of [`features`]' names in the same order, from one reused buffer:
+/// a message has hundreds of character n-grams, and a string allocated for each was most of
+/// what classifying it cost.
+pub fn visit_features(text: &str, lang: Language, mut visit: impl FnMut(&str)) {
     let normal = normalise(text, lang);
     let tokens: Vec<&str> = normal
         .split(|c: char| !(c.is_alphanumeric() || matches!(c, '@' | '.' | ',' | '-' | '_')))
         .map(|t| t.trim_matches(|c: char| matches!(c, '.' | ',' | '-' | '_')))
         .filter(|t| !t.is_empty())
         .collect();
-    let mut out = Vec::with_capacity(tokens.len() * 12 + 4);
-    let mut words: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut name = String::with_capacity(64);
+    let mut padded = String::with_capacity(64);
+    let mut bounds: Vec<usize> = Vec::with_capacity(64);
+    let mut words: Vec<&str> = Vec::with_capacity(tokens.len());
     for token in &tokens {
         if let Some(shape) = shape(token) {
-            out.push(shape.to_string());
-            words.push(shape.to_string());
+            visit(shape);
+            words.push(shape);
             continue;
         }
         for word in token
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
         {
-            out.push(format!("w:{word}"));
-            let padded: Vec<char> = format!("<{word}>").chars().collect();
+            name.clear();
+            name.push_str("w:");
+            name.push_str(word);
+            visit(&name);
+            padded.clear();
+            padded.push('<');
+            padded.push_str(word);
+            padded.push('>');
+            bounds.clear();
+            bounds.extend(padded.char_indices().map(|(i, _)| i));
+            bounds.push(padded.len());
+            let chars = bounds.len() - 1;
             for n in CHAR_MIN..=CHAR_MAX {
-                for gram in padded.windows(n) {
-                    out.push(format!("c:{}", gram.iter().collect::<String>()));
+                for first in 0..(chars + 1).saturating_sub(n) {
+                    name.clear();
+                    name.push_str("c:");
+                    name.push_str(&padded[bounds[first]..bounds[first + n]]);
+                    visit(&name);
                 }
             }
-            words.push(word.to_string());
+            words.push(word);
         }
     }
-    let mut previous = "^".to_string();
+    let mut previous = "^";
     for word in &words {
-        out.push(format!("b:{previous} {word}"));
-        previous.clone_from(word);
+        name.clear();
+        name.push_str("b:");
+        name.push_str(previous);
+        name.push(' ');
+        name.push_str(word);
+        visit(&name);
+        previous = word;
     }
-    out.push(format!("b:{previous} $"));
-    out.push(
-        match words.len() {
-            0 => "#len0",
-            1 => "#len1",
-            2..=3 => "#len2-3",
-            4..=8 => "#len4-8",
-            9..=20 => "#len9-20",
-            _ => "#len21+",
-        }
-        .to_string(),
-    );
+    name.clear();
+    name.push_str("b:");
+    name.push_str(previous);
+    name.push_str(" $");
+    visit(&name);
+    visit(match words.len() {
+        0 => "#len0",
+        1 => "#len1",
+        2..=3 => "#len2-3",
+        4..=8 => "#len4-8",
+        9..=20 => "#len9-20",
+        _ => "#len21+",
+    });
     if text.contains('?') {
-        out.push("#question-mark".into());
+        visit("#question-mark");
     }
     if text.contains('!') {
-        out.push("#exclamation".into());
+        visit("#exclamation");
     }
-    out
 }
 
 #[cfg(test)]

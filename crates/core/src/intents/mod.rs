@@ -6,13 +6,14 @@
 mod features;
 mod model;
 
-pub use features::{features, normalise};
+pub use features::{features, normalise, visit_features};
 pub use model::{dense_row, FitSettings, SoftmaxModel, SparseRow};
 
 use crate::plugins::{IntentAction, PerLanguage};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::ops::Range;
 use switchboard_knowledge::Language;
 
 /// An intent needs at least this many examples per language to be learnt.
@@ -85,65 +86,71 @@ impl Vocabulary {
     /// character n-grams) weighted by rarity and scaled to unit length, so long messages do not
     /// shout. Shapes and punctuation share the words' group: in a group of their own, one
     /// question mark or number weighed as much as everything the message says.
-    fn row(&self, text: &str, lang: Language) -> (SparseRow, Vec<String>) {
-        let names = features(text, lang);
-        self.row_of(names)
-    }
-
-    /// Share of the message's words (`w:` features) the vocabulary holds.
-    fn known_share(&self, names: &[String]) -> f32 {
-        let words: Vec<&String> = names.iter().filter(|n| n.starts_with("w:")).collect();
-        if words.is_empty() {
-            return 1.0;
-        }
-        words
-            .iter()
-            .filter(|w| self.columns.contains_key(w.as_str()))
-            .count() as f32
-            / words.len() as f32
-    }
-
-    /// The row of a message's feature names, and the name of each of its entries (in row
-    /// order).
-    fn row_of(&self, names: Vec<String>) -> (SparseRow, Vec<String>) {
-        // Per group: (column, count, name); `at` finds a column already counted.
-        let mut groups: [Vec<(u32, f32, String)>; 2] = Default::default();
-        let mut at: FxHashMap<u32, (usize, usize)> =
-            FxHashMap::with_capacity_and_hasher(names.len(), rustc_hash::FxBuildHasher);
-        for name in names {
-            let Some(&col) = self.columns.get(&name) else {
-                continue;
+    fn encode(&self, text: &str, lang: Language) -> Encoded {
+        // Per group: (column, count, where its name is in `names`); `at` finds a column
+        // already counted.
+        let mut groups: [Vec<(u32, f32, Range<usize>)>; 2] = Default::default();
+        let mut at: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
+        let mut names = String::new();
+        let (mut words, mut known_words) = (0usize, 0usize);
+        visit_features(text, lang, |name| {
+            let column = self.columns.get(name).copied();
+            if name.starts_with("w:") {
+                words += 1;
+                known_words += usize::from(column.is_some());
+            }
+            let Some(column) = column else {
+                return;
             };
-            let group = usize::from(name.starts_with("c:"));
-            match at.entry(col) {
+            match at.entry(column) {
                 std::collections::hash_map::Entry::Occupied(seen) => {
                     let (g, i) = *seen.get();
                     groups[g][i].1 += 1.0;
                 }
                 std::collections::hash_map::Entry::Vacant(new) => {
+                    let group = usize::from(name.starts_with("c:"));
                     new.insert((group, groups[group].len()));
-                    groups[group].push((col, 1.0, name));
+                    let start = names.len();
+                    names.push_str(name);
+                    groups[group].push((column, 1.0, start..names.len()));
                 }
             }
-        }
+        });
         let mut row = Vec::new();
-        let mut kept = Vec::new();
+        let mut spans = Vec::new();
         for group in &mut groups {
-            for (col, value, _) in group.iter_mut() {
-                *value *= self.idf.get(*col as usize).copied().unwrap_or(1.0);
+            for (column, value, _) in group.iter_mut() {
+                *value *= self.idf.get(*column as usize).copied().unwrap_or(1.0);
             }
-        }
-        for group in groups {
             let norm = group.iter().map(|(_, v, _)| v * v).sum::<f32>().sqrt();
             if norm > 0.0 {
-                for (c, v, name) in group {
-                    row.push((c, v / norm));
-                    kept.push(name);
+                for (column, value, span) in group.drain(..) {
+                    row.push((column, value / norm));
+                    spans.push(span);
                 }
             }
         }
-        (row, kept)
+        Encoded {
+            row,
+            spans,
+            names,
+            known_share: if words == 0 {
+                1.0
+            } else {
+                known_words as f32 / words as f32
+            },
+        }
     }
+}
+
+/// A message as the classifier reads it.
+struct Encoded {
+    row: SparseRow,
+    /// Where the feature name of each row entry is in `names`, in row order.
+    spans: Vec<Range<usize>>,
+    names: String,
+    /// Share of the message's words (`w:` features) the vocabulary holds.
+    known_share: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,7 +170,10 @@ impl LanguageModel {
             return None;
         }
         let vocabulary = Vocabulary::build(examples.iter().map(|(t, _)| t.as_str()), lang);
-        let rows: Vec<SparseRow> = examples.iter().map(|(t, _)| vocabulary.row(t, lang).0).collect();
+        let rows: Vec<SparseRow> = examples
+            .iter()
+            .map(|(t, _)| vocabulary.encode(t, lang).row)
+            .collect();
         let labels: Vec<usize> = examples
             .iter()
             .map(|(_, c)| classes.binary_search(c).unwrap_or(0))
@@ -179,27 +189,31 @@ impl LanguageModel {
 
 impl LanguageModel {
     fn predict(&self, text: &str, lang: Language) -> IntentPrediction {
-        let all_names = features(text, lang);
-        let known_share = self.vocabulary.known_share(&all_names);
-        let (row, names) = self.vocabulary.row_of(all_names);
-        let probs = self.model.probabilities(&row);
+        let encoded = self.vocabulary.encode(text, lang);
+        let probs = self.model.probabilities(&encoded.row);
         let mut ranked: Vec<(usize, f32)> = self.classes.iter().copied().zip(probs).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let top_class = self
             .classes
             .iter()
             .position(|&c| Some(c) == ranked.first().map(|r| r.0));
-        let mut deciding: Vec<(String, f32)> = match top_class {
-            Some(tc) => row
+        let mut deciding: Vec<(usize, f32)> = match top_class {
+            Some(tc) => encoded
+                .row
                 .iter()
-                .zip(names)
-                .map(|(&(col, value), name)| (name, value * self.model.weight(tc, col)))
+                .enumerate()
+                .map(|(i, &(column, value))| (i, value * self.model.weight(tc, column)))
                 .filter(|(_, contribution)| *contribution > 0.0)
                 .collect(),
             None => Vec::new(),
         };
         deciding.sort_by(|a, b| b.1.total_cmp(&a.1));
         deciding.truncate(6);
+        let deciding = deciding
+            .into_iter()
+            .map(|(i, contribution)| (encoded.names[encoded.spans[i].clone()].to_string(), contribution))
+            .collect();
+        let known_share = encoded.known_share;
         IntentPrediction {
             ranked,
             deciding_features: deciding,
@@ -236,7 +250,7 @@ impl IntentPrediction {
 
 /// Bumped whenever the features or the model's code change, so a stored model of another version
 /// is never read back (the fit settings are part of the fingerprint by themselves).
-const MODEL_VERSION: u32 = 4;
+const MODEL_VERSION: u32 = 5;
 
 /// A message with every kind of feature (words, pairs, character n-grams, umlauts, shapes,
 /// punctuation), for the fingerprint.

@@ -16,12 +16,14 @@ pub fn dense_row(values: &[f32]) -> SparseRow {
     values.iter().enumerate().map(|(i, v)| (i as u32, *v)).collect()
 }
 
-/// A fitted model: one weight row (plus bias) per class.
+/// A fitted model: one weight per feature and class, and a bias per class.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SoftmaxModel {
     classes: usize,
     features: usize,
-    /// `classes x (features + 1)`, bias last in each row.
+    /// `(features + 1) x classes`, the biases last. Feature-major: a message's row touches a
+    /// few hundred of ~50,000 features, and each one's weights for all classes lie together
+    /// (one cache line) instead of one per class spread over the whole matrix.
     weights: Vec<f32>,
 }
 
@@ -176,27 +178,29 @@ impl SoftmaxModel {
             .ok()
             .and_then(|result| result.state().get_best_param().cloned())
             .unwrap_or(start);
+        // The objective's parameters are class-major; the model's are feature-major.
+        let stride = features + 1;
+        let mut weights = vec![0.0f32; classes * stride];
+        for (i, w) in fitted.into_iter().enumerate() {
+            let (class, feature) = (i / stride, i % stride);
+            weights[feature * classes + class] = w as f32;
+        }
         SoftmaxModel {
             classes,
             features,
-            weights: fitted.into_iter().map(|w| w as f32).collect(),
+            weights,
         }
     }
 
     /// Class probabilities for one row.
     pub fn probabilities(&self, row: &SparseRow) -> Vec<f32> {
-        let stride = self.features + 1;
-        let mut scores: Vec<f32> = (0..self.classes)
-            .map(|c| {
-                let w = &self.weights[c * stride..(c + 1) * stride];
-                w[self.features]
-                    + row
-                        .iter()
-                        .filter(|(f, _)| (*f as usize) < self.features)
-                        .map(|&(f, v)| w[f as usize] * v)
-                        .sum::<f32>()
-            })
-            .collect();
+        let of = |feature: usize| &self.weights[feature * self.classes..(feature + 1) * self.classes];
+        let mut scores: Vec<f32> = of(self.features).to_vec();
+        for &(f, v) in row.iter().filter(|(f, _)| (*f as usize) < self.features) {
+            for (score, w) in scores.iter_mut().zip(of(f as usize)) {
+                *score += w * v;
+            }
+        }
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
         for s in &mut scores {
@@ -212,7 +216,7 @@ impl SoftmaxModel {
     /// The bias of `class`.
     pub fn bias(&self, class: usize) -> f32 {
         if class < self.classes {
-            self.weights[class * (self.features + 1) + self.features]
+            self.weights[self.features * self.classes + class]
         } else {
             0.0
         }
@@ -221,7 +225,7 @@ impl SoftmaxModel {
     /// The weight of `feature` for `class` (what a feature contributes to a class's score).
     pub fn weight(&self, class: usize, feature: u32) -> f32 {
         if (feature as usize) < self.features && class < self.classes {
-            self.weights[class * (self.features + 1) + feature as usize]
+            self.weights[feature as usize * self.classes + class]
         } else {
             0.0
         }
