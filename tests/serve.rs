@@ -555,29 +555,39 @@ fn a_thousand_questions_during_a_reload_all_answered_and_switched_within_two_sec
     });
     let changed = changed_at.into_inner().unwrap().unwrap();
     assert_eq!(results.len(), QUESTIONS);
+    let mut problems = Vec::new();
     let failed = results.iter().filter(|r| !r.2).count();
-    assert_eq!(failed, 0, "every question answered during the reload");
+    if failed > 0 {
+        problems.push(format!("{failed} questions not answered during the reload"));
+    }
     for kind in 0..2 {
-        let first_new = results
-            .iter()
-            .filter(|r| r.1 == kind && r.3)
-            .map(|r| r.0)
-            .min()
-            .expect("the new guidance and intent answer at last");
+        let name = ["guidance", "intent"][kind];
+        let Some(first_new) = results.iter().filter(|r| r.1 == kind && r.3).map(|r| r.0).min() else {
+            problems.push(format!("{name}: never answered the new way"));
+            continue;
+        };
         eprintln!(
-            "{}: answered the new way from {:?} after the change",
-            ["guidance", "intent"][kind],
+            "{name}: answered the new way from {:?} after the change",
             first_new.saturating_duration_since(changed)
         );
         let late_old = results
             .iter()
             .filter(|r| r.1 == kind && !r.3 && r.0 >= changed + Duration::from_secs(2))
             .count();
-        assert_eq!(
-            late_old,
-            0,
-            "{}: answered the old way 2 s after the change",
-            ["guidance", "intent"][kind]
+        if late_old > 0 {
+            problems.push(format!(
+                "{name}: {late_old} questions answered the old way 2 s after the change"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        // What the server said (its reload times, an unwatched folder) tells why.
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "{}\nthe server printed:\n{}",
+            problems.join("\n"),
+            stderr.join().unwrap()
         );
     }
 

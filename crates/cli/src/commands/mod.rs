@@ -133,10 +133,12 @@ impl Env {
     /// saw (a reload with errors is refused: the last good router stays).
     pub fn router_for_reload(&self, config: RouterConfig) -> Result<(Router, Vec<String>)> {
         self.require_knowledge_roots()?;
-        let (kb, report) = self
-            .store()
-            .open_or_build(&self.knowledge)
-            .context("building the knowledge index")?;
+        let (built, learnt) = self.alongside(|| {
+            self.store()
+                .open_or_build(&self.knowledge)
+                .context("building the knowledge index")
+        });
+        let (kb, report) = built?;
         let mut errors: Vec<String> = Vec::new();
         if let Some(report) = &report {
             errors.extend(
@@ -154,23 +156,54 @@ impl Env {
                     .map(ToString::to_string),
             );
         }
-        let (router, problems) = self.router_over(kb, config);
+        let (router, problems) = learnt.router(kb, config);
         errors.extend(problems.iter().map(ToString::to_string));
         Ok((router, errors))
     }
 
     /// The router over the knowledge base and plugins; plugin problems are returned, not fatal.
     pub fn router(&self, config: RouterConfig) -> Result<(Router, Vec<PluginError>)> {
-        Ok(self.router_over(self.knowledge_base()?, config))
+        let (kb, learnt) = self.alongside(|| self.knowledge_base());
+        Ok(learnt.router(kb?, config))
     }
 
-    /// A router over `kb` with the plugins and support model, and their problems.
-    fn router_over(&self, kb: KnowledgeBase, config: RouterConfig) -> (Router, Vec<PluginError>) {
-        let (support, support_error) = self.support_model();
-        let plugins = self.plugins_with_learnt_intents(&support);
-        let mut problems: Vec<PluginError> = support_error.into_iter().collect();
-        problems.extend(plugins.errors.iter().cloned());
-        (Router::new(kb, plugins, support, config), problems)
+    /// `index()` run beside loading the support model and plugins with their learnt intents:
+    /// the two are independent, and where the intents must be trained (new examples) and the
+    /// index built (new guidance), a start or reload takes the longer of the two, not the sum.
+    fn alongside<T: Send>(&self, index: impl FnOnce() -> Result<T> + Send) -> (Result<T>, Learnt) {
+        std::thread::scope(|scope| {
+            let built = scope.spawn(index);
+            let (support, support_error) = self.support_model();
+            let plugins = self.plugins_with_learnt_intents(&support);
+            let learnt = Learnt {
+                support,
+                support_error,
+                plugins,
+            };
+            let built = built.join().unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "building the knowledge index failed unexpectedly"
+                ))
+            });
+            (built, learnt)
+        })
+    }
+}
+
+/// The support model and the plugins with their learnt intents: a router once the knowledge
+/// base is there.
+struct Learnt {
+    support: SupportModel,
+    support_error: Option<PluginError>,
+    plugins: PluginSet,
+}
+
+impl Learnt {
+    /// A router over `kb`, and the support model's and plugins' problems.
+    fn router(self, kb: KnowledgeBase, config: RouterConfig) -> (Router, Vec<PluginError>) {
+        let mut problems: Vec<PluginError> = self.support_error.into_iter().collect();
+        problems.extend(self.plugins.errors.iter().cloned());
+        (Router::new(kb, self.plugins, self.support, config), problems)
     }
 }
 

@@ -32,8 +32,13 @@ pub struct ServeArgs {
 }
 
 /// How often the guidance, plugins and support model are checked for changes (one `stat` of
-/// each file; nothing is read unless something changed) when the file system sends no events.
+/// each file; nothing is read unless something changed) while the file system sends events for
+/// all of them: a check that only catches what an event was lost for.
 const RELOAD_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The same where a source is not watched (no watcher, or one folder the watcher refused): the
+/// poll is then all that finds a change, and a change must show within two seconds.
+const RELOAD_POLL_UNWATCHED: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// How long after a file-system event more are awaited: saving in an editor or copying a plugin
 /// folder is a burst of events, and one reload.
@@ -46,26 +51,35 @@ const RELOAD_SETTLE: std::time::Duration = std::time::Duration::from_millis(150)
 fn reload_on_change(env: &Env, desk: &Desk) {
     let sources = env.sources();
     let (changed, events) = std::sync::mpsc::channel();
-    let _watcher = watch(&sources, changed);
+    let watcher = watch(&sources, changed);
+    let poll = if watcher.as_ref().is_some_and(|w| w.all_watched) {
+        RELOAD_POLL
+    } else {
+        RELOAD_POLL_UNWATCHED
+    };
     let mut seen = stat_signature(&sources);
     loop {
-        match events.recv_timeout(RELOAD_POLL) {
+        match events.recv_timeout(poll) {
             Ok(()) => {
                 std::thread::sleep(RELOAD_SETTLE);
                 while events.try_recv().is_ok() {}
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(RELOAD_POLL),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(poll),
         }
         let now = stat_signature(&sources);
         if now == seen {
             continue;
         }
         seen = now;
+        let started = std::time::Instant::now();
         match env.router_for_reload(RouterConfig::default()) {
             Ok((router, errors)) if errors.is_empty() => {
                 desk.replace_router(router);
-                eprintln!("switchboard: guidance and plugins reloaded");
+                eprintln!(
+                    "switchboard: guidance and plugins reloaded in {:.2} s",
+                    started.elapsed().as_secs_f64()
+                );
             }
             Ok((_, errors)) => {
                 eprintln!(
@@ -82,28 +96,41 @@ fn reload_on_change(env: &Env, desk: &Desk) {
     }
 }
 
+/// A file-system watcher and whether it watches every source.
+struct Watching {
+    _watcher: notify::RecommendedWatcher,
+    all_watched: bool,
+}
+
 /// A watcher sending on `changed` whenever something under `sources` changes; `None` (polling
 /// only) where the platform's watcher cannot be set up.
-fn watch(
-    sources: &[std::path::PathBuf],
-    changed: std::sync::mpsc::Sender<()>,
-) -> Option<notify::RecommendedWatcher> {
+fn watch(sources: &[std::path::PathBuf], changed: std::sync::mpsc::Sender<()>) -> Option<Watching> {
     use notify::Watcher;
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+    let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok() {
             let _ = changed.send(());
         }
-    })
-    .ok()?;
+    }) {
+        Ok(watcher) => watcher,
+        Err(e) => {
+            eprintln!("switchboard: no file-system watcher ({e}); changes are found by polling");
+            return None;
+        }
+    };
+    let mut all_watched = true;
     for source in sources {
         if let Err(e) = watcher.watch(source, notify::RecursiveMode::Recursive) {
+            all_watched = false;
             eprintln!(
                 "switchboard: {} is not watched ({e}); its changes are found by polling",
                 source.display()
             );
         }
     }
-    Some(watcher)
+    Some(Watching {
+        _watcher: watcher,
+        all_watched,
+    })
 }
 
 /// How long handlers in flight may finish after SIGTERM or SIGINT.

@@ -250,7 +250,7 @@ impl IntentPrediction {
 
 /// Bumped whenever the features or the model's code change, so a stored model of another version
 /// is never read back (the fit settings are part of the fingerprint by themselves).
-const MODEL_VERSION: u32 = 5;
+const MODEL_VERSION: u32 = 6;
 
 /// A message with every kind of feature (words, pairs, character n-grams, umlauts, shapes,
 /// punctuation), for the fingerprint.

@@ -59,79 +59,56 @@ struct Objective<'a> {
 /// A point, its cost and its gradient.
 type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
+/// The parameters are laid out like the model's weights, feature-major with the biases last: a
+/// row's features then read and write each feature's weights for all classes in one place.
 impl Objective<'_> {
-    fn stride(&self) -> usize {
-        self.features + 1
-    }
-
-    fn scores(&self, params: &[f64], row: &SparseRow, out: &mut [f64]) {
-        let stride = self.stride();
-        for (c, score) in out.iter_mut().enumerate() {
-            let w = &params[c * stride..(c + 1) * stride];
-            *score = w[self.features]
-                + row
-                    .iter()
-                    .map(|&(f, v)| w[f as usize] * f64::from(v))
-                    .sum::<f64>();
-        }
-    }
-
-    /// Mean cross-entropy plus the penalty, and (when asked) its gradient.
-    fn evaluate(&self, params: &[f64], mut gradient: Option<&mut Vec<f64>>) -> f64 {
-        let stride = self.stride();
+    /// Mean cross-entropy plus the penalty, and its gradient.
+    fn evaluate(&self, params: &[f64]) -> (f64, Vec<f64>) {
+        let classes = self.classes;
         let n = self.rows.len().max(1) as f64;
-        if let Some(g) = gradient.as_deref_mut() {
-            g.clear();
-            g.resize(params.len(), 0.0);
-        }
+        let (weights, biases) = params.split_at(self.features * classes);
+        let mut gradient = vec![0.0; params.len()];
         let mut loss = 0.0;
-        let mut scores = vec![0.0; self.classes];
+        let mut scores = vec![0.0; classes];
         for (row, &label) in self.rows.iter().zip(self.labels) {
-            self.scores(params, row, &mut scores);
+            scores.copy_from_slice(biases);
+            for &(f, v) in row {
+                let w = &weights[f as usize * classes..(f as usize + 1) * classes];
+                for (score, w) in scores.iter_mut().zip(w) {
+                    *score += w * f64::from(v);
+                }
+            }
             let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = scores.iter().map(|s| (s - max).exp()).sum();
             let log_norm = max + sum.ln();
             loss += log_norm - scores[label];
-            if let Some(g) = gradient.as_deref_mut() {
-                for (c, &score) in scores.iter().enumerate() {
-                    let residual = ((score - log_norm).exp() - if c == label { 1.0 } else { 0.0 }) / n;
-                    let row_grad = &mut g[c * stride..(c + 1) * stride];
-                    for &(f, v) in row {
-                        row_grad[f as usize] += residual * f64::from(v);
-                    }
-                    row_grad[self.features] += residual;
+            // From here on `scores` holds each class's residual: probability minus target.
+            for (c, score) in scores.iter_mut().enumerate() {
+                *score = ((*score - log_norm).exp() - if c == label { 1.0 } else { 0.0 }) / n;
+            }
+            let (weight_grad, bias_grad) = gradient.split_at_mut(self.features * classes);
+            for &(f, v) in row {
+                let g = &mut weight_grad[f as usize * classes..(f as usize + 1) * classes];
+                for (g, residual) in g.iter_mut().zip(&scores) {
+                    *g += residual * f64::from(v);
                 }
+            }
+            for (g, residual) in bias_grad.iter_mut().zip(&scores) {
+                *g += residual;
             }
         }
         let mut penalty = 0.0;
-        for c in 0..self.classes {
-            for f in 0..self.features {
-                let w = params[c * stride + f];
-                penalty += w * w;
-                if let Some(g) = gradient.as_deref_mut() {
-                    g[c * stride + f] += self.l2 * w;
-                }
-            }
+        for (g, w) in gradient.iter_mut().zip(weights) {
+            penalty += w * w;
+            *g += self.l2 * w;
         }
-        loss / n + 0.5 * self.l2 * penalty
+        (loss / n + 0.5 * self.l2 * penalty, gradient)
     }
-}
 
-impl Objective<'_> {
-    fn cost_and_gradient(&self, params: &[f64]) -> (f64, Vec<f64>) {
-        let mut last = self
-            .last
+    fn last(&self) -> std::sync::MutexGuard<'_, Option<Evaluated>> {
+        self.last
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, cost, gradient)) = last.as_ref() {
-            if at.as_slice() == params {
-                return (*cost, gradient.clone());
-            }
-        }
-        let mut gradient = Vec::new();
-        let cost = self.evaluate(params, Some(&mut gradient));
-        *last = Some((params.to_vec(), cost, gradient.clone()));
-        (cost, gradient)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -140,7 +117,15 @@ impl CostFunction for Objective<'_> {
     type Output = f64;
 
     fn cost(&self, params: &Self::Param) -> Result<f64, argmin::core::Error> {
-        Ok(self.cost_and_gradient(params).0)
+        let mut last = self.last();
+        if let Some((at, cost, _)) = last.as_ref() {
+            if at == params {
+                return Ok(*cost);
+            }
+        }
+        let (cost, gradient) = self.evaluate(params);
+        *last = Some((params.clone(), cost, gradient));
+        Ok(cost)
     }
 }
 
@@ -149,7 +134,15 @@ impl Gradient for Objective<'_> {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, params: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
-        Ok(self.cost_and_gradient(params).1)
+        let mut last = self.last();
+        if let Some((at, _, gradient)) = last.as_ref() {
+            if at == params {
+                return Ok(gradient.clone());
+            }
+        }
+        let (cost, gradient) = self.evaluate(params);
+        *last = Some((params.clone(), cost, gradient.clone()));
+        Ok(gradient)
     }
 }
 
@@ -178,13 +171,7 @@ impl SoftmaxModel {
             .ok()
             .and_then(|result| result.state().get_best_param().cloned())
             .unwrap_or(start);
-        // The objective's parameters are class-major; the model's are feature-major.
-        let stride = features + 1;
-        let mut weights = vec![0.0f32; classes * stride];
-        for (i, w) in fitted.into_iter().enumerate() {
-            let (class, feature) = (i / stride, i % stride);
-            weights[feature * classes + class] = w as f32;
-        }
+        let weights = fitted.into_iter().map(|w| w as f32).collect();
         SoftmaxModel {
             classes,
             features,
