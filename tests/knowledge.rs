@@ -291,6 +291,34 @@ fn snippets_highlight_matched_words() {
 }
 
 #[test]
+fn equal_sections_rank_in_file_order_in_every_build() {
+    // Sections of equal score are ordered by their place in the index; the index is built on
+    // several threads, and that place must not depend on which thread took a section.
+    let knowledge = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        std::fs::write(
+            knowledge.path().join(format!("doc-{i:03}.md")),
+            "# Wombat\n\nWombat guidance for partners.\n",
+        )
+        .unwrap();
+    }
+    let ingested = ingest_roots(&[knowledge.path().to_path_buf()]);
+    assert_eq!(ingested.sections.len(), 300);
+    let first_ten: Vec<String> = (0..10).map(|i| format!("doc-{i:03}.md")).collect();
+    for build in 0..4 {
+        let kb = KnowledgeBase::build_in_ram(&ingested.sections).unwrap();
+        let found: Vec<String> = kb
+            .search(&SearchRequest::new("wombat", 10))
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.doc_path)
+            .collect();
+        assert_eq!(found, first_ten, "build {build}");
+    }
+}
+
+#[test]
 fn stored_index_is_rebuilt_when_guidance_changes() {
     let data = tempfile::tempdir().unwrap();
     let knowledge = tempfile::tempdir().unwrap();

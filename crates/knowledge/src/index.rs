@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use tantivy::collector::TopDocs;
+use tantivy::index::{IndexSettings, IndexSortByField, Order};
 use tantivy::query::{
     BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, Query, QueryParser, Scorer, TermQuery,
 };
@@ -39,6 +40,8 @@ const TWO_EDITS_FROM_CHARS: usize = 8;
 const SNIPPET_CHARS: usize = 220;
 /// Writer memory budget.
 const WRITER_HEAP_BYTES: usize = 100_000_000;
+/// Indexing threads at most: beyond a few, merging their segments costs what they saved.
+const MAX_WRITER_THREADS: usize = 4;
 /// Decompressed doc-store blocks kept in memory (16 KB each before compression).
 const DOC_STORE_CACHE_BLOCKS: usize = 2048;
 /// At most this many terms go into one query.
@@ -108,6 +111,8 @@ struct Fields {
     links: Field,
     linked: Field,
     line: Field,
+    /// The section's place in the ingested order: the index is sorted by it.
+    ordinal: Field,
     de: LangFields,
     en: LangFields,
 }
@@ -125,6 +130,22 @@ fn tokenizer_name(lang: Language) -> &'static str {
     match lang {
         Language::De => "switchboard_de",
         Language::En => "switchboard_en",
+    }
+}
+
+/// The field documents are sorted by.
+const ORDINAL_FIELD: &str = "ordinal";
+
+/// Documents in the index in the order they were ingested, whichever indexing thread took them
+/// and however their segments were merged: a document's id, and so the order of results with
+/// equal scores, is the same in every build of the same guidance.
+fn index_settings() -> IndexSettings {
+    IndexSettings {
+        sort_by_field: Some(IndexSortByField {
+            field: ORDINAL_FIELD.into(),
+            order: Order::Asc,
+        }),
+        ..IndexSettings::default()
     }
 }
 
@@ -152,6 +173,7 @@ fn build_schema() -> (Schema, Fields) {
     let links = b.add_text_field("links", STORED);
     let linked = b.add_text_field("linked", STORED);
     let line = b.add_u64_field("line", STORED | FAST);
+    let ordinal = b.add_u64_field(ORDINAL_FIELD, FAST);
     let mut lang_fields = |l: Language| LangFields {
         title: b.add_text_field(&format!("title_{l}"), text(l, true)),
         heading: b.add_text_field(&format!("headings_{l}"), text(l, false)),
@@ -171,6 +193,7 @@ fn build_schema() -> (Schema, Fields) {
         links,
         linked,
         line,
+        ordinal,
         de,
         en,
     };
@@ -404,17 +427,28 @@ impl std::fmt::Debug for KnowledgeBase {
     }
 }
 
-/// Learns the German compound dictionary from the German sections' own words.
+/// Learns the German compound dictionary from the German sections' own words (counted on
+/// every core).
 pub fn learn_compounds(sections: &[Section]) -> CompoundDictionary {
+    use rayon::prelude::*;
     let probe = Analyzer::new(Language::De, Arc::default());
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for s in sections.iter().filter(|s| s.language == Language::De) {
-        for text in [&s.doc_title, &s.heading, &s.body] {
-            for (word, _, _) in probe.words(text) {
-                *counts.entry(word).or_default() += 1;
+    let counts = sections
+        .par_iter()
+        .filter(|s| s.language == Language::De)
+        .fold(HashMap::<String, usize>::new, |mut counts, s| {
+            for text in [&s.doc_title, &s.heading, &s.body] {
+                for (word, _, _) in probe.words(text) {
+                    *counts.entry(word).or_default() += 1;
+                }
             }
-        }
-    }
+            counts
+        })
+        .reduce(HashMap::new, |mut all, part| {
+            for (word, n) in part {
+                *all.entry(word).or_default() += n;
+            }
+            all
+        });
     CompoundDictionary::from_counts(&counts)
 }
 
@@ -448,7 +482,14 @@ impl KnowledgeBase {
     pub fn build_in_ram(sections: &[Section]) -> Result<Self> {
         let (schema, fields) = build_schema();
         let compounds = Arc::new(learn_compounds(sections));
-        let kb = Self::with_index(Index::create_in_ram(schema), fields, compounds)?;
+        let kb = Self::with_index(
+            Index::builder()
+                .schema(schema)
+                .settings(index_settings())
+                .create_in_ram()?,
+            fields,
+            compounds,
+        )?;
         kb.write_all(sections)?;
         Ok(kb)
     }
@@ -467,7 +508,10 @@ impl KnowledgeBase {
             path: dict_path,
             source,
         })?;
-        let index = Index::create_in_dir(dir, schema)?;
+        let index = Index::builder()
+            .schema(schema)
+            .settings(index_settings())
+            .create_in_dir(dir)?;
         let kb = Self::with_index(index, fields, compounds)?;
         kb.write_all(sections)?;
         Ok(kb)
@@ -529,12 +573,18 @@ impl KnowledgeBase {
     }
 
     fn write_all(&self, sections: &[Section]) -> Result<()> {
-        let mut writer: IndexWriter = self.index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+        // One indexing thread per core (the sections are read into documents on this one);
+        // their segments are merged into one below.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_WRITER_THREADS);
+        let mut writer: IndexWriter = self.index.writer_with_num_threads(threads, WRITER_HEAP_BYTES)?;
         let f = self.fields;
         let linked = crate::links::linked_documents(sections);
-        for s in sections {
+        for (ordinal, s) in sections.iter().enumerate() {
             let lf = f.of(s.language);
             let mut doc = TantivyDocument::default();
+            doc.add_u64(f.ordinal, ordinal as u64);
             doc.add_text(f.path, &s.doc_path);
             doc.add_text(f.anchor, &s.anchor);
             doc.add_text(f.heading_text, &s.heading);

@@ -171,16 +171,39 @@ pub fn ingest_roots(roots: &[PathBuf]) -> Ingested {
     ingest_roots_with_progress(roots, |_, _| {})
 }
 
-/// Like [`ingest_roots`], calling `progress(done, total)` after each file.
+/// Like [`ingest_roots`], calling `progress(done, total)` after each file. Files are read and
+/// parsed on every core; sections come out in file order all the same.
 pub fn ingest_roots_with_progress(roots: &[PathBuf], mut progress: impl FnMut(usize, usize)) -> Ingested {
+    use rayon::prelude::*;
     let (files, skipped) = discover(roots);
+    let total = files.len();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let parsed: Vec<Result<ParsedFile, SkippedFile>> = std::thread::scope(|scope| {
+        let parsing = scope.spawn(|| {
+            let done = done;
+            files
+                .par_iter()
+                .map(|file| {
+                    let parsed = ingest_file(file);
+                    let _ = done.send(());
+                    parsed
+                })
+                .collect()
+        });
+        // `progress` is the caller's (not `Send`): called here, as each file is done.
+        for (i, ()) in finished.iter().enumerate() {
+            progress(i + 1, total);
+        }
+        parsing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
     let mut out = Ingested {
         skipped,
         ..Ingested::default()
     };
-    let total = files.len();
-    for (i, file) in files.iter().enumerate() {
-        match ingest_file(file) {
+    for (file, parsed) in files.iter().zip(parsed) {
+        match parsed {
             Ok(parsed) => {
                 out.warnings.extend(parsed.warnings);
                 if parsed.sections.is_empty() {
@@ -196,7 +219,6 @@ pub fn ingest_roots_with_progress(roots: &[PathBuf], mut progress: impl FnMut(us
             }
             Err(skip) => out.skipped.push(skip),
         }
-        progress(i + 1, total);
     }
     out
 }
