@@ -50,21 +50,28 @@ impl Vocabulary {
     /// Features of at least two examples: a character n-gram that occurs once says little about
     /// its class, and every column costs training time.
     fn build<'a>(texts: impl Iterator<Item = &'a str>, lang: Language) -> Self {
-        let mut seen: HashMap<String, u32> = HashMap::new();
+        // Per feature: the examples that have it, and the last one counted (a feature twice in
+        // one example counts once).
+        let mut seen: FxHashMap<String, (u32, u32)> = FxHashMap::default();
         let mut documents = 0u32;
         for text in texts {
             documents += 1;
-            let mut names = features(text, lang);
-            names.sort_unstable();
-            names.dedup();
-            for f in names {
-                *seen.entry(f).or_default() += 1;
-            }
+            visit_features(text, lang, |name| match seen.get_mut(name) {
+                Some((n, last)) if *last != documents => {
+                    *n += 1;
+                    *last = documents;
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(name.to_string(), (1, documents));
+                }
+            });
         }
         // Words are kept even when one example holds them (out of scope is a long tail of
         // topics, each named once: `wetter`, `spotify`); character n-grams only from two.
         let mut kept: Vec<(String, u32)> = seen
             .into_iter()
+            .map(|(f, (n, _))| (f, n))
             .filter(|(f, n)| *n >= 2 || f.starts_with("w:"))
             .collect();
         kept.sort_unstable();
