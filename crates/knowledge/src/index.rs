@@ -490,18 +490,19 @@ impl KnowledgeBase {
             fields,
             compounds,
         )?;
-        kb.write_all(sections)?;
+        kb.write_all(sections, &crate::links::linked_documents(sections))?;
         Ok(kb)
     }
 
-    /// Builds an index in `dir` (which must be empty or absent).
-    pub fn build_in_dir(dir: &Path, sections: &[Section]) -> Result<Self> {
+    /// Builds an index in `dir` (which must be empty or absent). The sections are consumed:
+    /// each is dropped once the index has it, so the index's memory grows as theirs shrinks.
+    pub fn build_in_dir(dir: &Path, sections: Vec<Section>) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| KnowledgeError::Io {
             path: dir.into(),
             source,
         })?;
         let (schema, fields) = build_schema();
-        let compounds = Arc::new(learn_compounds(sections));
+        let compounds = Arc::new(learn_compounds(&sections));
         let words = compounds.sorted_words().join("\n");
         let dict_path = dir.join(COMPOUNDS_FILE);
         std::fs::write(&dict_path, words).map_err(|source| KnowledgeError::Io {
@@ -513,7 +514,8 @@ impl KnowledgeBase {
             .settings(index_settings())
             .create_in_dir(dir)?;
         let kb = Self::with_index(index, fields, compounds)?;
-        kb.write_all(sections)?;
+        let linked = crate::links::linked_documents(&sections);
+        kb.write_all(sections, &linked)?;
         Ok(kb)
     }
 
@@ -572,7 +574,11 @@ impl KnowledgeBase {
         Self::with_index(index, fields, compounds)
     }
 
-    fn write_all(&self, sections: &[Section]) -> Result<()> {
+    fn write_all<S: std::borrow::Borrow<Section>>(
+        &self,
+        sections: impl IntoIterator<Item = S>,
+        linked: &HashMap<String, Vec<String>>,
+    ) -> Result<()> {
         // One indexing thread per core (the sections are read into documents on this one);
         // their segments are merged into one below.
         let threads = std::thread::available_parallelism()
@@ -580,8 +586,8 @@ impl KnowledgeBase {
             .min(MAX_WRITER_THREADS);
         let mut writer: IndexWriter = self.index.writer_with_num_threads(threads, WRITER_HEAP_BYTES)?;
         let f = self.fields;
-        let linked = crate::links::linked_documents(sections);
-        for (ordinal, s) in sections.iter().enumerate() {
+        for (ordinal, s) in sections.into_iter().enumerate() {
+            let s = s.borrow();
             let lf = f.of(s.language);
             let mut doc = TantivyDocument::default();
             doc.add_u64(f.ordinal, ordinal as u64);

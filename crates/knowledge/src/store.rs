@@ -100,7 +100,9 @@ impl IndexStore {
         progress: impl FnMut(usize, usize),
     ) -> Result<(KnowledgeBase, BuildReport)> {
         let started = Instant::now();
-        let ingested = ingest_roots_with_progress(roots, progress);
+        let mut ingested = ingest_roots_with_progress(roots, progress);
+        // Counted now: the build consumes the sections.
+        let mut stats = IndexStats::of(&ingested.sections, 0);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| KnowledgeError::Io { path, source }
@@ -116,7 +118,7 @@ impl IndexStore {
         let dir = home.join(&generation);
         let pointer_tmp = home.join(format!("{CURRENT_FILE}.tmp-{}", std::process::id()));
         let published = (|| {
-            KnowledgeBase::build_in_dir(&dir, &ingested.sections)?;
+            KnowledgeBase::build_in_dir(&dir, std::mem::take(&mut ingested.sections))?;
             let manifest = Manifest {
                 fingerprint,
                 analyzer_version: ANALYZER_VERSION,
@@ -138,7 +140,7 @@ impl IndexStore {
         }
         remove_all_but(home, &generation);
         let kb = KnowledgeBase::open(&dir)?;
-        let stats = IndexStats::of(&ingested.sections, kb.compound_words());
+        stats.compound_words = kb.compound_words();
         let report = BuildReport {
             files: ingested.files,
             stats,
