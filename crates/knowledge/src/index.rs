@@ -136,17 +136,17 @@ fn tokenizer_name(lang: Language) -> &'static str {
 /// The field documents are sorted by.
 const ORDINAL_FIELD: &str = "ordinal";
 
-/// Documents in the index in the order they were ingested, whichever indexing thread took them
-/// and however their segments were merged: a document's id, and so the order of results with
-/// equal scores, is the same in every build of the same guidance.
-fn index_settings() -> IndexSettings {
-    IndexSettings {
+/// A new index of `schema`, its documents in the order they were ingested, whichever indexing
+/// thread took them and however their segments were merged: a document's id, and so the order
+/// of results with equal scores, is the same in every build of the same guidance.
+fn index_builder(schema: Schema) -> tantivy::IndexBuilder {
+    Index::builder().schema(schema).settings(IndexSettings {
         sort_by_field: Some(IndexSortByField {
             field: ORDINAL_FIELD.into(),
             order: Order::Asc,
         }),
         ..IndexSettings::default()
-    }
+    })
 }
 
 fn build_schema() -> (Schema, Fields) {
@@ -482,14 +482,7 @@ impl KnowledgeBase {
     pub fn build_in_ram(sections: &[Section]) -> Result<Self> {
         let (schema, fields) = build_schema();
         let compounds = Arc::new(learn_compounds(sections));
-        let kb = Self::with_index(
-            Index::builder()
-                .schema(schema)
-                .settings(index_settings())
-                .create_in_ram()?,
-            fields,
-            compounds,
-        )?;
+        let kb = Self::with_index(index_builder(schema).create_in_ram()?, fields, compounds)?;
         kb.write_all(sections, &crate::links::linked_documents(sections))?;
         Ok(kb)
     }
@@ -509,10 +502,7 @@ impl KnowledgeBase {
             path: dict_path,
             source,
         })?;
-        let index = Index::builder()
-            .schema(schema)
-            .settings(index_settings())
-            .create_in_dir(dir)?;
+        let index = index_builder(schema).create_in_dir(dir)?;
         let kb = Self::with_index(index, fields, compounds)?;
         let linked = crate::links::linked_documents(&sections);
         kb.write_all(sections, &linked)?;

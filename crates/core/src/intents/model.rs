@@ -105,10 +105,21 @@ impl Objective<'_> {
         (loss / n + 0.5 * self.l2 * penalty, gradient)
     }
 
-    fn last(&self) -> std::sync::MutexGuard<'_, Option<Evaluated>> {
-        self.last
+    /// What `read` takes from the evaluation at `params`: the one kept when it was the last
+    /// point evaluated, else a new one (kept in its place).
+    fn at<R>(&self, params: &[f64], read: impl FnOnce(&Evaluated) -> R) -> R {
+        let mut last = self
+            .last
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let evaluated = match last.take() {
+            Some(kept) if kept.0 == params => kept,
+            _ => {
+                let (cost, gradient) = self.evaluate(params);
+                (params.to_vec(), cost, gradient)
+            }
+        };
+        read(last.insert(evaluated))
     }
 }
 
@@ -117,15 +128,7 @@ impl CostFunction for Objective<'_> {
     type Output = f64;
 
     fn cost(&self, params: &Self::Param) -> Result<f64, argmin::core::Error> {
-        let mut last = self.last();
-        if let Some((at, cost, _)) = last.as_ref() {
-            if at == params {
-                return Ok(*cost);
-            }
-        }
-        let (cost, gradient) = self.evaluate(params);
-        *last = Some((params.clone(), cost, gradient));
-        Ok(cost)
+        Ok(self.at(params, |e| e.1))
     }
 }
 
@@ -134,15 +137,7 @@ impl Gradient for Objective<'_> {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, params: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
-        let mut last = self.last();
-        if let Some((at, _, gradient)) = last.as_ref() {
-            if at == params {
-                return Ok(gradient.clone());
-            }
-        }
-        let (cost, gradient) = self.evaluate(params);
-        *last = Some((params.clone(), cost, gradient.clone()));
-        Ok(gradient)
+        Ok(self.at(params, |e| e.2.clone()))
     }
 }
 
