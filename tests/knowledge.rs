@@ -751,3 +751,39 @@ fn a_citation_names_one_section_with_its_text() {
         .is_none());
     assert!(kb.section("de-de/no-such-file.md").unwrap().is_none());
 }
+
+/// The abbreviations the guidance defines are learnt at build time and kept beside the index, so
+/// a process that opens the stored index knows them without reading the guidance.
+#[test]
+fn abbreviations_the_guidance_defines_survive_reopening_the_index() {
+    let data = tempfile::tempdir().unwrap();
+    let knowledge = tempfile::tempdir().unwrap();
+    std::fs::write(
+        knowledge.path().join("gdap.md"),
+        "# Roles\n\nUse granular delegated admin privileges (GDAP) for least privilege.\n\n\
+         ## Requests\n\nA granular delegated admin privileges (GDAP) request needs approval.\n",
+    )
+    .unwrap();
+    for i in 0..4 {
+        std::fs::write(
+            knowledge.path().join(format!("other-{i}.md")),
+            "# Other\n\nInvoices.\n",
+        )
+        .unwrap();
+    }
+    let store = IndexStore::new(data.path());
+    let roots = vec![knowledge.path().to_path_buf()];
+    let (kb, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_some(), "first open builds");
+    assert_eq!(
+        kb.long_form(Language::En, "gdap"),
+        Some("granular delegated admin privileges")
+    );
+    drop(kb);
+    let (kb, report) = store.open_or_build(&roots).unwrap();
+    assert!(report.is_none(), "unchanged guidance reuses the index");
+    assert_eq!(
+        kb.long_form(Language::En, "GDAP"),
+        Some("granular delegated admin privileges")
+    );
+}

@@ -7,7 +7,7 @@ use files::copy_dir;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use switchboard_core::plugins::{load_plugins, load_support_model, parse_plugin, IntentAction};
-use switchboard_core::{ConversationContext, Decision, Message, Outcome, Router, RouterConfig};
+use switchboard_core::{ConversationContext, Decision, Layers, Message, Outcome, Router, RouterConfig};
 use switchboard_knowledge::ingest::ingest_roots;
 use switchboard_knowledge::{KnowledgeBase, Language};
 
@@ -807,4 +807,86 @@ fn a_bare_request_for_a_person_goes_to_the_queue_the_conversation_was_about() {
         "Our Azure VMs are down since this morning, please help",
     );
     assert_eq!(own.handoff.unwrap().queue, "technical");
+}
+
+/// The guidance's own definitions ("Partner Admin Link (PAL)", written twice) expand a customer's
+/// abbreviation, so a section written with the long form alone is found for it.
+#[test]
+fn abbreviations_the_guidance_defines_find_sections_written_with_the_long_form() {
+    let knowledge = tempfile::tempdir().unwrap();
+    let en = knowledge.path().join("en-us");
+    std::fs::create_dir_all(&en).unwrap();
+    std::fs::write(
+        en.join("revenue-reports.md"),
+        "# Revenue reports\n\nThe report lists revenue attributed through Partner Admin Link (PAL).\n\n\
+         ## Columns\n\nEach row names the Partner Admin Link (PAL) attribution and the month.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        en.join("link-partner-id.md"),
+        "# Link your partner ID\n\nTo set up the partner admin link, sign in to the Azure portal \
+         with the customer's account and enter your partner ID.\n",
+    )
+    .unwrap();
+    // Documents that never name it: an abbreviation in most documents names the domain and is
+    // not expanded.
+    for (i, text) in [
+        "Invoices arrive monthly.",
+        "Seats can be added at any time.",
+        "Refunds follow the cancellation policy.",
+        "Support is open on weekdays.",
+        "Admins manage users.",
+        "Prices change once a year.",
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::write(
+            en.join(format!("topic-{i}.md")),
+            format!("# Topic {i}\n\n{text}\n"),
+        )
+        .unwrap();
+    }
+    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[knowledge.path().into()]).sections).unwrap();
+    assert_eq!(kb.long_form(Language::En, "PAL"), Some("partner admin link"));
+    assert_eq!(kb.long_form(Language::De, "PAL"), None);
+    let no_plugins = tempfile::tempdir().unwrap();
+    let (support, _) = load_support_model(&repo("plugins"));
+    let plugins = load_plugins(no_plugins.path(), &support);
+    let router = Router::new(kb, plugins, support, RouterConfig::default());
+    let decide = |router: &Router| {
+        let mut message = Message::text("is PAL attribution shown anywhere?");
+        message.language_hint = Some(Language::En);
+        router
+            .decide(
+                &message,
+                &mut ConversationContext::default(),
+                OPEN.parse().unwrap(),
+            )
+            .unwrap()
+    };
+    let retrieved = |d: &Decision| {
+        d.trace
+            .top
+            .iter()
+            .any(|h| h.citation.starts_with("en-us/link-partner-id.md"))
+    };
+    let with = decide(&router);
+    assert!(
+        with.trace
+            .expansions
+            .contains(&("pal".to_string(), "partner admin link".to_string())),
+        "{:#?}",
+        with.trace
+    );
+    assert!(retrieved(&with), "{:#?}", with.trace);
+    let without = decide(&router.with_config(RouterConfig {
+        layers: Layers {
+            abbreviations: false,
+            ..Layers::default()
+        },
+        ..RouterConfig::default()
+    }));
+    assert!(without.trace.expansions.is_empty(), "{:#?}", without.trace);
+    assert!(!retrieved(&without), "{:#?}", without.trace);
 }

@@ -115,6 +115,8 @@ pub struct Layers {
     pub intents: bool,
     /// Thesaurus query expansion.
     pub thesaurus: bool,
+    /// Abbreviations the guidance defines ("GDAP") searched with their long forms too.
+    pub abbreviations: bool,
     /// Document-kind priors.
     pub priors: bool,
     /// Re-ranking sections by how much of the question they cover.
@@ -136,6 +138,7 @@ impl Default for Layers {
         Layers {
             intents: true,
             thesaurus: true,
+            abbreviations: true,
             priors: true,
             rerank: true,
             links: true,
@@ -270,6 +273,21 @@ impl Router {
         &self.config
     }
 
+    /// Adds the long form of each abbreviation of the message that the guidance defines and no
+    /// thesaurus entry already expands: sections written with "granular delegated admin
+    /// privileges" answer a customer who writes "gdap".
+    fn expand_abbreviations(&self, text: &str, lang: Language, expansions: &mut Vec<(String, String)>) {
+        for word in text.split(|c: char| !c.is_alphanumeric()) {
+            let Some(long_form) = self.kb.long_form(lang, word) else {
+                continue;
+            };
+            let word = word.to_lowercase();
+            if !expansions.iter().any(|(from, _)| *from == word) {
+                expansions.push((word, long_form.to_string()));
+            }
+        }
+    }
+
     fn retrieve(
         &self,
         text: &str,
@@ -282,6 +300,9 @@ impl Router {
         } else {
             Vec::new()
         };
+        if self.config.layers.abbreviations {
+            self.expand_abbreviations(text, lang, &mut expansions);
+        }
         let mut request = SearchRequest::new(text, RETRIEVED_SECTIONS);
         request.language = Some(lang);
         request.snippets = false;

@@ -1,5 +1,6 @@
 //! The tantivy index of sections and the search over it.
 
+use crate::abbreviations::{learn_abbreviations, Abbreviations, ABBREVIATIONS_FILE};
 use crate::analysis::{Analyzer, CompoundDictionary};
 use crate::model::{Language, Product, Section};
 use serde::Serialize;
@@ -419,6 +420,7 @@ pub struct KnowledgeBase {
     de: Analyzer,
     en: Analyzer,
     compounds: Arc<CompoundDictionary>,
+    abbreviations: Abbreviations,
 }
 
 impl std::fmt::Debug for KnowledgeBase {
@@ -453,7 +455,12 @@ pub fn learn_compounds(sections: &[Section]) -> CompoundDictionary {
 }
 
 impl KnowledgeBase {
-    fn with_index(index: Index, fields: Fields, compounds: Arc<CompoundDictionary>) -> Result<Self> {
+    fn with_index(
+        index: Index,
+        fields: Fields,
+        compounds: Arc<CompoundDictionary>,
+        abbreviations: Abbreviations,
+    ) -> Result<Self> {
         let de = Analyzer::new(Language::De, compounds.clone());
         let en = Analyzer::new(Language::En, compounds.clone());
         index
@@ -475,6 +482,7 @@ impl KnowledgeBase {
             de,
             en,
             compounds,
+            abbreviations,
         })
     }
 
@@ -482,7 +490,13 @@ impl KnowledgeBase {
     pub fn build_in_ram(sections: &[Section]) -> Result<Self> {
         let (schema, fields) = build_schema();
         let compounds = Arc::new(learn_compounds(sections));
-        let kb = Self::with_index(index_builder(schema).create_in_ram()?, fields, compounds)?;
+        let abbreviations = learn_abbreviations(sections);
+        let kb = Self::with_index(
+            index_builder(schema).create_in_ram()?,
+            fields,
+            compounds,
+            abbreviations,
+        )?;
         kb.write_all(sections, &crate::links::linked_documents(sections))?;
         Ok(kb)
     }
@@ -502,8 +516,14 @@ impl KnowledgeBase {
             path: dict_path,
             source,
         })?;
+        let abbreviations = learn_abbreviations(&sections);
+        let abbreviations_path = dir.join(ABBREVIATIONS_FILE);
+        std::fs::write(&abbreviations_path, abbreviations.to_tsv()).map_err(|source| KnowledgeError::Io {
+            path: abbreviations_path,
+            source,
+        })?;
         let index = index_builder(schema).create_in_dir(dir)?;
-        let kb = Self::with_index(index, fields, compounds)?;
+        let kb = Self::with_index(index, fields, compounds, abbreviations)?;
         let linked = crate::links::linked_documents(&sections);
         kb.write_all(sections, &linked)?;
         Ok(kb)
@@ -517,6 +537,13 @@ impl KnowledgeBase {
             source,
         })?;
         let compounds = Arc::new(CompoundDictionary::from_words(words.lines().map(str::to_string)));
+        let abbreviations_path = dir.join(ABBREVIATIONS_FILE);
+        let abbreviations =
+            std::fs::read_to_string(&abbreviations_path).map_err(|source| KnowledgeError::Io {
+                path: abbreviations_path,
+                source,
+            })?;
+        let abbreviations = Abbreviations::from_tsv(&abbreviations);
         let directory =
             crate::published::PublishedDirectory::open(dir).map_err(|e| KnowledgeError::Corrupt {
                 path: dir.into(),
@@ -561,7 +588,7 @@ impl KnowledgeBase {
                 reason: "a file of the index fails its checksum".into(),
             });
         }
-        Self::with_index(index, fields, compounds)
+        Self::with_index(index, fields, compounds, abbreviations)
     }
 
     fn write_all<S: std::borrow::Borrow<Section>>(
@@ -696,6 +723,12 @@ impl KnowledgeBase {
     /// Words in the German compound dictionary.
     pub fn compound_words(&self) -> usize {
         self.compounds.len()
+    }
+
+    /// The long form of an abbreviation the guidance defines ("GDAP" -> "granular delegated
+    /// admin privileges"), lower case.
+    pub fn long_form(&self, lang: Language, word: &str) -> Option<&str> {
+        self.abbreviations.long_form(lang, word)
     }
 
     /// Whether the guidance of `lang` uses `word` (every term the analyzer makes of it): a word

@@ -5,6 +5,7 @@
 //! tokens. This crate knows nothing about chat, routing or tickets.
 #![deny(missing_docs)]
 
+pub mod abbreviations;
 pub mod analysis;
 mod freshness;
 pub mod index;

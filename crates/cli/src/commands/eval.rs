@@ -27,7 +27,7 @@ pub struct EvalArgs {
     /// metric with a language (`de.hit_at_1=0.65`) to gate that language's figure.
     #[arg(long)]
     fail_under: Option<String>,
-    /// Switch layers off: any of intents, thesaurus, priors, links, rerank, context, ranker, confidence.
+    /// Switch layers off: any of intents, thesaurus, abbreviations, priors, links, rerank, context, ranker, confidence.
     #[arg(long, value_delimiter = ',')]
     without: Vec<String>,
     /// Print the figures with each layer added in turn, from plain search upwards.
@@ -67,6 +67,7 @@ fn layers_without(names: &[String]) -> Result<Layers> {
         match name.as_str() {
             "intents" => layers.intents = false,
             "thesaurus" => layers.thesaurus = false,
+            "abbreviations" => layers.abbreviations = false,
             "priors" => layers.priors = false,
             "rerank" => layers.rerank = false,
             "links" => layers.links = false,
@@ -75,7 +76,7 @@ fn layers_without(names: &[String]) -> Result<Layers> {
             "ranker" => layers.ranker = false,
             other => {
                 anyhow::bail!(
-                    "unknown layer `{other}` (intents, thesaurus, priors, links, rerank, context, ranker, confidence)"
+                    "unknown layer `{other}` (intents, thesaurus, abbreviations, priors, links, rerank, context, ranker, confidence)"
                 )
             }
         }
@@ -270,12 +271,13 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     }
     if args.layers {
         println!("{HEADER}");
-        let steps: [(&str, &[&str]); 9] = [
+        let steps: [(&str, &[&str]); 10] = [
             (
                 "plain search, always answer",
                 &[
                     "intents",
                     "thesaurus",
+                    "abbreviations",
                     "priors",
                     "links",
                     "rerank",
@@ -289,6 +291,7 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                 &[
                     "intents",
                     "thesaurus",
+                    "abbreviations",
                     "priors",
                     "links",
                     "context",
@@ -298,10 +301,29 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
             ),
             (
                 "+ document priors",
-                &["intents", "thesaurus", "links", "context", "ranker", "confidence"],
+                &[
+                    "intents",
+                    "thesaurus",
+                    "abbreviations",
+                    "links",
+                    "context",
+                    "ranker",
+                    "confidence",
+                ],
             ),
             (
                 "+ thesaurus",
+                &[
+                    "intents",
+                    "abbreviations",
+                    "links",
+                    "context",
+                    "ranker",
+                    "confidence",
+                ],
+            ),
+            (
+                "+ abbreviations",
                 &["intents", "links", "context", "ranker", "confidence"],
             ),
             (
