@@ -40,12 +40,14 @@ fn dev_set_meets_the_gates_per_language() {
         return;
     };
     let gates = [
-        "de.hit_at_1=0.65",
-        "en.hit_at_1=0.65",
-        "de.hit_at_3=0.82",
-        "en.hit_at_3=0.82",
+        // What the shipped build reaches, less one case (48 answer questions and 80 cases per
+        // language): hit@1 0.771 / 0.792, hit@3 0.875 / 0.917, decision 0.863 / 0.925.
+        "de.hit_at_1=0.75",
+        "en.hit_at_1=0.77",
+        "de.hit_at_3=0.85",
+        "en.hit_at_3=0.89",
         "de.decision_accuracy=0.85",
-        "en.decision_accuracy=0.85",
+        "en.decision_accuracy=0.91",
         "de.answer_precision=0.95",
         "en.answer_precision=0.85",
         "de.answer_coverage=0.16",
