@@ -19,6 +19,9 @@ const MIN_DEFINITIONS: usize = 2;
 /// form then adds only common words to every question that names it.
 const MAX_DOCUMENT_SHARE: f64 = 0.25;
 
+/// The longest word a long form is read with; a longer one is cut (and then not matched).
+const MAX_WORD_BYTES: usize = 64;
+
 /// Short forms are two to eight ASCII letters or digits.
 const SHORT_FORM_CHARS: std::ops::RangeInclusive<usize> = 2..=8;
 
@@ -211,8 +214,14 @@ fn definitions_in(text: &str) -> Vec<(String, String)> {
         let after = &text[at + 1..];
         offset = at + 1;
         rest = after;
-        let Some(close) = after.find(')') else {
-            break;
+        // A short form closes within its eight characters: looking further would make a text
+        // of many `(` quadratic.
+        let Some(close) = after
+            .bytes()
+            .take(SHORT_FORM_CHARS.end() + 1)
+            .position(|b| b == b')')
+        else {
+            continue;
         };
         let short = &after[..close];
         if !is_short_form(short) {
@@ -240,7 +249,13 @@ fn is_short_form(s: &str) -> bool {
 fn long_form(before: &str, short: &str) -> Option<String> {
     let letters: Vec<char> = short.to_lowercase().chars().collect();
     let window = (letters.len() + 5).min(letters.len() * 2);
-    let words: Vec<&str> = before.split_whitespace().collect();
+    // Only the end of the text can hold the long form: reading all of it for every definition
+    // would make a long text full of definitions quadratic.
+    let mut from = before.len().saturating_sub(window * MAX_WORD_BYTES);
+    while !before.is_char_boundary(from) {
+        from += 1;
+    }
+    let words: Vec<&str> = before[from..].split_whitespace().collect();
     let words = &words[words.len().saturating_sub(window)..];
     let candidate: String = words.join(" ").to_lowercase();
     let chars: Vec<char> = candidate.chars().collect();
@@ -296,6 +311,17 @@ mod tests {
                 ("isvs".to_string(), "independent software vendors".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn hostile_parentheses_and_many_definitions_take_linear_time() {
+        let opens = "(".repeat(200_000) + ")";
+        assert!(definitions_in(&opens).is_empty());
+        let many = "granular delegated admin privileges (GDAP) ".repeat(20_000);
+        let started = std::time::Instant::now();
+        assert_eq!(definitions_in(&many).len(), 20_000);
+        // Quadratic, this is minutes; linear, milliseconds even unoptimised.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 
     #[test]
