@@ -523,3 +523,38 @@ fn the_repository_as_shipped_checks_clean() {
         "the bundled knowledge and plugins have nothing to warn about: {stdout}"
     );
 }
+
+/// `check` says what the guidance taught the search: the abbreviations it defines, counted, and
+/// listed with `--verbose`.
+#[test]
+fn check_lists_the_abbreviations_the_guidance_defines() {
+    let data = tempfile::tempdir().unwrap();
+    let knowledge = tempfile::tempdir().unwrap();
+    std::fs::write(
+        knowledge.path().join("pal.md"),
+        "# Revenue\n\nRevenue is attributed through Partner Admin Link (PAL).\n\n\
+         ## Columns\n\nEach row names the Partner Admin Link (PAL) attribution.\n",
+    )
+    .unwrap();
+    for i in 0..4 {
+        std::fs::write(
+            knowledge.path().join(format!("other-{i}.md")),
+            "# Other\n\nInvoices.\n",
+        )
+        .unwrap();
+    }
+    let root = knowledge.path().to_str().unwrap();
+    let out = switchboard(data.path(), &["--knowledge", root, "check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("abbreviations: 1 defined by the guidance"),
+        "{stdout}"
+    );
+    let out = switchboard(data.path(), &["--knowledge", root, "check", "--verbose"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("abbreviation (en): pal = partner admin link"),
+        "{stdout}"
+    );
+}

@@ -56,6 +56,20 @@ impl Abbreviations {
         map.get(&word.to_lowercase()).map(String::as_str)
     }
 
+    /// Every `(language, short form, long form)`, sorted.
+    pub fn entries(&self) -> Vec<(Language, &str, &str)> {
+        let mut all: Vec<(Language, &str, &str)> = Language::ALL
+            .iter()
+            .flat_map(|&lang| {
+                self.of(lang)
+                    .iter()
+                    .map(move |(short, long)| (lang, short.as_str(), long.as_str()))
+            })
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
     /// How many short forms are known.
     pub fn len(&self) -> usize {
         self.de.len() + self.en.len()
@@ -68,16 +82,11 @@ impl Abbreviations {
 
     /// One `lang<TAB>short<TAB>long` line per abbreviation, sorted (stored beside the index).
     pub fn to_tsv(&self) -> String {
-        let mut lines: Vec<String> = Language::ALL
-            .iter()
-            .flat_map(|&lang| {
-                self.of(lang)
-                    .iter()
-                    .map(move |(short, long)| format!("{}\t{short}\t{long}", lang.code()))
-            })
-            .collect();
-        lines.sort_unstable();
-        lines.join("\n")
+        self.entries()
+            .into_iter()
+            .map(|(lang, short, long)| format!("{}\t{short}\t{long}", lang.code()))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Reads what [`Abbreviations::to_tsv`] wrote; lines it cannot read are skipped.

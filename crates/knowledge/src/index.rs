@@ -731,6 +731,11 @@ impl KnowledgeBase {
         self.abbreviations.long_form(lang, word)
     }
 
+    /// The abbreviations the guidance defines (learnt when the index was built).
+    pub fn abbreviations(&self) -> &Abbreviations {
+        &self.abbreviations
+    }
+
     /// Whether the guidance of `lang` uses `word` (every term the analyzer makes of it): a word
     /// it does not know may be a typo of one it does. A stop word, which the analyzer drops,
     /// counts as known: it is a word of the language, not a typo.

@@ -67,6 +67,19 @@ pub fn run(env: &Env, args: &CheckArgs) -> ExitCode {
                     gaps.len()
                 );
             }
+            // What the guidance taught the search: shown, so an admin sees why `gdap` finds
+            // sections that say "granular delegated admin privileges".
+            let abbreviations = kb.abbreviations().entries();
+            if args.verbose {
+                for (lang, short, long) in &abbreviations {
+                    println!("abbreviation ({}): {short} = {long}", lang.code());
+                }
+            } else if !abbreviations.is_empty() {
+                println!(
+                    "abbreviations: {} defined by the guidance, searched with their long forms (`check --verbose` lists them)",
+                    abbreviations.len()
+                );
+            }
         }
         Err(e) => {
             errors += 1;
