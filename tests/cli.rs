@@ -2,7 +2,7 @@
 
 #[path = "support/files.rs"]
 mod files;
-use files::copy_dir;
+use files::{copy_dir, write_guidance_defining};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -530,19 +530,11 @@ fn the_repository_as_shipped_checks_clean() {
 fn check_lists_the_abbreviations_the_guidance_defines() {
     let data = tempfile::tempdir().unwrap();
     let knowledge = tempfile::tempdir().unwrap();
-    std::fs::write(
-        knowledge.path().join("pal.md"),
+    write_guidance_defining(
+        knowledge.path(),
         "# Revenue\n\nRevenue is attributed through Partner Admin Link (PAL).\n\n\
          ## Columns\n\nEach row names the Partner Admin Link (PAL) attribution.\n",
-    )
-    .unwrap();
-    for i in 0..4 {
-        std::fs::write(
-            knowledge.path().join(format!("other-{i}.md")),
-            "# Other\n\nInvoices.\n",
-        )
-        .unwrap();
-    }
+    );
     let root = knowledge.path().to_str().unwrap();
     let out = switchboard(data.path(), &["--knowledge", root, "check"]);
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -3,7 +3,7 @@
 
 #[path = "support/files.rs"]
 mod files;
-use files::copy_dir;
+use files::{copy_dir, write_guidance_defining};
 use std::path::{Path, PathBuf};
 use switchboard_knowledge::ingest::{ingest_roots, Ingested};
 use switchboard_knowledge::{
@@ -758,19 +758,11 @@ fn a_citation_names_one_section_with_its_text() {
 fn abbreviations_the_guidance_defines_survive_reopening_the_index() {
     let data = tempfile::tempdir().unwrap();
     let knowledge = tempfile::tempdir().unwrap();
-    std::fs::write(
-        knowledge.path().join("gdap.md"),
+    write_guidance_defining(
+        knowledge.path(),
         "# Roles\n\nUse granular delegated admin privileges (GDAP) for least privilege.\n\n\
          ## Requests\n\nA granular delegated admin privileges (GDAP) request needs approval.\n",
-    )
-    .unwrap();
-    for i in 0..4 {
-        std::fs::write(
-            knowledge.path().join(format!("other-{i}.md")),
-            "# Other\n\nInvoices.\n",
-        )
-        .unwrap();
-    }
+    );
     let store = IndexStore::new(data.path());
     let roots = vec![knowledge.path().to_path_buf()];
     let (kb, report) = store.open_or_build(&roots).unwrap();
