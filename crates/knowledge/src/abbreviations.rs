@@ -22,8 +22,10 @@ const MAX_DOCUMENT_SHARE: f64 = 0.25;
 /// The longest word a long form is read with; a longer one is cut (and then not matched).
 const MAX_WORD_BYTES: usize = 64;
 
-/// Short forms are two to eight ASCII letters or digits.
-const SHORT_FORM_CHARS: std::ops::RangeInclusive<usize> = 2..=8;
+/// The most ASCII letters and digits a short form has...
+const SHORT_FORM_MAX: usize = 8;
+/// ...and how many it may have.
+const SHORT_FORM_CHARS: std::ops::RangeInclusive<usize> = 2..=SHORT_FORM_MAX;
 
 /// Short form (lower case) -> long form (lower case), per language.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,13 +49,15 @@ impl Abbreviations {
         }
     }
 
-    /// The long form of `word` (any case) in `lang`, if the guidance defines it.
+    /// The long form of `word` (any case) in `lang`, if the guidance defines it. Asked for every
+    /// word of every message: a word that cannot be a short form is not lower-cased or hashed.
     pub fn long_form(&self, lang: Language, word: &str) -> Option<&str> {
         let map = self.of(lang);
         if map.is_empty() {
             return None;
         }
-        map.get(&word.to_lowercase()).map(String::as_str)
+        let mut buffer = [0u8; SHORT_FORM_MAX];
+        map.get(lower_short_form(word, &mut buffer)?).map(String::as_str)
     }
 
     /// Every `(language, short form, long form)`, sorted.
@@ -68,16 +72,6 @@ impl Abbreviations {
             .collect();
         all.sort_unstable();
         all
-    }
-
-    /// How many short forms are known.
-    pub fn len(&self) -> usize {
-        self.de.len() + self.en.len()
-    }
-
-    /// Whether none are known.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// One `lang<TAB>short<TAB>long` line per abbreviation, sorted (stored beside the index).
@@ -124,14 +118,12 @@ impl<'s> Found<'s> {
             for (short, long) in definitions_in(text) {
                 *self.definitions.entry((s.language, short, long)).or_default() += 1;
             }
-            let mut lower = [0u8; 8];
+            let mut buffer = [0u8; SHORT_FORM_MAX];
             for word in capitalised_words(text) {
-                for (to, from) in lower.iter_mut().zip(word.bytes()) {
-                    *to = from.to_ascii_lowercase();
-                }
-                let word = std::str::from_utf8(&lower[..word.len()]).unwrap_or_default();
-                if !used.contains(word) {
-                    used.insert(word.to_string());
+                if let Some(word) = lower_short_form(word, &mut buffer) {
+                    if !used.contains(word) {
+                        used.insert(word.to_string());
+                    }
                 }
             }
         }
@@ -213,23 +205,29 @@ fn capitalised_words(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// `word` lower-cased into `buffer`, if it has a short form's length and is all ASCII letters and
+/// digits (the stored short forms are); otherwise `None`, having allocated nothing.
+fn lower_short_form<'b>(word: &str, buffer: &'b mut [u8; SHORT_FORM_MAX]) -> Option<&'b str> {
+    if !SHORT_FORM_CHARS.contains(&word.len()) || !word.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    for (to, from) in buffer.iter_mut().zip(word.bytes()) {
+        *to = from.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buffer[..word.len()]).ok()
+}
+
 /// The `(short, long)` definitions in `text`, both lower case.
 fn definitions_in(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut rest = text;
     let mut offset = 0;
-    while let Some(open) = rest.find('(') {
+    while let Some(open) = text[offset..].find('(') {
         let at = offset + open;
-        let after = &text[at + 1..];
         offset = at + 1;
-        rest = after;
+        let after = &text[offset..];
         // A short form closes within its eight characters: looking further would make a text
         // of many `(` quadratic.
-        let Some(close) = after
-            .bytes()
-            .take(SHORT_FORM_CHARS.end() + 1)
-            .position(|b| b == b')')
-        else {
+        let Some(close) = after.bytes().take(SHORT_FORM_MAX + 1).position(|b| b == b')') else {
             continue;
         };
         let short = &after[..close];
