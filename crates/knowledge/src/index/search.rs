@@ -1,0 +1,415 @@
+//! The search over the index: two passes for long questions, re-ranking by coverage, stored sections
+//! read into hits, and the plain tantivy baseline.
+
+use super::presence::coverage;
+use super::request::context_spans;
+use super::request::QueryTerm;
+use super::request::SearchHit;
+use super::request::SearchOutcome;
+use super::request::SearchRequest;
+use super::request::TermSource;
+use super::KnowledgeBase;
+use super::Result;
+use crate::model::Language;
+use crate::model::Product;
+use tantivy::collector::TopDocs;
+use tantivy::query::BooleanQuery;
+use tantivy::query::BoostQuery;
+use tantivy::query::EnableScoring;
+use tantivy::query::Occur;
+use tantivy::query::Query;
+use tantivy::query::QueryParser;
+use tantivy::query::TermQuery;
+use tantivy::schema::Field;
+use tantivy::schema::IndexRecordOption;
+use tantivy::schema::Value;
+use tantivy::DocSet;
+use tantivy::Searcher;
+use tantivy::TantivyDocument;
+use tantivy::Term;
+
+/// Boost of a term found in the document title.
+const TITLE_BOOST: f32 = 2.0;
+/// Boost of a term found in a section heading.
+const HEADING_BOOST: f32 = 1.5;
+/// How much more a section counts when the question's words are in its title, description or
+/// headings (by rarity-weighted share), on top of its coverage anywhere.
+const TITLE_COVERAGE_WEIGHT: f32 = 0.4;
+/// Terms searched in the first pass over the index; the rest are scored on its candidates.
+const FIRST_PASS_TERMS: usize = 12;
+/// Candidates the first pass keeps when terms are left for the second.
+const FIRST_PASS_DEPTH: usize = 200;
+/// Sections considered for re-ranking by coverage.
+const RERANK_DEPTH: usize = 30;
+/// A section covering none of the question keeps this share of its score.
+const MIN_COVERAGE_FACTOR: f32 = 0.05;
+
+impl KnowledgeBase {
+    /// The fields a term is searched in, with their boosts (the term's weight included).
+    pub(super) fn clauses_of(&self, q: &QueryTerm) -> [(Field, f32); 3] {
+        let lf = self.fields.of(q.language);
+        [
+            (lf.title, TITLE_BOOST * q.weight),
+            (lf.heading, HEADING_BOOST * q.weight),
+            (lf.body, q.weight),
+        ]
+    }
+
+    pub(super) fn build_query(&self, terms: &[&QueryTerm]) -> BooleanQuery {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
+        for q in terms {
+            for (field, boost) in self.clauses_of(q) {
+                let tq = TermQuery::new(
+                    Term::from_field_text(field, &q.term),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
+            }
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Adds the scores `terms` would have contributed to a full query to each candidate, read
+    /// by seeking the terms' scorers to the candidates only. The sum equals the score of the
+    /// full boolean query for these sections: its clauses' scores add up.
+    pub(super) fn add_scores(
+        &self,
+        searcher: &Searcher,
+        candidates: &mut [(f32, tantivy::DocAddress)],
+        terms: &[&QueryTerm],
+    ) -> Result<()> {
+        let order = address_order(candidates);
+        let scoring = EnableScoring::enabled_from_searcher(searcher);
+        for q in terms {
+            for (field, boost) in self.clauses_of(q) {
+                let weight = TermQuery::new(
+                    Term::from_field_text(field, &q.term),
+                    IndexRecordOption::WithFreqs,
+                )
+                .weight(scoring)?;
+                let mut extra = vec![0.0f32; candidates.len()];
+                visit_matches(
+                    candidates,
+                    &order,
+                    |segment| Ok(Some(weight.scorer(searcher.segment_reader(segment), boost)?)),
+                    |i, scorer| extra[i] = scorer.score(),
+                )?;
+                for (c, e) in candidates.iter_mut().zip(extra) {
+                    c.0 += e;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Searches the knowledge base.
+    pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchOutcome> {
+        let searcher = self.reader.searcher();
+        let langs: Vec<Language> = request
+            .language
+            .map_or_else(|| Language::ALL.to_vec(), |l| vec![l]);
+        let mut terms = Vec::new();
+        let context = if request.context_weight < 1.0 {
+            context_spans(request.text)
+        } else {
+            Vec::new()
+        };
+        for &lang in &langs {
+            self.query_terms(
+                &searcher,
+                lang,
+                request.text,
+                1.0,
+                TermSource::Question,
+                (&context, request.context_weight),
+                &mut terms,
+            );
+            let question = if request.expansions.iter().any(|e| e.replaces.is_some()) {
+                self.analyzer(lang).analyze(request.text)
+            } else {
+                Vec::new()
+            };
+            for e in &request.expansions {
+                // The expansion stands for the question word its customer phrase starts with.
+                let word = e.replaces.as_deref().and_then(|phrase| {
+                    let first = self.analyzer(lang).analyze(phrase).into_iter().next()?;
+                    question
+                        .iter()
+                        .find(|q| !q.is_compound_part && q.term == first.term)
+                        .map(|q| q.position)
+                });
+                self.query_terms(
+                    &searcher,
+                    lang,
+                    &e.text,
+                    e.weight,
+                    TermSource::Expansion(word),
+                    (&[], 1.0),
+                    &mut terms,
+                );
+            }
+        }
+        if terms.is_empty() || request.limit == 0 {
+            return Ok(SearchOutcome {
+                hits: Vec::new(),
+                terms,
+            });
+        }
+        let total = searcher.num_docs();
+        let by_information = Self::informative_first(&terms, total);
+        let (first, second) = by_information.split_at(by_information.len().min(FIRST_PASS_TERMS));
+        let depth = if request.rerank {
+            request.limit.max(RERANK_DEPTH)
+        } else {
+            request.limit
+        };
+        // Two passes keep long questions fast: the most informative terms find the candidates
+        // (their postings are short), the common rest only add their scores to those.
+        let first_depth = if second.is_empty() {
+            depth
+        } else {
+            depth.max(FIRST_PASS_DEPTH)
+        };
+        let mut top = searcher.search(
+            &self.build_query(first),
+            &TopDocs::with_limit(first_depth).order_by_score(),
+        )?;
+        if !second.is_empty() {
+            self.add_scores(&searcher, &mut top, second)?;
+            top.sort_by(|a, b| b.0.total_cmp(&a.0));
+            top.truncate(depth);
+        }
+        // Coverage comes from the postings, so only the sections returned are read from the store.
+        let presence = self.presence(&searcher, &top, &terms)?;
+        let mut coverages: Vec<(f32, f32, f32, tantivy::DocAddress)> = top
+            .drain(..)
+            .enumerate()
+            .map(|(i, (score, addr))| {
+                let language = presence.languages[i];
+                let c = coverage(&terms, &presence.present[i], language, total);
+                let tc = coverage(&terms, &presence.in_title[i], language, total);
+                let score = if request.rerank {
+                    score * c.max(MIN_COVERAGE_FACTOR) * (1.0 + TITLE_COVERAGE_WEIGHT * tc)
+                } else {
+                    score
+                };
+                (score, c, tc, addr)
+            })
+            .collect();
+        coverages.sort_by(|a, b| b.0.total_cmp(&a.0));
+        coverages.truncate(request.limit);
+        let mut hits = self.hits(&searcher, coverages.iter().map(|(s, _, _, a)| (*s, *a)).collect())?;
+        for (hit, (_, c, tc, _)) in hits.iter_mut().zip(&coverages) {
+            hit.coverage = *c;
+            hit.title_coverage = *tc;
+        }
+        if request.snippets {
+            self.add_snippets(&searcher, &self.build_query(&by_information), &mut hits)?;
+        }
+        Ok(SearchOutcome { hits, terms })
+    }
+
+    /// The baseline: tantivy's own `QueryParser` over the same fields and boosts, lenient
+    /// parsing, no typo correction. Used by benchmarks and evaluations for comparison.
+    pub fn baseline_search(
+        &self,
+        text: &str,
+        language: Option<Language>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let searcher = self.reader.searcher();
+        let langs: Vec<Language> = language.map_or_else(|| Language::ALL.to_vec(), |l| vec![l]);
+        let mut fields = Vec::new();
+        let mut boosts = Vec::new();
+        for lang in langs {
+            let lf = self.fields.of(lang);
+            fields.extend([lf.title, lf.heading, lf.body]);
+            boosts.extend([(lf.title, TITLE_BOOST), (lf.heading, HEADING_BOOST)]);
+        }
+        let mut parser = QueryParser::for_index(&self.index, fields);
+        for (field, boost) in boosts {
+            parser.set_field_boost(field, boost);
+        }
+        let (query, _errors) = parser.parse_query_lenient(text);
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        self.hits(&searcher, top)
+    }
+
+    /// The section a citation (`path#anchor`, or `path` for a document's introduction) names,
+    /// with its text; `None` when no section has it.
+    pub fn section(&self, citation: &str) -> Result<Option<SearchHit>> {
+        let (path, anchor) = citation.split_once('#').unwrap_or((citation, ""));
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.path, path),
+            IndexRecordOption::Basic,
+        );
+        // A document has tens of sections, not thousands.
+        let top = searcher.search(&query, &TopDocs::with_limit(1_000).order_by_score())?;
+        Ok(self
+            .hits(&searcher, top)?
+            .into_iter()
+            .filter(|h| h.anchor == anchor)
+            .min_by_key(|h| h.line))
+    }
+
+    pub(super) fn hits(
+        &self,
+        searcher: &Searcher,
+        top: Vec<(f32, tantivy::DocAddress)>,
+    ) -> Result<Vec<SearchHit>> {
+        let f = self.fields;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let language = first_text(&doc, f.lang).parse().unwrap_or(Language::En);
+            let lf = f.of(language);
+            let path = first_text(&doc, f.path);
+            let anchor = first_text(&doc, f.anchor);
+            hits.push(SearchHit {
+                citation: crate::model::citation(&path, &anchor),
+                doc_path: path,
+                anchor,
+                title: first_text(&doc, lf.title),
+                heading: first_text(&doc, f.heading_text),
+                snippet: String::new(),
+                score,
+                language,
+                products: doc
+                    .get_all(f.products)
+                    .filter_map(|v| v.as_str())
+                    .filter_map(Product::from_tag)
+                    .collect(),
+                audience: lines(&first_text(&doc, f.audience)),
+                roles: lines(&first_text(&doc, f.roles)),
+                links: lines(&first_text(&doc, f.links)),
+                linked_documents: lines(&first_text(&doc, f.linked)),
+                line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+                body: first_text(&doc, lf.body),
+                coverage: 0.0,
+                title_coverage: 0.0,
+            });
+        }
+        Ok(hits)
+    }
+}
+
+/// Candidate indices sorted by segment and document, the order doc sets can seek in.
+pub(super) fn address_order(candidates: &[(f32, tantivy::DocAddress)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by_key(|&i| (candidates[i].1.segment_ord, candidates[i].1.doc_id));
+    order
+}
+
+/// Calls `hit` for each candidate (visited in `order`, see [`address_order`]) that the doc set
+/// `open` gives for its segment contains.
+pub(super) fn visit_matches<D: DocSet>(
+    candidates: &[(f32, tantivy::DocAddress)],
+    order: &[usize],
+    mut open: impl FnMut(u32) -> Result<Option<D>>,
+    mut hit: impl FnMut(usize, &mut D),
+) -> Result<()> {
+    let mut current_segment = u32::MAX;
+    let mut docs: Option<D> = None;
+    for &i in order {
+        let addr = candidates[i].1;
+        if addr.segment_ord != current_segment {
+            current_segment = addr.segment_ord;
+            docs = open(addr.segment_ord)?;
+        }
+        if let Some(d) = docs.as_mut() {
+            if d.doc() <= addr.doc_id && d.seek(addr.doc_id) == addr.doc_id {
+                hit(i, d);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub(super) fn first_text(doc: &TantivyDocument, field: Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Section;
+    use std::path::Path;
+
+    #[test]
+    fn hits_know_which_documents_their_document_links_to() {
+        let section = |path: &str, body: &str, links: &[&str]| Section {
+            body: body.into(),
+            ..crate::links::tests::section(path, Language::En, links)
+        };
+        let sections = vec![
+            section(
+                "en-us/refunds.md",
+                "Refunds are credited to the next invoice.",
+                &[],
+            ),
+            // The link sits in another section than the one that matches.
+            section("en-us/cancel.md", "Cancel within seven days for a refund.", &[]),
+            section("en-us/cancel.md", "Other questions.", &["refunds.md#credit"]),
+            section("en-us/quotas.md", "A refund of quota is not possible.", &[]),
+        ];
+        let kb = KnowledgeBase::build_in_ram(&sections).expect("index builds");
+        let mut request = SearchRequest::new("refund", 10);
+        request.language = Some(Language::En);
+        let hits = kb.search(&request).expect("search").hits;
+        let hit = |path: &str| hits.iter().find(|h| h.doc_path == path).expect(path);
+        assert_eq!(hit("en-us/cancel.md").linked_documents, vec!["en-us/refunds.md"]);
+        assert!(hit("en-us/refunds.md").is_linked_with(hit("en-us/cancel.md")));
+        assert!(hit("en-us/cancel.md").is_linked_with(hit("en-us/refunds.md")));
+        assert!(!hit("en-us/quotas.md").is_linked_with(hit("en-us/refunds.md")));
+    }
+
+    /// The second pass must add exactly what the common terms' clauses would have scored in
+    /// one boolean query over all terms.
+    #[test]
+    fn two_passes_score_like_one_query() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/knowledge");
+        let ingested = crate::ingest::ingest_roots(&[root]);
+        let kb = KnowledgeBase::build_in_ram(&ingested.sections).expect("index builds");
+        let text = "We added licences in the middle of the month, the invoice shows prorated \
+                    charges for the billing cycle and the subscription; can we cancel within \
+                    the cancellation window, get a credit, and which support contact helps?";
+        let mut request = SearchRequest::new(text, 10);
+        request.language = Some(Language::En);
+        request.rerank = false;
+        request.snippets = false;
+        let outcome = kb.search(&request).expect("search");
+        let searcher = kb.reader.searcher();
+        let all = KnowledgeBase::informative_first(&outcome.terms, searcher.num_docs());
+        assert!(all.len() > FIRST_PASS_TERMS, "{} terms", all.len());
+        let one_query = searcher
+            .search(&kb.build_query(&all), &TopDocs::with_limit(1000).order_by_score())
+            .expect("search");
+        let one_query = kb.hits(&searcher, one_query).expect("hits");
+        assert!(!outcome.hits.is_empty());
+        assert_eq!(outcome.hits[0].citation, one_query[0].citation);
+        for hit in &outcome.hits {
+            let full = one_query
+                .iter()
+                .find(|h| h.citation == hit.citation)
+                .expect("every two-pass hit matches the full query");
+            assert!(
+                (hit.score - full.score).abs() <= 1e-4 * full.score.max(1.0),
+                "{}: {} vs {}",
+                hit.citation,
+                hit.score,
+                full.score
+            );
+        }
+    }
+}
