@@ -183,6 +183,34 @@ proptest! {
     }
 
     #[test]
+    fn no_named_security_code_survives(code in 100u32..10_000, name in 0..6usize, glue in 0..5usize,
+                                        case in 0..3usize) {
+        let names = ["CVV", "cvc2", "CID", "security code", "Prüfnummer", "Sicherheitscode"];
+        let name = match case {
+            0 => names[name].to_string(),
+            1 => names[name].to_uppercase(),
+            _ => names[name].to_lowercase(),
+        };
+        let glue = [" ", ": ", "=", " ist ", " is "][glue];
+        let message = format!("Karte endet auf 1111, {name}{glue}{code}, bitte nicht mehr abbuchen");
+        let out = redact(&message);
+        prop_assert!(out.removed, "{message:?}");
+        prop_assert!(!out.text.contains(&format!("{glue}{code}")), "{message:?} -> {:?}", out.text);
+    }
+
+    #[test]
+    fn amounts_and_counts_without_a_code_name_stay(n in 100u32..10_000, kind in 0..4usize) {
+        let message = match kind {
+            0 => format!("we were charged {n} EUR twice"),
+            1 => format!("wir brauchen {n} Lizenzen statt 50"),
+            2 => format!("the invoice says {n},00 € but the CVV field was fine"),
+            _ => format!("Rechnung über {n} Euro, Prüfung bitte"),
+        };
+        let out = redact(&message);
+        prop_assert_eq!(&out.text, &message);
+    }
+
+    #[test]
     fn phone_case_and_order_numbers_stay(digits in proptest::collection::vec(0u8..10, 10..17), kind in 0..5usize) {
         let number: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
         let message = match kind {

@@ -5,12 +5,40 @@
 //! in any script's digit form (full-width `４１１１`), every 13-19 digit window is tried against
 //! the Luhn checksum and the card networks' issuer ranges, and every country code of a known IBAN
 //! length against ISO 13616's mod 97. Numbers that only look alike (order and case numbers, phone
-//! numbers) fail the checks or are named so by the words before them, and stay.
+//! numbers) fail the checks or are named so by the words before them, and stay. A card's
+//! security code (CVV, CVC, Prüfnummer) has no checksum: it is removed where its name stands
+//! right before it, the only way to tell it from any other three digits.
 
 /// What replaces a card number.
 pub const CARD_MARK: &str = "[card number removed]";
 /// What replaces an IBAN.
 pub const IBAN_MARK: &str = "[IBAN removed]";
+/// What replaces a card's security code.
+pub const SECURITY_CODE_MARK: &str = "[security code removed]";
+
+/// Names of a card's security code, lower case, matched as whole words (`cvv2` too).
+const SECURITY_CODE_NAMES: &[&str] = &[
+    "cvv",
+    "cvv2",
+    "cvc",
+    "cvc2",
+    "cid",
+    "csc",
+    "security code",
+    "card code",
+    "card verification code",
+    "prüfnummer",
+    "pruefnummer",
+    "kartenprüfnummer",
+    "kartenpruefnummer",
+    "prüfziffer",
+    "pruefziffer",
+    "sicherheitscode",
+    "sicherheitsnummer",
+    "kartensicherheitscode",
+];
+/// How far after its name a security code may stand (`CVV: 123`, `Prüfnummer lautet 123`).
+const SECURITY_CODE_REACH: usize = 16;
 
 /// The result of redaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,17 +382,65 @@ fn iban_spans(chars: &[Char]) -> Vec<(usize, usize)> {
     spans
 }
 
+/// Byte ranges of security codes: three or four digits standing alone within
+/// [`SECURITY_CODE_REACH`] characters after one of [`SECURITY_CODE_NAMES`], in the same sentence.
+fn security_code_spans(chars: &[Char]) -> Vec<(usize, usize)> {
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.c.to_lowercase().next().unwrap_or(c.c))
+        .collect();
+    let names: Vec<Vec<char>> = SECURITY_CODE_NAMES.iter().map(|n| n.chars().collect()).collect();
+    let mut spans = Vec::new();
+    for start in 0..lower.len() {
+        if start > 0 && lower[start - 1].is_alphanumeric() {
+            continue;
+        }
+        for name in names.iter().filter(|n| n[0] == lower[start]) {
+            let end = start + name.len();
+            if end > lower.len()
+                || lower[start..end] != name[..]
+                || lower
+                    .get(end)
+                    .is_some_and(|c| c.is_alphanumeric() && digit(*c).is_none())
+            {
+                continue;
+            }
+            let mut i = end;
+            while i < lower.len() && i < end + SECURITY_CODE_REACH && digit(lower[i]).is_none() {
+                if matches!(lower[i], '\n' | '!' | '?' | ';') {
+                    break;
+                }
+                i += 1;
+            }
+            let first = i;
+            while i < lower.len() && digit(lower[i]).is_some() {
+                i += 1;
+            }
+            let standalone = first > 0
+                && !lower[first - 1].is_alphanumeric()
+                && lower.get(i).is_none_or(|c| !c.is_alphanumeric());
+            if (3..=4).contains(&(i - first)) && standalone {
+                spans.push((chars[first].start, chars[i - 1].end));
+            }
+        }
+    }
+    spans
+}
+
 /// The text with the marks [`redact`] left removed: what was said around them, for analysis.
 /// Borrowed when there is none (nearly every message), so the router's hot path copies nothing.
 pub fn without_marks(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(CARD_MARK) || text.contains(IBAN_MARK) {
-        text.replace(CARD_MARK, " ").replace(IBAN_MARK, " ").into()
+    if text.contains(CARD_MARK) || text.contains(IBAN_MARK) || text.contains(SECURITY_CODE_MARK) {
+        text.replace(CARD_MARK, " ")
+            .replace(IBAN_MARK, " ")
+            .replace(SECURITY_CODE_MARK, " ")
+            .into()
     } else {
         text.into()
     }
 }
 
-/// Replaces card numbers and IBANs; look-alikes (failing the checks, or named as order, case or
+/// Replaces card numbers, IBANs and named security codes; look-alikes (failing the checks, or named as order, case or
 /// phone numbers) stay.
 pub fn redact(text: &str) -> Redacted {
     // Card numbers are digits and every IBAN has its check digits: a message without a digit
@@ -392,7 +468,13 @@ pub fn redact(text: &str) -> Redacted {
             spans.push((a, b, CARD_MARK));
         }
     }
+    for (a, b) in security_code_spans(&chars) {
+        if !spans.iter().any(|(x, y, _)| a < *y && *x < b) {
+            spans.push((a, b, SECURITY_CODE_MARK));
+        }
+    }
     spans.sort_unstable();
+    spans.dedup_by(|later, earlier| later.0 < earlier.1);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for (a, b, mark) in &spans {
@@ -467,6 +549,41 @@ mod tests {
                 "{text} -> {}",
                 r.text
             );
+        }
+    }
+
+    #[test]
+    fn named_security_codes_are_removed() {
+        for (text, code) in [
+            ("4111 1111 1111 1111 12/27 cvc 123", "123"),
+            ("card:4111111111111111 exp 12/27 CVV: 482", "482"),
+            ("Amex, CID 7341, refund please", "7341"),
+            ("my cvv2=907", "907"),
+            ("Die Prüfnummer lautet 318, bitte buchen Sie nicht mehr ab", "318"),
+            ("Kartenpruefnummer: 552", "552"),
+            ("Sicherheitscode (Rückseite) 664", "664"),
+            ("security code is 209.", "209"),
+        ] {
+            let r = redact(text);
+            assert!(r.removed, "{text}");
+            assert!(!r.text.contains(code), "{text} -> {}", r.text);
+            assert!(r.text.contains(SECURITY_CODE_MARK), "{text} -> {}", r.text);
+        }
+    }
+
+    #[test]
+    fn three_digits_without_a_code_name_stay() {
+        for text in [
+            "we were charged 129 EUR twice",
+            "we decided 100 licences are enough",
+            "the cvv field rejects every value, see ticket 4711",
+            "cid rejected. We paid 250 EUR yesterday",
+            "CVC 12345",
+            "Prüfnummer\n\n123 Lizenzen",
+        ] {
+            let r = redact(text);
+            assert_eq!(r.text, text);
+            assert!(!r.removed, "{text}");
         }
     }
 
