@@ -289,7 +289,7 @@ fn hostile_input_gets_clear_messages_and_the_chat_keeps_serving() {
     chat.say(b"where do I find my invoice \xff\xfe date?");
     chat.expect("not valid UTF-8");
     chat.say(b"my card is 4111 1111 1111 1111, exp 12/27, CVV 9173, please refund the double charge");
-    chat.expect("Please do not post card numbers, security codes or IBANs");
+    chat.expect("Please do not post card numbers, security codes, passwords or IBANs");
     let id = ticket_id(&chat.expect("Your ticket: T-"));
     chat.say(b"/tickets");
     chat.expect(&format!("{id} [open]"));

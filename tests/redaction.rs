@@ -199,6 +199,19 @@ proptest! {
     }
 
     #[test]
+    fn no_password_after_its_name_survives(secret in "[A-Za-z0-9!#%&*+?@^~]{4,24}", name in 0..6usize,
+                                           glue in 0..4usize, end in 0..3usize) {
+        let name = ["Password", "passwort", "KENNWORT", "pw", "client_secret", "API key"][name];
+        let glue = [":", ": ", " = ", "="][glue];
+        let end = [", bitte zurücksetzen", " thanks", ""][end];
+        let message = format!("user max@contoso.de {name}{glue}{secret}{end}");
+        let out = redact(&message);
+        prop_assert!(out.removed, "{message:?}");
+        prop_assert!(!out.text.contains(&format!("{glue}{secret}")), "{message:?} -> {:?}", out.text);
+        prop_assert!(out.text.contains("max@contoso.de"), "{message:?} -> {:?}", out.text);
+    }
+
+    #[test]
     fn amounts_and_counts_without_a_code_name_stay(n in 100u32..10_000, kind in 0..4usize) {
         let message = match kind {
             0 => format!("we were charged {n} EUR twice"),

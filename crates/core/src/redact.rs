@@ -39,6 +39,29 @@ const SECURITY_CODE_NAMES: &[&str] = &[
 ];
 /// How far after its name a security code may stand (`CVV: 123`, `Prüfnummer lautet 123`).
 const SECURITY_CODE_REACH: usize = 16;
+/// What replaces a password or key.
+pub const SECRET_MARK: &str = "[secret removed]";
+/// Names of passwords and keys, lower case, matched as whole words and removed with what
+/// follows them after `:` or `=` (`Passwort: Sommer2024!`, `client_secret=abc...`).
+const SECRET_NAMES: &[&str] = &[
+    "password",
+    "passwort",
+    "kennwort",
+    "passcode",
+    "pwd",
+    "pw",
+    "app password",
+    "app-kennwort",
+    "client secret",
+    "client_secret",
+    "secret",
+    "api key",
+    "api-key",
+    "api_key",
+    "apikey",
+];
+/// A value shorter than this after a secret's name is not a secret (`pw: ok`).
+const MIN_SECRET_CHARS: usize = 4;
 
 /// The result of redaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -382,46 +405,92 @@ fn iban_spans(chars: &[Char]) -> Vec<(usize, usize)> {
     spans
 }
 
-/// Byte ranges of security codes: three or four digits standing alone within
-/// [`SECURITY_CODE_REACH`] characters after one of [`SECURITY_CODE_NAMES`], in the same sentence.
-fn security_code_spans(chars: &[Char]) -> Vec<(usize, usize)> {
-    let lower: Vec<char> = chars
+/// The text's characters lower-cased one for one, to match names against.
+fn lower_chars(chars: &[Char]) -> Vec<char> {
+    chars
         .iter()
         .map(|c| c.c.to_lowercase().next().unwrap_or(c.c))
-        .collect();
-    let names: Vec<Vec<char>> = SECURITY_CODE_NAMES.iter().map(|n| n.chars().collect()).collect();
-    let mut spans = Vec::new();
+        .collect()
+}
+
+/// The index just after each place where one of `names` stands as a whole word in `lower` (a
+/// digit may follow it: `cvv2`, `cvc2`).
+fn name_ends(lower: &[char], names: &[&str]) -> Vec<usize> {
+    let names: Vec<Vec<char>> = names.iter().map(|n| n.chars().collect()).collect();
+    let mut ends = Vec::new();
     for start in 0..lower.len() {
         if start > 0 && lower[start - 1].is_alphanumeric() {
             continue;
         }
         for name in names.iter().filter(|n| n[0] == lower[start]) {
             let end = start + name.len();
-            if end > lower.len()
-                || lower[start..end] != name[..]
-                || lower
+            if end <= lower.len()
+                && lower[start..end] == name[..]
+                && lower
                     .get(end)
-                    .is_some_and(|c| c.is_alphanumeric() && digit(*c).is_none())
+                    .is_none_or(|c| !c.is_alphanumeric() || digit(*c).is_some())
             {
-                continue;
+                ends.push(end);
             }
-            let mut i = end;
-            while i < lower.len() && i < end + SECURITY_CODE_REACH && digit(lower[i]).is_none() {
-                if matches!(lower[i], '\n' | '!' | '?' | ';') {
-                    break;
-                }
-                i += 1;
+        }
+    }
+    ends
+}
+
+/// Byte ranges of security codes: three or four digits standing alone within
+/// [`SECURITY_CODE_REACH`] characters after one of [`SECURITY_CODE_NAMES`], in the same sentence.
+fn security_code_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for end in name_ends(lower, SECURITY_CODE_NAMES) {
+        let mut i = end;
+        while i < lower.len() && i < end + SECURITY_CODE_REACH && digit(lower[i]).is_none() {
+            if matches!(lower[i], '\n' | '!' | '?' | ';') {
+                break;
             }
-            let first = i;
-            while i < lower.len() && digit(lower[i]).is_some() {
-                i += 1;
-            }
-            let standalone = first > 0
-                && !lower[first - 1].is_alphanumeric()
-                && lower.get(i).is_none_or(|c| !c.is_alphanumeric());
-            if (3..=4).contains(&(i - first)) && standalone {
-                spans.push((chars[first].start, chars[i - 1].end));
-            }
+            i += 1;
+        }
+        let first = i;
+        while i < lower.len() && digit(lower[i]).is_some() {
+            i += 1;
+        }
+        let standalone = first > 0
+            && !lower[first - 1].is_alphanumeric()
+            && lower.get(i).is_none_or(|c| !c.is_alphanumeric());
+        if (3..=4).contains(&(i - first)) && standalone {
+            spans.push((chars[first].start, chars[i - 1].end));
+        }
+    }
+    spans
+}
+
+/// Byte ranges of passwords and keys: what follows one of [`SECRET_NAMES`] after `:` or `=`
+/// (spaces around it allowed), up to the next space, when it is at least [`MIN_SECRET_CHARS`]
+/// long. A name without `:` or `=` ("I forgot my password and") is talk about one, not one.
+fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
+    let skip_blanks = |mut i: usize| {
+        let from = i;
+        while i < lower.len() && i < from + 3 && matches!(lower[i], ' ' | '\t') {
+            i += 1;
+        }
+        i
+    };
+    let mut spans = Vec::new();
+    for end in name_ends(lower, SECRET_NAMES) {
+        let i = skip_blanks(end);
+        if !matches!(lower.get(i), Some(':' | '=')) {
+            continue;
+        }
+        let first = skip_blanks(i + 1);
+        let mut last = first;
+        while last < lower.len() && !lower[last].is_whitespace() {
+            last += 1;
+        }
+        // A comma or semicolon after the value ends the clause, not the password.
+        while last > first && matches!(lower[last - 1], ',' | ';') {
+            last -= 1;
+        }
+        if last - first >= MIN_SECRET_CHARS {
+            spans.push((chars[first].start, chars[last - 1].end));
         }
     }
     spans
@@ -430,22 +499,26 @@ fn security_code_spans(chars: &[Char]) -> Vec<(usize, usize)> {
 /// The text with the marks [`redact`] left removed: what was said around them, for analysis.
 /// Borrowed when there is none (nearly every message), so the router's hot path copies nothing.
 pub fn without_marks(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(CARD_MARK) || text.contains(IBAN_MARK) || text.contains(SECURITY_CODE_MARK) {
-        text.replace(CARD_MARK, " ")
-            .replace(IBAN_MARK, " ")
-            .replace(SECURITY_CODE_MARK, " ")
-            .into()
+    let marks = [CARD_MARK, IBAN_MARK, SECURITY_CODE_MARK, SECRET_MARK];
+    if marks.iter().any(|m| text.contains(m)) {
+        let mut out = text.to_string();
+        for mark in marks {
+            out = out.replace(mark, " ");
+        }
+        out.into()
     } else {
         text.into()
     }
 }
 
-/// Replaces card numbers, IBANs and named security codes; look-alikes (failing the checks, or named as order, case or
-/// phone numbers) stay.
+/// Replaces card numbers, IBANs, named security codes and passwords or keys written after their
+/// name and a colon; look-alikes (failing the checks, or named as order, case or phone numbers)
+/// stay.
 pub fn redact(text: &str) -> Redacted {
-    // Card numbers are digits and every IBAN has its check digits: a message without a digit
-    // in any script (most of them) has nothing to remove.
-    if !text.chars().any(|c| digit(c).is_some()) {
+    // Card numbers are digits, every IBAN has its check digits and a password follows `:` or
+    // `=`: a message with none of them (most) has nothing to remove.
+    let has_digit = text.chars().any(|c| digit(c).is_some());
+    if !has_digit && !text.contains([':', '=']) {
         return Redacted {
             text: text.to_string(),
             removed: false,
@@ -459,22 +532,22 @@ pub fn redact(text: &str) -> Redacted {
             end: start + c.len_utf8(),
         })
         .collect();
-    let mut spans: Vec<(usize, usize, &str)> = iban_spans(&chars)
-        .into_iter()
-        .map(|(a, b)| (a, b, IBAN_MARK))
-        .collect();
-    for (a, b) in card_spans(&chars) {
-        if !spans.iter().any(|(x, y, _)| a < *y && *x < b) {
-            spans.push((a, b, CARD_MARK));
+    let lower = lower_chars(&chars);
+    let mut spans: Vec<(usize, usize, &str)> = Vec::new();
+    let mut add = |found: Vec<(usize, usize)>, mark: &'static str| {
+        for (a, b) in found {
+            if !spans.iter().any(|(x, y, _)| a < *y && *x < b) {
+                spans.push((a, b, mark));
+            }
         }
+    };
+    if has_digit {
+        add(iban_spans(&chars), IBAN_MARK);
+        add(card_spans(&chars), CARD_MARK);
+        add(security_code_spans(&chars, &lower), SECURITY_CODE_MARK);
     }
-    for (a, b) in security_code_spans(&chars) {
-        if !spans.iter().any(|(x, y, _)| a < *y && *x < b) {
-            spans.push((a, b, SECURITY_CODE_MARK));
-        }
-    }
+    add(secret_spans(&chars, &lower), SECRET_MARK);
     spans.sort_unstable();
-    spans.dedup_by(|later, earlier| later.0 < earlier.1);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for (a, b, mark) in &spans {
@@ -580,6 +653,37 @@ mod tests {
             "cid rejected. We paid 250 EUR yesterday",
             "CVC 12345",
             "Prüfnummer\n\n123 Lizenzen",
+        ] {
+            let r = redact(text);
+            assert_eq!(r.text, text);
+            assert!(!r.removed, "{text}");
+        }
+    }
+
+    #[test]
+    fn passwords_and_keys_after_their_name_are_removed() {
+        for (text, secret) in [
+            ("user admin@contoso.de password: Sommer2024!", "Sommer2024!"),
+            ("Passwort:Geheim#17, bitte zurücksetzen", "Geheim#17"),
+            ("Kennwort = hunter22", "hunter22"),
+            ("client_secret=Xk8Q~abcdefghijklmnop", "Xk8Q~abcdefghijklmnop"),
+            ("our API key: 3f9a0c7e5b1d", "3f9a0c7e5b1d"),
+        ] {
+            let r = redact(text);
+            assert!(r.removed, "{text}");
+            assert!(!r.text.contains(secret), "{text} -> {}", r.text);
+            assert!(r.text.contains(SECRET_MARK), "{text} -> {}", r.text);
+        }
+    }
+
+    #[test]
+    fn talk_about_passwords_stays() {
+        for text in [
+            "I forgot my password and cannot sign in",
+            "Passwort vergessen, wie setze ich es zurück?",
+            "password: ok",
+            "the API key expired yesterday",
+            "Fehler: AADSTS50020, passwords do not help",
         ] {
             let r = redact(text);
             assert_eq!(r.text, text);
