@@ -3,8 +3,7 @@
 use super::manifest::IntentAction;
 use super::matching::FiredIntent;
 use super::PluginSet;
-use crate::entities;
-use crate::entities::Entities;
+use crate::entities::{self, Entities};
 use serde::Serialize;
 use switchboard_knowledge::Language;
 

@@ -1,26 +1,15 @@
 //! Reading plugin folders: manifests validated against the support model, example files, one
 //! problem per mistake naming the file and key; a broken plugin is left out, the rest load.
 
-use super::manifest::IntentAction;
-use super::manifest::PerLanguage;
-use super::manifest::PluginError;
-use super::manifest::PluginManifest;
-use super::patterns::compile;
-use super::patterns::fold_umlauts;
-use super::patterns::literal_words;
-use super::patterns::normalize_for_matching;
-use super::patterns::thesaurus_form;
-use super::patterns::Intent;
-use super::typos::TypoTargets;
-use super::typos::MIN_FUZZY_KEY_CHARS;
+use super::manifest::{IntentAction, PerLanguage, PluginError, PluginManifest};
+use super::patterns::{compile, fold_umlauts, literal_words, normalize_for_matching, thesaurus_form, Intent};
+use super::typos::{TypoTargets, MIN_FUZZY_KEY_CHARS};
 use super::PluginSet;
 use crate::intents::MIN_EXAMPLES;
 use crate::support::SupportModel;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::path::PathBuf;
-use switchboard_knowledge::Language;
-use switchboard_knowledge::Product;
+use std::path::{Path, PathBuf};
+use switchboard_knowledge::{Language, Product};
 
 /// Plugin manifests larger than this are refused.
 pub(super) const MAX_MANIFEST_BYTES: u64 = 1 << 20;

@@ -2,8 +2,7 @@
 //! and the problems found in one.
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use switchboard_knowledge::Language;

@@ -1,12 +1,9 @@
 //! What a message sets off: intents that fire (regexes, keywords, typos forgiven) and the
 //! thesaurus's guidance words for its customer words.
 
-use super::manifest::IntentAction;
-use super::manifest::PluginError;
-use super::patterns::normalize_for_matching;
-use super::patterns::thesaurus_form;
-use super::typos::replace_word;
-use super::typos::MIN_FUZZY_KEY_CHARS;
+use super::manifest::{IntentAction, PluginError};
+use super::patterns::{normalize_for_matching, thesaurus_form};
+use super::typos::{replace_word, MIN_FUZZY_KEY_CHARS};
 use super::PluginSet;
 use crate::entities;
 use serde::Serialize;

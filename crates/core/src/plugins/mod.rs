@@ -9,9 +9,7 @@
 //! holds the code plugins and `support_model` the support model's one place. This module keeps
 //! the loaded set and the intents learnt from its examples.
 
-use crate::intents::Examples;
-use crate::intents::IntentClassifier;
-use crate::intents::IntentLabel;
+use crate::intents::{Examples, IntentClassifier, IntentLabel};
 use std::collections::HashMap;
 use switchboard_knowledge::Language;
 

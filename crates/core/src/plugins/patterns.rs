@@ -4,11 +4,8 @@
 use super::manifest::IntentSpec;
 use super::typos::MIN_FUZZY_KEY_CHARS;
 use crate::entities;
-use regex::Regex;
-use regex::RegexBuilder;
-use regex_syntax::hir::Class;
-use regex_syntax::hir::Hir;
-use regex_syntax::hir::HirKind;
+use regex::{Regex, RegexBuilder};
+use regex_syntax::hir::{Class, Hir, HirKind};
 use switchboard_knowledge::Language;
 
 /// Compiled regexes larger than this are refused: a plugin must not exhaust memory.

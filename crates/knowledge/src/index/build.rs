@@ -1,27 +1,15 @@
 //! Building an index from sections (in memory or in a directory) and opening a built one.
 
-use super::schema::build_schema;
-use super::schema::index_builder;
-use super::schema::tokenizer_name;
-use super::schema::Fields;
-use super::KnowledgeBase;
-use super::KnowledgeError;
-use super::Result;
-use crate::abbreviations::learn_abbreviations;
-use crate::abbreviations::Abbreviations;
-use crate::abbreviations::ABBREVIATIONS_FILE;
-use crate::analysis::Analyzer;
-use crate::analysis::CompoundDictionary;
-use crate::model::Language;
-use crate::model::Section;
+use super::schema::{build_schema, index_builder, tokenizer_name, Fields};
+use super::{KnowledgeBase, KnowledgeError, Result};
+use crate::abbreviations::{learn_abbreviations, Abbreviations, ABBREVIATIONS_FILE};
+use crate::analysis::{Analyzer, CompoundDictionary};
+use crate::model::{Language, Section};
 use serde::Serialize;
-use std::collections::HashMap;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use tantivy::Index;
-use tantivy::IndexWriter;
-use tantivy::TantivyDocument;
+use tantivy::{Index, IndexWriter, TantivyDocument};
 
 /// Writer memory budget.
 const WRITER_HEAP_BYTES: usize = 100_000_000;

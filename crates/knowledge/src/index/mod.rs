@@ -7,15 +7,11 @@
 //! postings) and `passage` (what of a section is quoted).
 
 use crate::abbreviations::Abbreviations;
-use crate::analysis::Analyzer;
-use crate::analysis::CompoundDictionary;
+use crate::analysis::{Analyzer, CompoundDictionary};
 use crate::model::Language;
 use schema::Fields;
 use std::sync::Arc;
-use tantivy::Index;
-use tantivy::IndexReader;
-use tantivy::Searcher;
-use tantivy::Term;
+use tantivy::{Index, IndexReader, Searcher, Term};
 
 mod build;
 mod passage;

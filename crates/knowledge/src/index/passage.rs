@@ -1,13 +1,10 @@
 //! What of a section is shown: the passage that best answers the question, highlighted snippets.
 
 use super::presence::idf;
-use super::request::QueryTerm;
-use super::request::SearchHit;
-use super::KnowledgeBase;
-use super::Result;
+use super::request::{QueryTerm, SearchHit};
+use super::{KnowledgeBase, Result};
 use crate::model::Language;
-use std::collections::HashMap;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tantivy::query::Query;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::Searcher;

@@ -1,16 +1,11 @@
 //! How much of the question a section covers, read from the postings lists.
 
 use super::request::QueryTerm;
-use super::search::address_order;
-use super::search::visit_matches;
-use super::KnowledgeBase;
-use super::KnowledgeError;
-use super::Result;
+use super::search::{address_order, visit_matches};
+use super::{KnowledgeBase, KnowledgeError, Result};
 use crate::model::Language;
-use tantivy::schema::Field;
-use tantivy::schema::IndexRecordOption;
-use tantivy::Searcher;
-use tantivy::Term;
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
 
 /// How much the guidance's words for a customer's word (a thesaurus expansion) count towards
 /// covering it: fully for the expansion's rarest term, because a thesaurus entry states that

@@ -1,8 +1,7 @@
 //! What a search is asked (question, expansions, options) and what it answers (ranked sections, the
 //! query terms it made of the question).
 
-use crate::model::Language;
-use crate::model::Product;
+use crate::model::{Language, Product};
 use serde::Serialize;
 
 /// Extra text to search for beside the question.

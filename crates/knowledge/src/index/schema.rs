@@ -1,17 +1,10 @@
 //! The tantivy schema: one set of text fields per language, stored fields for citations.
 
 use crate::model::Language;
-use tantivy::index::IndexSettings;
-use tantivy::index::IndexSortByField;
-use tantivy::index::Order;
-use tantivy::schema::Field;
-use tantivy::schema::IndexRecordOption;
-use tantivy::schema::Schema;
-use tantivy::schema::TextFieldIndexing;
-use tantivy::schema::TextOptions;
-use tantivy::schema::FAST;
-use tantivy::schema::STORED;
-use tantivy::schema::STRING;
+use tantivy::index::{IndexSettings, IndexSortByField, Order};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+};
 use tantivy::Index;
 
 #[derive(Clone, Copy)]

@@ -2,31 +2,13 @@
 //! read into hits, and the plain tantivy baseline.
 
 use super::presence::coverage;
-use super::request::context_spans;
-use super::request::QueryTerm;
-use super::request::SearchHit;
-use super::request::SearchOutcome;
-use super::request::SearchRequest;
-use super::request::TermSource;
-use super::KnowledgeBase;
-use super::Result;
-use crate::model::Language;
-use crate::model::Product;
+use super::request::{context_spans, QueryTerm, SearchHit, SearchOutcome, SearchRequest, TermSource};
+use super::{KnowledgeBase, Result};
+use crate::model::{Language, Product};
 use tantivy::collector::TopDocs;
-use tantivy::query::BooleanQuery;
-use tantivy::query::BoostQuery;
-use tantivy::query::EnableScoring;
-use tantivy::query::Occur;
-use tantivy::query::Query;
-use tantivy::query::QueryParser;
-use tantivy::query::TermQuery;
-use tantivy::schema::Field;
-use tantivy::schema::IndexRecordOption;
-use tantivy::schema::Value;
-use tantivy::DocSet;
-use tantivy::Searcher;
-use tantivy::TantivyDocument;
-use tantivy::Term;
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{DocSet, Searcher, TantivyDocument, Term};
 
 /// Boost of a term found in the document title.
 const TITLE_BOOST: f32 = 2.0;

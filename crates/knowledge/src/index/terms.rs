@@ -1,13 +1,11 @@
 //! Turning a question into weighted query terms: analysis, typo correction, expansions.
 
 use super::presence::idf;
-use super::request::QueryTerm;
-use super::request::TermSource;
+use super::request::{QueryTerm, TermSource};
 use super::KnowledgeBase;
 use crate::model::Language;
 use tantivy::query::FuzzyTermQuery;
-use tantivy::Searcher;
-use tantivy::Term;
+use tantivy::{Searcher, Term};
 
 /// Weight of a compound part next to the whole word.
 const COMPOUND_PART_WEIGHT: f32 = 0.6;
