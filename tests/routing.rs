@@ -339,6 +339,37 @@ fn guidance_questions_are_answered_with_a_citation() {
 }
 
 #[test]
+fn a_question_whose_key_word_the_guidance_never_uses_gets_suggestions_not_an_answer() {
+    // No section of the bundled guidance says how to download an invoice: the gate is sure of
+    // the invoice document's best section, but "herunterladen" is a word the guidance never
+    // uses, so the bot suggests sections instead of answering from a wrong one.
+    let question = "Wie kann ich meine Rechnung herunterladen?";
+    let d = check(question, Outcome::Suggest, None);
+    assert!(
+        d.trace.answer_probability >= d.trace.answer_threshold,
+        "{:#?}",
+        d.trace
+    );
+    assert!(
+        d.trace.reason.contains("knows 50% of the message's words"),
+        "{:#?}",
+        d.trace
+    );
+    // The same rule with the confidence layer off does not hold the answer back.
+    let mut config = *router().config();
+    config.layers.confidence = false;
+    let d = router()
+        .with_config(config)
+        .decide(
+            &Message::text(question),
+            &mut ConversationContext::default(),
+            OPEN.parse().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(d.outcome, Outcome::Answer, "{:#?}", d.trace);
+}
+
+#[test]
 fn each_language_is_held_to_its_own_answer_threshold() {
     let english = "what happens to our access if we do not pay an invoice?";
     let german = "Innerhalb welcher Frist kann ich ein Abonnement kündigen?";
