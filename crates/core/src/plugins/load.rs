@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use switchboard_knowledge::{Language, Product};
 
 /// Plugin manifests larger than this are refused.
-pub(super) const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
 /// A loaded, validated plugin.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub struct Plugin {
     pub examples: PerLanguage<Vec<(usize, String)>>,
 }
 
-pub(super) fn validate(
+fn validate(
     manifest: PluginManifest,
     path: &Path,
     support: &SupportModel,
@@ -180,7 +180,7 @@ pub(super) fn validate(
     }
 }
 
-pub(super) fn inline_examples(intents: &[Intent], lang: Language) -> Vec<(usize, String)> {
+fn inline_examples(intents: &[Intent], lang: Language) -> Vec<(usize, String)> {
     intents
         .iter()
         .enumerate()
@@ -189,14 +189,14 @@ pub(super) fn inline_examples(intents: &[Intent], lang: Language) -> Vec<(usize,
 }
 
 /// An example file larger than this is refused.
-pub(super) const MAX_EXAMPLE_FILE_BYTES: u64 = 1 << 20;
+const MAX_EXAMPLE_FILE_BYTES: u64 = 1 << 20;
 /// An example longer than this is refused (an example is one chat message).
-pub(super) const MAX_EXAMPLE_CHARS: usize = 1_000;
+const MAX_EXAMPLE_CHARS: usize = 1_000;
 
 /// Reads `examples/<intent>.<lang>.txt` beside a manifest into the plugin: one example per
 /// line, `#` starts a comment line. Every problem names the file and, where there is one, the
 /// line.
-pub(super) fn read_example_files(folder: &Path, plugin: &mut Plugin) -> Vec<PluginError> {
+fn read_example_files(folder: &Path, plugin: &mut Plugin) -> Vec<PluginError> {
     let dir = folder.join("examples");
     let mut errors = Vec::new();
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -286,7 +286,7 @@ pub(super) fn read_example_files(folder: &Path, plugin: &mut Plugin) -> Vec<Plug
 
 impl Plugin {
     /// Intents with examples but fewer than [`MIN_EXAMPLES`] in a language.
-    pub(super) fn too_few_examples(&self) -> Vec<PluginError> {
+    fn too_few_examples(&self) -> Vec<PluginError> {
         let mut errors = Vec::new();
         for (i, intent) in self.intents.iter().enumerate() {
             let counts: Vec<(Language, usize)> = Language::ALL

@@ -94,11 +94,7 @@ impl PluginSet {
     /// typo from a word of an intent (see [`one_typo_apart`]) replaced by that word, or `None`
     /// when there is none: `refnud` is read as `refund`, so a misspelt request still reaches its
     /// queue. Only intents are matched against it.
-    pub(super) fn with_intent_words(
-        &self,
-        normalized: &str,
-        is_known: impl Fn(&str) -> bool,
-    ) -> Option<String> {
+    fn with_intent_words(&self, normalized: &str, is_known: impl Fn(&str) -> bool) -> Option<String> {
         let mut corrected: Option<String> = None;
         let words: BTreeSet<&str> = normalized
             .split(|c: char| !c.is_alphabetic())

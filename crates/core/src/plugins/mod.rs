@@ -91,7 +91,7 @@ impl PluginSet {
         }
     }
 
-    pub(super) fn intent_examples(&self) -> (Vec<IntentLabel>, PerLanguage<Examples>) {
+    fn intent_examples(&self) -> (Vec<IntentLabel>, PerLanguage<Examples>) {
         let mut labels: Vec<IntentLabel> = Vec::new();
         let mut examples: PerLanguage<Examples> = PerLanguage::default();
         for plugin in &self.plugins {

@@ -9,7 +9,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use switchboard_knowledge::Language;
 
 /// Compiled regexes larger than this are refused: a plugin must not exhaust memory.
-pub(super) const REGEX_SIZE_LIMIT: usize = 1 << 20;
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// A compiled intent.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ pub(super) fn literal_words(pattern: &str) -> Vec<String> {
 }
 
 /// Every head followed by every tail, unless that makes more than [`MAX_SPELLINGS`].
-pub(super) fn joined(heads: &[String], tails: &[String]) -> Option<Vec<String>> {
+fn joined(heads: &[String], tails: &[String]) -> Option<Vec<String>> {
     (heads.len() * tails.len() <= MAX_SPELLINGS).then(|| {
         heads
             .iter()
@@ -49,9 +49,9 @@ pub(super) fn joined(heads: &[String], tails: &[String]) -> Option<Vec<String>> 
 }
 
 /// At most this many spellings of one run are expanded; a pattern with more is not a word.
-pub(super) const MAX_SPELLINGS: usize = 32;
+const MAX_SPELLINGS: usize = 32;
 
-pub(super) fn collect_words(hir: &Hir, words: &mut Vec<String>) {
+fn collect_words(hir: &Hir, words: &mut Vec<String>) {
     match hir.kind() {
         HirKind::Concat(parts) => {
             // Maximal runs of spellable parts form words; anything else separates them.
@@ -86,7 +86,7 @@ pub(super) fn collect_words(hir: &Hir, words: &mut Vec<String>) {
 
 /// Every string of letters `hir` matches, if it is a small finite set of them (a look-around
 /// such as `\b` spells the empty string).
-pub(super) fn spellings(hir: &Hir) -> Option<Vec<String>> {
+fn spellings(hir: &Hir) -> Option<Vec<String>> {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Some(vec![String::new()]),
         HirKind::Literal(literal) => {
@@ -208,7 +208,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn literal_words_expand_small_alternations_and_skip_escapes() {
+    fn literal_words_expand_small_alternations_and_skip_escapes() {
         assert_eq!(
             literal_words(r"\bnot\s+(working|receiving|loading)\b"),
             ["loading", "receiving", "working"]

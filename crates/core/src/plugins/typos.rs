@@ -9,7 +9,7 @@ pub(super) const MIN_FUZZY_KEY_CHARS: usize = 6;
 
 /// Whether `word` is `key` with one letter added, dropped, changed or two swapped, the first
 /// letter kept (typos rarely hit it, and `locked` is not `blocked`).
-pub(super) fn one_typo_apart(word: &str, key: &str) -> bool {
+fn one_typo_apart(word: &str, key: &str) -> bool {
     // Cheap tests first: a long message meets every key of the thesaurus.
     word.chars().next() == key.chars().next()
         && word.len().abs_diff(key.len()) <= 2
@@ -21,7 +21,7 @@ pub(super) fn one_typo_apart(word: &str, key: &str) -> bool {
 /// and typos keep the first letter.
 #[derive(Debug, Clone, Default)]
 pub(super) struct TypoTargets {
-    pub(super) by_first: HashMap<char, Vec<String>>,
+    by_first: HashMap<char, Vec<String>>,
 }
 
 impl TypoTargets {
@@ -42,7 +42,7 @@ impl TypoTargets {
         TypoTargets { by_first }
     }
 
-    pub(super) fn bucket(&self, word: &str) -> &[String] {
+    fn bucket(&self, word: &str) -> &[String] {
         word.chars()
             .next()
             .and_then(|first| self.by_first.get(&first))

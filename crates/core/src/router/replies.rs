@@ -12,10 +12,10 @@ use switchboard_knowledge::{Language, Product, SearchHit};
 
 /// A section of the answer's document scoring at least this share of the cited one is named
 /// beside it ("see also").
-pub(super) const SEE_ALSO_SHARE: f32 = 0.7;
+const SEE_ALSO_SHARE: f32 = 0.7;
 
 /// Characters of guidance quoted in an answer (the passage that best answers the question).
-pub(super) const ANSWER_EXCERPT_CHARS: usize = 320;
+const ANSWER_EXCERPT_CHARS: usize = 320;
 
 impl Router {
     pub(super) fn replies(&self, lang: Language) -> ReplyTemplates {
@@ -404,7 +404,7 @@ pub(super) fn fill(template: &str, fields: &[(&str, String)]) -> String {
 }
 
 /// The first sentences of `text`, up to about `max` characters.
-pub(super) fn excerpt(text: &str, max: usize) -> String {
+fn excerpt(text: &str, max: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
         return flat;
@@ -466,7 +466,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
 
 /// Whether a section is a document's introduction with no more than one short paragraph (in
 /// the guidance: the document's description): it says what the document is about, not how.
-pub(super) fn is_summary_only(hit: &SearchHit) -> bool {
+fn is_summary_only(hit: &SearchHit) -> bool {
     hit.anchor.is_empty()
         && hit.body.chars().count() < 300
         && hit.body.lines().filter(|l| !l.trim().is_empty()).count() <= 1

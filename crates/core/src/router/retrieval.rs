@@ -17,29 +17,24 @@ use switchboard_knowledge::{Expansion, KnowledgeError, Language, QueryTerm, Sear
 /// were fitted by L2-regularised logistic regression on ../shared/eval/dev.toml (answered
 /// cases, target: the top document is acceptable), so the confidence reads as an estimated
 /// probability that the cited section is right. See ARCHITECTURE.md.
-pub(super) const CONFIDENCE_BIAS: f32 = -0.92;
-pub(super) const COVERAGE_WEIGHT: f32 = 0.52;
-pub(super) const MARGIN_WEIGHT: f32 = 1.78;
-pub(super) const KNOWN_WEIGHT: f32 = 0.33;
-pub(super) const DOC_MASS_WEIGHT: f32 = 1.16;
+const CONFIDENCE_BIAS: f32 = -0.92;
+const COVERAGE_WEIGHT: f32 = 0.52;
+const MARGIN_WEIGHT: f32 = 1.78;
+const KNOWN_WEIGHT: f32 = 0.33;
+const DOC_MASS_WEIGHT: f32 = 1.16;
 
 /// A section saying the opposite of the asked change scores at most this share of its
 /// counterpart.
-pub(super) const OPPOSITE_BELOW: f32 = 0.9;
+const OPPOSITE_BELOW: f32 = 0.9;
 
 /// Sections retrieved per question.
-pub(super) const RETRIEVED_SECTIONS: usize = 15;
+const RETRIEVED_SECTIONS: usize = 15;
 
 impl Router {
     /// Adds the long form of each abbreviation of the message that the guidance defines and no
     /// thesaurus entry already expands: sections written with "granular delegated admin
     /// privileges" answer a customer who writes "gdap".
-    pub(super) fn expand_abbreviations(
-        &self,
-        text: &str,
-        lang: Language,
-        expansions: &mut Vec<(String, String)>,
-    ) {
+    fn expand_abbreviations(&self, text: &str, lang: Language, expansions: &mut Vec<(String, String)>) {
         for word in text.split(|c: char| !c.is_alphanumeric()) {
             let Some(long_form) = self.kb.long_form(lang, word) else {
                 continue;
@@ -296,7 +291,7 @@ impl Router {
 /// and are not counted: the most linked documents of a corpus are hubs such as API references.
 /// A section headed with the opposite of the asked change ranks below its document's section
 /// headed with the asked one, whatever else it shares with the question.
-pub(super) fn rank_below_counterparts(
+fn rank_below_counterparts(
     ranked: &mut [(f32, SearchHit, RankInput)],
     asked: Option<direction::Direction>,
     lang: Language,
@@ -321,7 +316,7 @@ pub(super) fn rank_below_counterparts(
 }
 
 /// Other retrieved documents that link to `hit`'s document.
-pub(super) fn linking_documents(hits: &[SearchHit], hit: &SearchHit) -> usize {
+fn linking_documents(hits: &[SearchHit], hit: &SearchHit) -> usize {
     hits.iter()
         .filter(|other| other.doc_path != hit.doc_path && other.linked_documents.contains(&hit.doc_path))
         .map(|other| other.doc_path.as_str())

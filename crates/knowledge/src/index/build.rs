@@ -82,7 +82,7 @@ pub fn learn_compounds(sections: &[Section]) -> CompoundDictionary {
 }
 
 impl KnowledgeBase {
-    pub(super) fn with_index(
+    fn with_index(
         index: Index,
         fields: Fields,
         compounds: Arc<CompoundDictionary>,
@@ -218,7 +218,7 @@ impl KnowledgeBase {
         Self::with_index(index, fields, compounds, abbreviations)
     }
 
-    pub(super) fn write_all<S: std::borrow::Borrow<Section>>(
+    fn write_all<S: std::borrow::Borrow<Section>>(
         &self,
         sections: impl IntoIterator<Item = S>,
         linked: &HashMap<String, Vec<String>>,

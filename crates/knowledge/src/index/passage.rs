@@ -134,7 +134,7 @@ pub(super) fn sentences(body: &str) -> Vec<String> {
 }
 
 /// Renders a snippet with `**` around matched words; falls back to the text's start.
-pub(super) fn render_snippet(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
+fn render_snippet(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
     let fragment = snippet.fragment();
     if fragment.is_empty() {
         let mut start: String = body.chars().take(SNIPPET_CHARS).collect();

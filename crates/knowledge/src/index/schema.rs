@@ -50,7 +50,7 @@ pub(super) fn tokenizer_name(lang: Language) -> &'static str {
 }
 
 /// The field documents are sorted by.
-pub(super) const ORDINAL_FIELD: &str = "ordinal";
+const ORDINAL_FIELD: &str = "ordinal";
 
 /// A new index of `schema`, its documents in the order they were ingested, whichever indexing
 /// thread took them and however their segments were merged: a document's id, and so the order

@@ -28,7 +28,7 @@ const MIN_COVERAGE_FACTOR: f32 = 0.05;
 
 impl KnowledgeBase {
     /// The fields a term is searched in, with their boosts (the term's weight included).
-    pub(super) fn clauses_of(&self, q: &QueryTerm) -> [(Field, f32); 3] {
+    fn clauses_of(&self, q: &QueryTerm) -> [(Field, f32); 3] {
         let lf = self.fields.of(q.language);
         [
             (lf.title, TITLE_BOOST * q.weight),
@@ -37,7 +37,7 @@ impl KnowledgeBase {
         ]
     }
 
-    pub(super) fn build_query(&self, terms: &[&QueryTerm]) -> BooleanQuery {
+    fn build_query(&self, terms: &[&QueryTerm]) -> BooleanQuery {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
         for q in terms {
             for (field, boost) in self.clauses_of(q) {
@@ -54,7 +54,7 @@ impl KnowledgeBase {
     /// Adds the scores `terms` would have contributed to a full query to each candidate, read
     /// by seeking the terms' scorers to the candidates only. The sum equals the score of the
     /// full boolean query for these sections: its clauses' scores add up.
-    pub(super) fn add_scores(
+    fn add_scores(
         &self,
         searcher: &Searcher,
         candidates: &mut [(f32, tantivy::DocAddress)],
@@ -315,7 +315,7 @@ pub(super) fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn first_text(doc: &TantivyDocument, field: Field) -> String {
+fn first_text(doc: &TantivyDocument, field: Field) -> String {
     doc.get_first(field)
         .and_then(|v| v.as_str())
         .unwrap_or("")

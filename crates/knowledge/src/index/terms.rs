@@ -20,7 +20,7 @@ const MAX_SEARCHED_TERMS: usize = 24;
 
 impl KnowledgeBase {
     /// The closest indexed terms to a misspelt one, most frequent first.
-    pub(super) fn corrections(&self, searcher: &Searcher, lang: Language, term: &str) -> Vec<(String, u64)> {
+    fn corrections(&self, searcher: &Searcher, lang: Language, term: &str) -> Vec<(String, u64)> {
         let chars = term.chars().count();
         if chars < MIN_CORRECTABLE_CHARS || term.chars().any(|c| c.is_ascii_digit()) {
             return Vec::new();
@@ -167,7 +167,7 @@ impl KnowledgeBase {
 }
 
 /// The typo automaton, restricted to terms with the same first byte.
-pub(super) struct SameFirstByte<'a> {
+struct SameFirstByte<'a> {
     first: u8,
     typos: &'a tantivy::query::DfaWrapper,
 }
