@@ -416,16 +416,15 @@ fn lower_chars(chars: &[Char]) -> Vec<char> {
 /// The index just after each place where one of `names` stands as a whole word in `lower` (a
 /// digit may follow it: `cvv2`, `cvc2`).
 fn name_ends(lower: &[char], names: &[&str]) -> Vec<usize> {
-    let names: Vec<Vec<char>> = names.iter().map(|n| n.chars().collect()).collect();
     let mut ends = Vec::new();
     for start in 0..lower.len() {
         if start > 0 && lower[start - 1].is_alphanumeric() {
             continue;
         }
-        for name in names.iter().filter(|n| n[0] == lower[start]) {
-            let end = start + name.len();
+        for name in names.iter().filter(|n| n.starts_with(lower[start])) {
+            let end = start + name.chars().count();
             if end <= lower.len()
-                && lower[start..end] == name[..]
+                && name.chars().eq(lower[start..end].iter().copied())
                 && lower
                     .get(end)
                     .is_none_or(|c| !c.is_alphanumeric() || digit(*c).is_some())
@@ -508,11 +507,10 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
 pub fn without_marks(text: &str) -> std::borrow::Cow<'_, str> {
     let marks = [CARD_MARK, IBAN_MARK, SECURITY_CODE_MARK, SECRET_MARK];
     if marks.iter().any(|m| text.contains(m)) {
-        let mut out = text.to_string();
-        for mark in marks {
-            out = out.replace(mark, " ");
-        }
-        out.into()
+        marks
+            .iter()
+            .fold(text.to_string(), |out, mark| out.replace(mark, " "))
+            .into()
     } else {
         text.into()
     }
