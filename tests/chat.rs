@@ -200,8 +200,12 @@ fn answer_handoff_and_the_staff_workflow() {
     assert!(out.status.success());
     // The customer writes again and sees the reply; the message joins the same ticket.
     chat.say("gibt es schon etwas Neues?".as_bytes());
-    chat.expect("carol (staff): Wir prüfen die doppelte Abbuchung.");
+    chat.expect("carol (Support-Team): Wir prüfen die doppelte Abbuchung.");
     chat.expect(&format!("Ticket {id}"));
+    // The customer's own ticket list speaks the conversation's language, with the team's time.
+    chat.say(b"/tickets");
+    let listed = chat.expect(&format!("{id}: Abrechnungsteam, in Bearbeitung, eröffnet "));
+    assert!(listed.ends_with(" Uhr"), "{listed}");
 
     let out = staff(
         data,
@@ -292,7 +296,7 @@ fn hostile_input_gets_clear_messages_and_the_chat_keeps_serving() {
     chat.expect("Please do not post card numbers, security codes, passwords or IBANs");
     let id = ticket_id(&chat.expect("Your ticket: T-"));
     chat.say(b"/tickets");
-    chat.expect(&format!("{id} [open]"));
+    chat.expect(&format!("{id}: billing team, open, opened "));
     assert_eq!(chat.finish().code(), Some(0));
     let t = ticket_json(data.path(), &id);
     let stored = t.to_string();

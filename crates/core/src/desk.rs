@@ -5,7 +5,7 @@
 use crate::decision::{Decision, Outcome};
 use crate::redact::redact;
 use crate::router::{ConversationContext, Message, Router};
-use crate::support::{StaffRole, TechnicalEntitlement};
+use crate::support::{time_text, StaffRole, TechnicalEntitlement};
 use crate::tickets::{
     Author, CustomerIdentity, Escalation, NewTicket, StaffAction, Ticket, TicketError, TicketFilter,
     TicketHead, TicketStatus, TicketStore, TranscriptEntry,
@@ -523,12 +523,97 @@ impl Desk {
         }
     }
 
+    /// The language to speak to the customer of `session` in when no message says it: the
+    /// adapter's hint, else the conversation's so far, else English.
+    pub fn session_language(session: &Session) -> Language {
+        session
+            .language_hint
+            .or(session.context.language)
+            .unwrap_or(Language::En)
+    }
+
     /// The customer's own tickets; a customer never sees anyone else's.
     pub fn customer_tickets(&self, customer: &CustomerIdentity) -> Result<Vec<Ticket>, TicketError> {
         self.store.list(&TicketFilter {
             customer_id: Some(customer.customer_id()),
             ..TicketFilter::default()
         })
+    }
+
+    /// The customer's own tickets as they read them in `lang`: a line each with the team's
+    /// name, the status and when it was opened in the team's time zone, or a sentence saying
+    /// there are none.
+    pub fn customer_ticket_lines(
+        &self,
+        customer: &CustomerIdentity,
+        lang: Language,
+    ) -> Result<Vec<String>, TicketError> {
+        let tickets = self.customer_tickets(customer)?;
+        if tickets.is_empty() {
+            return Ok(vec![match lang {
+                Language::De => "Sie haben keine Tickets.".to_string(),
+                Language::En => "You have no tickets.".to_string(),
+            }]);
+        }
+        let router = self.router();
+        let support = router.support();
+        Ok(tickets
+            .iter()
+            .map(|t| {
+                let queue = support.queue(&t.queue);
+                let team = queue.map_or(t.queue.as_str(), |q| q.name.get(lang));
+                let zone = queue
+                    .and_then(|q| jiff::tz::TimeZone::get(&q.time_zone).ok())
+                    .unwrap_or(jiff::tz::TimeZone::UTC);
+                let opened = t
+                    .created_at
+                    .parse::<Timestamp>()
+                    .map_or_else(|_| t.created_at.clone(), |at| time_text(&at.to_zoned(zone), lang));
+                match lang {
+                    Language::De => format!(
+                        "{}: {team}, {}, eröffnet {opened}",
+                        t.id,
+                        status_word(t.status, lang)
+                    ),
+                    Language::En => format!(
+                        "{}: {team}, {}, opened {opened}",
+                        t.id,
+                        status_word(t.status, lang)
+                    ),
+                }
+            })
+            .collect())
+    }
+
+    /// What the customer is told when staff change their ticket's status, in the customer's
+    /// language: `Your ticket T-1: being worked on (billing team).`
+    pub fn customer_status_note(&self, ticket: &Ticket) -> String {
+        let lang = ticket.language();
+        let router = self.router();
+        let team = router
+            .support()
+            .queue(&ticket.queue)
+            .map_or(ticket.queue.as_str(), |q| q.name.get(lang))
+            .to_string();
+        let status = status_word(ticket.status, lang);
+        match lang {
+            Language::De => format!("Ihr Ticket {}: {status} ({team}).", ticket.id),
+            Language::En => format!("Your ticket {}: {status} ({team}).", ticket.id),
+        }
+    }
+}
+
+/// A ticket's status as a customer of `lang` reads it.
+fn status_word(status: TicketStatus, lang: Language) -> &'static str {
+    match (lang, status) {
+        (Language::De, TicketStatus::Open) => "offen",
+        (Language::De, TicketStatus::Claimed) => "in Bearbeitung",
+        (Language::De, TicketStatus::Escalated) => "weitergeleitet",
+        (Language::De, TicketStatus::Resolved) => "erledigt",
+        (Language::En, TicketStatus::Open) => "open",
+        (Language::En, TicketStatus::Claimed) => "being worked on",
+        (Language::En, TicketStatus::Escalated) => "passed on",
+        (Language::En, TicketStatus::Resolved) => "resolved",
     }
 }
 

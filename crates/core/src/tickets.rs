@@ -3,6 +3,7 @@
 
 use crate::support::{StaffRole, TechnicalEntitlement};
 use serde::{Deserialize, Serialize};
+use switchboard_knowledge::Language;
 
 /// Who a customer is, on which platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +184,14 @@ pub struct Ticket {
     pub created_at: String,
     /// Last change, RFC 3339.
     pub updated_at: String,
+}
+
+impl Ticket {
+    /// The language the customer wrote in when the ticket was opened (from the decision trace
+    /// in its findings), English where the findings do not say.
+    pub fn language(&self) -> Language {
+        serde_json::from_value(self.findings["trace"]["language"].clone()).unwrap_or(Language::En)
+    }
 }
 
 /// What the desk reads of a customer's latest ticket on every message, and what a turn tells

@@ -885,12 +885,7 @@ impl Inner {
         })
         .await;
         let Some((link, ticket)) = acted else { return };
-        let status = reply
-            .trim_start_matches("Ticket ")
-            .split_once(' ')
-            .map_or("", |x| x.1)
-            .to_string();
-        let note = format!("Your ticket {}: {status}", ticket.id);
+        let note = self.desk.customer_status_note(&ticket);
         let _ = step(event, "tell the customer", || async {
             link.customer_channel
                 .send_message(http, quiet().content(note.clone()))

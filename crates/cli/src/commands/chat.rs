@@ -93,13 +93,18 @@ impl Adapter for Terminal {
 /// Prints staff replies the customer has not seen; returns how many.
 fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) -> Result<usize> {
     let mut shown = 0;
+    let lang = Desk::session_language(session);
     match desk.new_staff_messages(session) {
         Ok(messages) => {
             for (ticket, entry) in messages {
                 if let Author::Staff { user } = entry.author {
+                    let team = match lang {
+                        Language::De => "Support-Team",
+                        Language::En => "staff",
+                    };
                     writeln!(
                         out,
-                        "[{ticket}] {} (staff): {}",
+                        "[{ticket}] {} ({team}): {}",
                         for_terminal(&user),
                         for_terminal(&entry.text)
                     )?;
@@ -107,7 +112,10 @@ fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) 
                 }
             }
         }
-        Err(e) => writeln!(out, "(could not check for staff replies: {e})")?,
+        Err(e) => match lang {
+            Language::De => writeln!(out, "(Antworten des Teams konnten nicht geprüft werden: {e})")?,
+            Language::En => writeln!(out, "(could not check for staff replies: {e})")?,
+        },
     }
     out.flush()?;
     Ok(shown)
@@ -197,32 +205,30 @@ pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
         let Some(message) = adapter.to_message(&line) else {
             continue;
         };
+        let lang = Desk::session_language(&session);
         if message.text.trim() == "/tickets" {
-            match desk.customer_tickets(&session.customer) {
-                Ok(tickets) if tickets.is_empty() => writeln!(out, "You have no tickets.")?,
-                Ok(tickets) => {
-                    for t in tickets {
-                        writeln!(
-                            out,
-                            "{} [{}] queue {} opened {}",
-                            t.id,
-                            t.status.as_str(),
-                            t.queue,
-                            t.created_at
-                        )?;
-                    }
-                }
-                Err(e) => writeln!(out, "(could not list your tickets: {e})")?,
+            match desk.customer_ticket_lines(&session.customer, lang) {
+                Ok(lines) => writeln!(out, "{}", lines.join("\n"))?,
+                Err(e) => match lang {
+                    Language::De => writeln!(out, "(Ihre Tickets konnten nicht gelesen werden: {e})")?,
+                    Language::En => writeln!(out, "(could not list your tickets: {e})")?,
+                },
             }
             continue;
         }
         match desk.customer_message(&mut session, &message.text, jiff::Timestamp::now()) {
             Ok(turn) => writeln!(out, "{}", for_terminal(&adapter.to_reply(&turn)))?,
             // The message stays in this conversation and goes into the next ticket.
-            Err(e) => writeln!(
-                out,
-                "Sorry, I could not save that just now ({e}). Your message is kept; please try again."
-            )?,
+            Err(e) => match lang {
+                Language::De => writeln!(
+                    out,
+                    "Das konnte gerade nicht gespeichert werden ({e}). Ihre Nachricht bleibt erhalten; bitte versuchen Sie es noch einmal."
+                )?,
+                Language::En => writeln!(
+                    out,
+                    "Sorry, I could not save that just now ({e}). Your message is kept; please try again."
+                )?,
+            },
         }
         show_staff_replies(&desk, &mut session, &mut out)?;
         out.flush()?;
