@@ -390,11 +390,19 @@ fn concurrent_processes_after_a_guidance_edit_all_succeed_and_leave_one_generati
     entries.sort();
     assert_eq!(
         entries.len(),
-        4,
-        "CURRENT, build.lock, the stat cache and one generation (no temporaries): {entries:?}"
+        5,
+        "CURRENT, build.lock, the stat cache, one generation and the record of its checksums \
+         (no temporaries): {entries:?}"
     );
     assert!(entries.contains(&"stat-cache.json".to_string()), "{entries:?}");
-    assert!(entries.iter().any(|e| e.starts_with("gen-")), "{entries:?}");
+    let generation = entries
+        .iter()
+        .find(|e| e.starts_with("gen-") && !e.contains('.'))
+        .expect("one generation");
+    assert!(
+        entries.contains(&format!("{generation}.verified.json")),
+        "{entries:?}"
+    );
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //!
 //! Hashing every guidance file on every process start costs tens of milliseconds on the
 //! Partner Center corpora and grows with them. The fingerprint is therefore kept beside the
-//! index with what a `stat` of every file under the roots saw when it was computed (path, size,
-//! modification and change times, inode); a start whose `stat` pass sees the same reuses it and
-//! reads no file. The change time cannot be set back by a user (`touch -d` sets the modification
+//! index with a digest of what a `stat` of every file under the roots saw when it was computed
+//! (path, size, modification and change times, inode); a start whose `stat` pass sees the same
+//! reuses it and reads no file. The same rule spares a start checking the index's own files
+//! against their checksums when none changed since they last passed ([`verified_unchanged`]). The change time cannot be set back by a user (`touch -d` sets the modification
 //! time only), so an edit that keeps size and modification time is still seen. A file changed
 //! within [`RACY_NS`] before the fingerprint was computed could change again within the
 //! timestamp's granularity unseen; while such a file exists, the fingerprint is computed again
@@ -19,7 +20,7 @@ pub const FILE: &str = "stat-cache.json";
 const RACY_NS: i128 = 2_000_000_000;
 
 /// What `stat` says of one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Stat {
     path: String,
     size: u64,
@@ -28,13 +29,15 @@ struct Stat {
     inode: u64,
 }
 
-/// A fingerprint with the `stat` pass it was computed after.
+/// A fingerprint with a digest of the `stat` pass it was computed after. The digest, not the
+/// list: at 30,000 files, reading the list back costs more than the `stat` pass itself.
 #[derive(Debug, Serialize, Deserialize)]
 struct Cache {
     fingerprint: String,
     analyzer_version: u32,
     computed_ns: i128,
-    files: Vec<Stat>,
+    files: usize,
+    stats_digest: String,
 }
 
 fn now_ns() -> i128 {
@@ -43,53 +46,82 @@ fn now_ns() -> i128 {
         .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
 }
 
-/// Every file under the roots, links followed, in a stable order.
+/// Every file under the roots, links followed, in a stable order. The directories are listed
+/// on this thread and the files `stat`ed on every core: at tens of thousands of files the
+/// `stat` calls are most of a warm start.
 fn stat_pass(roots: &[PathBuf]) -> Vec<Stat> {
-    let mut files = Vec::new();
+    use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+    let mut paths = Vec::new();
     for root in roots {
         for entry in walkdir::WalkDir::new(root)
             .follow_links(true)
-            .sort_by_file_name()
             .into_iter()
             .flatten()
         {
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
-                continue;
+            // Links are followed, so a link's type is its target's.
+            if entry.file_type().is_file() {
+                paths.push(entry.into_path());
             }
-            let modified_ns = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
-            #[cfg(unix)]
-            let (changed_ns, inode) = {
-                use std::os::unix::fs::MetadataExt;
-                (
-                    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-                    meta.ino(),
-                )
-            };
-            #[cfg(not(unix))]
-            let (changed_ns, inode) = (modified_ns, 0);
-            files.push(Stat {
-                path: entry.path().to_string_lossy().into_owned(),
-                size: meta.len(),
-                modified_ns,
-                changed_ns,
-                inode,
-            });
         }
     }
-    files
+    // Sorted as bytes once, not by name within each directory as it is read: walkdir's sort
+    // parses each name out of its path at every comparison.
+    paths.sort_unstable_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    paths.par_iter().filter_map(|path| stat(path)).collect()
+}
+
+/// What `stat` says of the file at `path` (links followed), if it is still a file.
+fn stat(path: &Path) -> Option<Stat> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let modified_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+    #[cfg(unix)]
+    let (changed_ns, inode) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            meta.ino(),
+        )
+    };
+    #[cfg(not(unix))]
+    let (changed_ns, inode) = (modified_ns, 0);
+    Some(Stat {
+        path: path.to_string_lossy().into_owned(),
+        size: meta.len(),
+        modified_ns,
+        changed_ns,
+        inode,
+    })
+}
+
+/// What a `stat` pass saw, as one value: it changes when a file is added, removed or changed.
+fn digest(files: &[Stat]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for f in files {
+        hasher.update(&(f.path.len() as u64).to_le_bytes());
+        hasher.update(f.path.as_bytes());
+        hasher.update(&f.size.to_le_bytes());
+        hasher.update(&f.modified_ns.to_le_bytes());
+        hasher.update(&f.changed_ns.to_le_bytes());
+        hasher.update(&f.inode.to_le_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 /// What one `stat` pass sees of every file under `roots`, as one value: it changes when a file
 /// is added, removed or changed, and no file is read (to watch guidance and plugins).
 pub fn stat_signature(roots: &[PathBuf]) -> String {
-    let files = stat_pass(roots);
-    let bytes = serde_json::to_vec(&files).expect("stats serialise");
-    blake3::hash(&bytes).to_hex().to_string()
+    digest(&stat_pass(roots))
 }
 
 /// The fingerprint of the guidance under `roots`: the cached one in `home` when a `stat` pass
@@ -102,6 +134,7 @@ pub fn fingerprint(
     compute: impl FnOnce() -> String,
 ) -> String {
     let files = stat_pass(roots);
+    let stats_digest = digest(&files);
     let path = home.join(FILE);
     let cached = std::fs::read(&path)
         .ok()
@@ -110,7 +143,11 @@ pub fn fingerprint(
         let racy = files
             .iter()
             .any(|f| f.modified_ns.max(f.changed_ns) >= cache.computed_ns - RACY_NS);
-        if cache.analyzer_version == analyzer_version && cache.files == files && !racy {
+        if cache.analyzer_version == analyzer_version
+            && cache.files == files.len()
+            && cache.stats_digest == stats_digest
+            && !racy
+        {
             return cache.fingerprint;
         }
     }
@@ -120,7 +157,8 @@ pub fn fingerprint(
         fingerprint: fingerprint.clone(),
         analyzer_version,
         computed_ns,
-        files,
+        files: files.len(),
+        stats_digest,
     };
     if std::fs::create_dir_all(home).is_ok() {
         let tmp = home.join(format!("{FILE}.tmp-{}", std::process::id()));
@@ -133,4 +171,100 @@ pub fn fingerprint(
         }
     }
     fingerprint
+}
+
+/// Name of the record, beside an index generation (`<generation>.verified.json`), of its files
+/// as they were when they last passed their checksums: nothing writes into a published
+/// generation.
+pub fn verified_record_name(generation: &str) -> String {
+    format!("{generation}.verified.json")
+}
+
+/// Where the record of the generation in `dir` is kept.
+fn verified_record(dir: &Path) -> PathBuf {
+    let generation = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.with_file_name(verified_record_name(&generation))
+}
+
+/// When the files of an index generation last passed their checksums, and what `stat` saw.
+#[derive(Debug, Serialize, Deserialize)]
+struct Verified {
+    verified_ns: i128,
+    stats_digest: String,
+}
+
+/// The files of the index generation in `dir`.
+fn generation_stats(dir: &Path) -> Vec<Stat> {
+    stat_pass(&[dir.to_path_buf()])
+}
+
+/// Whether every file of the index generation in `dir` is as it was when its checksums last
+/// passed ([`record_verified`]): then reading all of it again finds nothing new. A file written
+/// within [`RACY_NS`] before that check is not trusted to it.
+pub fn verified_unchanged(dir: &Path) -> bool {
+    let Some(verified) = std::fs::read(verified_record(dir))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Verified>(&bytes).ok())
+    else {
+        return false;
+    };
+    let files = generation_stats(dir);
+    let racy = files
+        .iter()
+        .any(|f| f.modified_ns.max(f.changed_ns) >= verified.verified_ns - RACY_NS);
+    !racy && digest(&files) == verified.stats_digest
+}
+
+/// Records that the files of the index generation in `dir` passed their checksums, as they are
+/// now (best effort: a data directory that cannot be written only means checking every time).
+pub fn record_verified(dir: &Path, verified_ns: i128) {
+    let record = Verified {
+        verified_ns,
+        stats_digest: digest(&generation_stats(dir)),
+    };
+    let path = verified_record(dir);
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let json = serde_json::to_vec(&record).expect("record serialises");
+    if std::fs::write(&tmp, json)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Now, in nanoseconds since the epoch: when a check that [`record_verified`] records began.
+pub fn checked_at() -> i128 {
+    now_ns()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{checked_at, record_verified, verified_unchanged, RACY_NS};
+
+    #[test]
+    fn an_index_is_trusted_to_its_checksums_only_while_no_file_changed_since_they_passed() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("generation-1");
+        std::fs::create_dir(&dir).unwrap();
+        let dir = &dir;
+        std::fs::write(dir.join("a.idx"), b"terms").unwrap();
+        std::fs::write(dir.join("b.store"), b"sections").unwrap();
+        assert!(!verified_unchanged(dir), "never checked");
+        // Checked just after the files were written: within the timestamps' granularity a
+        // change could still go unseen, so the check is not trusted.
+        record_verified(dir, checked_at());
+        assert!(!verified_unchanged(dir), "racily clean");
+        // Checked well after the files were last written.
+        record_verified(dir, checked_at() + 2 * RACY_NS);
+        assert!(verified_unchanged(dir));
+        std::fs::write(dir.join("b.store"), b"sectionz").unwrap();
+        assert!(!verified_unchanged(dir), "a file changed, same size");
+        record_verified(dir, checked_at() + 2 * RACY_NS);
+        std::fs::remove_file(dir.join("a.idx")).unwrap();
+        assert!(!verified_unchanged(dir), "a file went missing");
+    }
 }

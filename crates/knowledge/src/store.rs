@@ -276,7 +276,12 @@ impl Drop for BuildLock {
 fn remove_all_but(home: &Path, keep: &str) {
     for entry in std::fs::read_dir(home).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == keep || name == CURRENT_FILE || name == "build.lock" || name == crate::freshness::FILE {
+        if name == keep
+            || name == crate::freshness::verified_record_name(keep)
+            || name == CURRENT_FILE
+            || name == "build.lock"
+            || name == crate::freshness::FILE
+        {
             continue;
         }
         let path = entry.path();
