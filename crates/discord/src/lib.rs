@@ -12,6 +12,7 @@
 
 mod config;
 mod present;
+mod rate_limits;
 mod retry;
 
 pub use config::{ConfigError, DiscordConfig, Shards, StaffChannel, SupportChannel, Trigger};
@@ -1134,15 +1135,26 @@ impl EventHandler for Bot {
     }
 }
 
-/// The REST client: Discord itself, or a proxy / fake base URL from DISCORD_API_BASE.
-fn http(token: &str, api_base: Option<&str>) -> Http {
-    match api_base {
-        // The rate limiter must be off for the proxy to be used (serenity 0.12).
+/// The REST client: Discord itself (serenity's rate limiter waits out 429s), or the rate limit
+/// forwarder to the base URL from DISCORD_API_BASE (`rest_base`).
+fn http(token: &str, rest_base: Option<&str>) -> Http {
+    match rest_base {
+        // The rate limiter must be off for the proxy to be used (serenity 0.12); the forwarder
+        // does its work.
         Some(base) => HttpBuilder::new(token)
             .proxy(base)
             .ratelimiter_disabled(true)
             .build(),
         None => Http::new(token),
+    }
+}
+
+/// Where REST calls go: nowhere else for Discord itself, or a rate limit forwarder to
+/// `api_base` (see `rate_limits`), with the handle that stops it.
+async fn rest_base(api_base: Option<&str>) -> std::io::Result<Option<(String, tokio::task::AbortHandle)>> {
+    match api_base {
+        Some(upstream) => rate_limits::start(upstream).await.map(Some),
+        None => Ok(None),
     }
 }
 
@@ -1182,9 +1194,18 @@ pub async fn check_login(token: &str, api_base: Option<&str>) -> Result<String, 
         base: base.to_string(),
         error,
     };
-    let me = tokio::time::timeout(Duration::from_secs(15), http(token, api_base).get_current_user())
+    let forwarder = rest_base(api_base)
         .await
-        .map_err(|_| unreachable("no answer within 15 s".into()))?;
+        .map_err(|e| unreachable(format!("cannot start the rate limit forwarder: {e}")))?;
+    let me = tokio::time::timeout(
+        Duration::from_secs(15),
+        http(token, forwarder.as_ref().map(|(b, _)| b.as_str())).get_current_user(),
+    )
+    .await;
+    if let Some((_, stop)) = forwarder {
+        stop.abort();
+    }
+    let me = me.map_err(|_| unreachable("no answer within 15 s".into()))?;
     match me {
         Ok(user) => Ok(user.name.clone()),
         Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
@@ -1203,9 +1224,14 @@ pub async fn build_client(bot: Bot, token: &str, api_base: Option<&str>) -> sere
         | GatewayIntents::GUILD_MESSAGES
         | GatewayIntents::MESSAGE_CONTENT
         | GatewayIntents::GUILDS;
-    serenity::all::ClientBuilder::new_with_http(http(token, api_base), intents)
-        .event_handler(bot)
-        .await
+    // The forwarder serves the client for as long as the runtime runs.
+    let forwarder = rest_base(api_base).await?;
+    serenity::all::ClientBuilder::new_with_http(
+        http(token, forwarder.as_ref().map(|(b, _)| b.as_str())),
+        intents,
+    )
+    .event_handler(bot)
+    .await
 }
 
 /// Connects and runs until the client stops.

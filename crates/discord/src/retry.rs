@@ -8,9 +8,9 @@ const ATTEMPTS: u32 = 3;
 /// Attempts of a step Discord keeps rate-limiting, with waits doubling from
 /// [`FIRST_RATE_LIMIT_WAIT`] (63.5 s in all: Discord's per-route limits reset within a minute).
 const RATE_LIMITED_ATTEMPTS: u32 = 8;
-/// serenity's rate limiter waits for Discord's `retry_after` itself; behind a proxy
-/// (`DISCORD_API_BASE`) it is off and a 429 reaches us without the header, so the wait is a
-/// doubling one that outlasts the usual `retry_after` of one or two seconds.
+/// serenity's rate limiter (or, behind `DISCORD_API_BASE`, the rate limit forwarder) waits for
+/// Discord's `retry_after` itself; a 429 that still reaches a step has outlasted that wait, and
+/// the step waits again, doubling, before it gives up.
 const FIRST_RATE_LIMIT_WAIT: Duration = Duration::from_millis(500);
 
 /// Why a step failed.
