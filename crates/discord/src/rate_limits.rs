@@ -137,8 +137,66 @@ fn retry_after(headers: &HeaderMap, body: &[u8]) -> Option<(Duration, bool)> {
 #[cfg(test)]
 mod tests {
     use super::retry_after;
-    use axum::http::HeaderMap;
-    use std::time::Duration;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// An API whose first call is refused with a global limit of `limit`; records when each
+    /// call arrived.
+    async fn api_with_a_global_limit(limit: Duration) -> (String, Arc<Mutex<Vec<(String, Instant)>>>) {
+        let arrivals: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+        let seen = Arc::clone(&arrivals);
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push((uri.path().to_string(), Instant::now()));
+                if seen.len() == 1 {
+                    let body = serde_json::json!({"message": "You are being rate limited.",
+                        "retry_after": limit.as_secs_f64(), "global": true});
+                    (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
+                } else {
+                    "{}".into_response()
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, arrivals)
+    }
+
+    #[tokio::test]
+    async fn a_global_limit_holds_calls_to_other_routes_until_it_ends() {
+        let limit = Duration::from_millis(600);
+        let (api, arrivals) = api_with_a_global_limit(limit).await;
+        let (base, stop) = super::start(&api).await.unwrap();
+        let client = reqwest::Client::new();
+        let first = tokio::spawn(client.get(format!("{base}/a")).send());
+        // The second call is made once the first has met the limit.
+        while arrivals.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let second = client.get(format!("{base}/b")).send().await.unwrap();
+        assert_eq!(second.status(), StatusCode::OK);
+        assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+        stop.abort();
+        let arrivals = arrivals.lock().unwrap().clone();
+        let limited_at = arrivals[0].1;
+        let b = arrivals.iter().find(|(path, _)| path == "/b").unwrap().1;
+        assert!(
+            b.duration_since(limited_at) >= limit,
+            "the other route waited out the global limit: {:?}",
+            b.duration_since(limited_at)
+        );
+        assert_eq!(
+            arrivals.len(),
+            3,
+            "the limited call was made again once: {arrivals:?}"
+        );
+    }
 
     #[test]
     fn the_wait_comes_from_the_body_or_else_the_header() {
