@@ -33,7 +33,11 @@ pub async fn start(upstream: &str) -> std::io::Result<(String, tokio::task::Abor
         client: reqwest::Client::new(),
         global_until: Arc::default(),
     };
-    let app = axum::Router::new().fallback(forward).with_state(forwarder);
+    // Only this process's REST client calls it: its bodies (files among them) pass whole.
+    let app = axum::Router::new()
+        .fallback(forward)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(forwarder);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the REST forwarder stopped");
