@@ -46,40 +46,87 @@ fn now_ns() -> i128 {
         .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
 }
 
-/// Every file under the roots, links followed, in a stable order. The directories are listed
-/// on this thread and the files `stat`ed on every core: at tens of thousands of files the
-/// `stat` calls are most of a warm start.
+/// Every file under the roots, links followed, in a stable order (by name within each
+/// directory). Directories are read on every core and each name is `stat`ed relative to its
+/// open directory: at tens of thousands of files the `stat` calls are most of a warm start, and
+/// a lookup of the whole path for each costs more than the call.
 fn stat_pass(roots: &[PathBuf]) -> Vec<Stat> {
-    use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
-    let mut paths = Vec::new();
-    for root in roots {
-        for entry in walkdir::WalkDir::new(root)
-            .follow_links(true)
-            .into_iter()
-            .flatten()
-        {
-            // Links are followed, so a link's type is its target's.
-            if entry.file_type().is_file() {
-                paths.push(entry.into_path());
-            }
-        }
-    }
-    // Sorted as bytes once, not by name within each directory as it is read: walkdir's sort
-    // parses each name out of its path at every comparison.
-    paths.sort_unstable_by(|a, b| {
-        a.as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.as_os_str().as_encoded_bytes())
-    });
-    paths.par_iter().filter_map(|path| stat(path)).collect()
+    roots
+        .iter()
+        .flat_map(|root| match std::fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => files_under(root, &[directory_id(&meta, root)]),
+            Ok(meta) if meta.is_file() => vec![stat_of(root, &meta)],
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
-/// What `stat` says of the file at `path` (links followed), if it is still a file.
-fn stat(path: &Path) -> Option<Stat> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
+/// Which directory a directory is, to see a link that leads back into a directory it lies in.
+fn directory_id(meta: &std::fs::Metadata, path: &Path) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        (meta.dev(), meta.ino())
     }
+    #[cfg(not(unix))]
+    {
+        use std::hash::{Hash, Hasher};
+        let _ = meta;
+        let mut hasher = std::hash::DefaultHasher::new();
+        path.canonicalize()
+            .unwrap_or_else(|_| path.to_path_buf())
+            .hash(&mut hasher);
+        (0, hasher.finish())
+    }
+}
+
+/// Every file under `dir` (whose identity and its ancestors' are `ancestors`), by name within
+/// each directory; a link is followed to what it points at, except back to a directory it lies
+/// in.
+fn files_under(dir: &Path, ancestors: &[(u64, u64)]) -> Vec<Stat> {
+    use rayon::prelude::{IntoParallelRefIterator, ParallelIterator};
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut entries: Vec<std::fs::DirEntry> = read.flatten().collect();
+    entries.sort_unstable_by_key(std::fs::DirEntry::file_name);
+    entries
+        .par_iter()
+        .flat_map_iter(|entry| {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                return Vec::new();
+            };
+            // A link counts as what it points at; anything else is `stat`ed by its name in the
+            // open directory.
+            let meta = if kind.is_symlink() {
+                std::fs::metadata(&path)
+            } else {
+                entry.metadata()
+            };
+            let Ok(meta) = meta else {
+                return Vec::new();
+            };
+            if meta.is_file() {
+                return vec![stat_of(&path, &meta)];
+            }
+            if meta.is_dir() {
+                let id = directory_id(&meta, &path);
+                if ancestors.contains(&id) {
+                    return Vec::new();
+                }
+                let mut chain = ancestors.to_vec();
+                chain.push(id);
+                return files_under(&path, &chain);
+            }
+            Vec::new()
+        })
+        .collect()
+}
+
+/// What `stat` said of the file at `path`.
+fn stat_of(path: &Path, meta: &std::fs::Metadata) -> Stat {
     let modified_ns = meta
         .modified()
         .ok()
@@ -95,13 +142,13 @@ fn stat(path: &Path) -> Option<Stat> {
     };
     #[cfg(not(unix))]
     let (changed_ns, inode) = (modified_ns, 0);
-    Some(Stat {
+    Stat {
         path: path.to_string_lossy().into_owned(),
         size: meta.len(),
         modified_ns,
         changed_ns,
         inode,
-    })
+    }
 }
 
 /// What a `stat` pass saw, as one value: it changes when a file is added, removed or changed.
@@ -243,7 +290,27 @@ pub fn checked_at() -> i128 {
 
 #[cfg(test)]
 mod tests {
-    use super::{checked_at, record_verified, verified_unchanged, RACY_NS};
+    use super::{checked_at, record_verified, stat_pass, verified_unchanged, RACY_NS};
+
+    #[cfg(unix)]
+    #[test]
+    fn the_stat_pass_follows_links_but_not_back_into_a_directory_it_is_in() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        std::fs::create_dir(root.join("de")).unwrap();
+        std::fs::write(root.join("de/b.md"), b"b").unwrap();
+        std::fs::write(root.join("a.md"), b"a").unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("shared.md"), b"s").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("shared.md"), root.join("de/linked.md")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("de/loop")).unwrap();
+        let files: Vec<String> = stat_pass(&[root.to_path_buf()])
+            .into_iter()
+            .map(|s| s.path.strip_prefix(&*root.to_string_lossy()).unwrap().to_string())
+            .collect();
+        assert_eq!(files, ["/a.md", "/de/b.md", "/de/linked.md"]);
+        assert_eq!(stat_pass(&[root.to_path_buf()]), stat_pass(&[root.to_path_buf()]));
+    }
 
     #[test]
     fn an_index_is_trusted_to_its_checksums_only_while_no_file_changed_since_they_passed() {
