@@ -10,6 +10,9 @@
 //!
 //! Run: `cargo bench -p switchboard --bench warm_start`
 
+#[path = "../../../tests/support/files.rs"]
+mod files;
+use files::copy_dir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,19 +20,6 @@ use std::time::{Duration, Instant};
 const ROUNDS: usize = 30;
 const COPIES: usize = 20;
 const QUESTION: &str = "how do I read my invoice";
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 fn run(args: &[&str]) -> Duration {
     let started = Instant::now();
@@ -56,7 +46,7 @@ fn main() {
     let work = tempfile::tempdir().unwrap();
     let large: PathBuf = work.path().join("corpus-20x");
     for copy in 0..COPIES {
-        copy_tree(&corpus, &large.join(format!("copy-{copy:02}")));
+        copy_dir(&corpus, &large.join(format!("copy-{copy:02}")));
     }
     let corpus = corpus.to_string_lossy().into_owned();
     let large = large.to_string_lossy().into_owned();

@@ -208,16 +208,21 @@ pub fn fingerprint(
         stats_digest,
     };
     if std::fs::create_dir_all(home).is_ok() {
-        let tmp = home.join(format!("{FILE}.tmp-{}", std::process::id()));
-        let json = serde_json::to_vec(&cache).expect("cache serialises");
-        if std::fs::write(&tmp, json)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .is_err()
-        {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        write_whole(&path, &serde_json::to_vec(&cache).expect("cache serialises"));
     }
     fingerprint
+}
+
+/// Writes `bytes` to `path` under a temporary name and renames it, so a concurrent reader sees
+/// the whole file or the one before (best effort: what cannot be written is left as it was).
+fn write_whole(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    if std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 /// Name of the record, beside an index generation (`<generation>.verified.json`), of its files
@@ -272,15 +277,10 @@ pub fn record_verified(dir: &Path, verified_ns: i128) {
         verified_ns,
         stats_digest: digest(&generation_stats(dir)),
     };
-    let path = verified_record(dir);
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let json = serde_json::to_vec(&record).expect("record serialises");
-    if std::fs::write(&tmp, json)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .is_err()
-    {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    write_whole(
+        &verified_record(dir),
+        &serde_json::to_vec(&record).expect("record serialises"),
+    );
 }
 
 /// Now, in nanoseconds since the epoch: when a check that [`record_verified`] records began.
