@@ -558,3 +558,33 @@ fn check_lists_the_abbreviations_the_guidance_defines() {
         "{stdout}"
     );
 }
+
+/// A German handoff in `ask` is reported in German (team, status, hours), like the reply; the
+/// summary stays the one staff read.
+#[test]
+fn ask_reports_a_german_handoff_in_german() {
+    let data = tempfile::tempdir().unwrap();
+    let out = switchboard(
+        data.path(),
+        &[
+            "ask",
+            "Wir wurden doppelt abgebucht, 1.234,56 €, bitte erstatten",
+            "--at",
+            "2026-11-28T11:00:00Z",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("[Übergabe] Team: Abrechnungsteam (`billing`, jetzt geschlossen)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[Übergabe] Servicezeiten: Mo-Fr 09:00-17:00"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("closed now") && !stdout.contains("mon-fri"),
+        "{stdout}"
+    );
+}

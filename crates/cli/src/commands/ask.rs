@@ -40,15 +40,34 @@ pub fn run(env: &Env, args: &AskArgs) -> Result<ExitCode> {
     // A one-shot command cannot read an answer to "was this helpful?": it is not asked.
     println!("{}", decision.reply_without_feedback_question());
     if let Some(h) = &decision.handoff {
+        // In the customer's language, like the reply above; the summary is written for staff.
+        let (label, team, state, hours, contact, price) = match decision.language {
+            Language::De => (
+                "[Übergabe]",
+                "Team",
+                if h.open_now {
+                    "jetzt erreichbar"
+                } else {
+                    "jetzt geschlossen"
+                },
+                "Servicezeiten",
+                "Kontakt",
+                "Preis",
+            ),
+            Language::En => (
+                "[handoff]",
+                "queue",
+                if h.open_now { "open now" } else { "closed now" },
+                "hours",
+                "contact",
+                "price",
+            ),
+        };
         println!();
-        println!(
-            "[handoff] queue: {} ({})",
-            h.queue,
-            if h.open_now { "open now" } else { "closed now" }
-        );
-        println!("[handoff] hours: {}; contact: {}", h.hours, h.contact);
+        println!("{label} {team}: {} (`{}`, {state})", h.queue_name, h.queue);
+        println!("{label} {hours}: {}; {contact}: {}", h.hours, h.contact);
         if let Some(p) = &h.price {
-            println!("[handoff] price: {p}");
+            println!("{label} {price}: {p}");
         }
         println!("[handoff] summary for staff: {}", h.summary);
     }
