@@ -66,6 +66,47 @@ pub struct Handoff {
     pub price: Option<String>,
 }
 
+/// The words that label a handoff's details for a customer, in their language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandoffLabels {
+    /// "Team" / "queue".
+    pub team: &'static str,
+    /// Whether the team is reachable now.
+    pub state: &'static str,
+    /// "Servicezeiten" / "hours".
+    pub hours: &'static str,
+    /// "Kontakt" / "contact".
+    pub contact: &'static str,
+    /// "Preis" / "price".
+    pub price: &'static str,
+}
+
+impl Handoff {
+    /// The words that label this handoff's details for a customer of `lang`.
+    pub fn labels(&self, lang: Language) -> HandoffLabels {
+        match lang {
+            Language::De => HandoffLabels {
+                team: "Team",
+                state: if self.open_now {
+                    "jetzt erreichbar"
+                } else {
+                    "jetzt geschlossen"
+                },
+                hours: "Servicezeiten",
+                contact: "Kontakt",
+                price: "Preis",
+            },
+            Language::En => HandoffLabels {
+                team: "queue",
+                state: if self.open_now { "open now" } else { "closed now" },
+                hours: "hours",
+                contact: "contact",
+                price: "price",
+            },
+        }
+    }
+}
+
 /// One candidate section in a trace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TracedHit {

@@ -41,33 +41,22 @@ pub fn run(env: &Env, args: &AskArgs) -> Result<ExitCode> {
     println!("{}", decision.reply_without_feedback_question());
     if let Some(h) = &decision.handoff {
         // In the customer's language, like the reply above; the summary is written for staff.
-        let (label, team, state, hours, contact, price) = match decision.language {
-            Language::De => (
-                "[Übergabe]",
-                "Team",
-                if h.open_now {
-                    "jetzt erreichbar"
-                } else {
-                    "jetzt geschlossen"
-                },
-                "Servicezeiten",
-                "Kontakt",
-                "Preis",
-            ),
-            Language::En => (
-                "[handoff]",
-                "queue",
-                if h.open_now { "open now" } else { "closed now" },
-                "hours",
-                "contact",
-                "price",
-            ),
+        let words = h.labels(decision.language);
+        let label = match decision.language {
+            Language::De => "[Übergabe]",
+            Language::En => "[handoff]",
         };
         println!();
-        println!("{label} {team}: {} (`{}`, {state})", h.queue_name, h.queue);
-        println!("{label} {hours}: {}; {contact}: {}", h.hours, h.contact);
+        println!(
+            "{label} {}: {} (`{}`, {})",
+            words.team, h.queue_name, h.queue, words.state
+        );
+        println!(
+            "{label} {}: {}; {}: {}",
+            words.hours, h.hours, words.contact, h.contact
+        );
         if let Some(p) = &h.price {
-            println!("{label} {price}: {p}");
+            println!("{label} {}: {p}", words.price);
         }
         println!("[handoff] summary for staff: {}", h.summary);
     }

@@ -55,26 +55,13 @@ impl Adapter for Terminal {
             if d.outcome == Outcome::Handoff {
                 if let Some(h) = &d.handoff {
                     // The customer's language, like the reply above it.
-                    let (ticket, queue, state, hours, contact) = match d.language {
-                        Language::De => (
-                            "Ticket",
-                            "Team",
-                            if h.open_now {
-                                "jetzt erreichbar"
-                            } else {
-                                "jetzt geschlossen"
-                            },
-                            "Servicezeiten",
-                            "Kontakt",
-                        ),
-                        Language::En => (
-                            "ticket",
-                            "queue",
-                            if h.open_now { "open now" } else { "closed now" },
-                            "hours",
-                            "contact",
-                        ),
+                    let words = h.labels(d.language);
+                    let ticket = match d.language {
+                        Language::De => "Ticket",
+                        Language::En => "ticket",
                     };
+                    let (queue, state, hours, contact) =
+                        (words.team, words.state, words.hours, words.contact);
                     out.push_str(&format!(
                         "\n[{ticket} {} | {queue} {} | {state} | {hours} {} | {contact} {}{}]",
                         t.id,
