@@ -5,11 +5,12 @@
 //! index with a digest of what a `stat` of every file under the roots saw when it was computed
 //! (path, size, modification and change times, inode); a start whose `stat` pass sees the same
 //! reuses it and reads no file. The same rule spares a start checking the index's own files
-//! against their checksums when none changed since they last passed ([`verified_unchanged`]). The change time cannot be set back by a user (`touch -d` sets the modification
-//! time only), so an edit that keeps size and modification time is still seen. A file changed
-//! within [`RACY_NS`] before the fingerprint was computed could change again within the
-//! timestamp's granularity unseen; while such a file exists, the fingerprint is computed again
-//! (git's "racily clean" rule).
+//! against their checksums when none changed since they last passed ([`GenerationFiles`]).
+//! The change time cannot be set back by a user (`touch -d` sets the modification time only),
+//! so an edit that keeps size and modification time is still seen. A file changed within
+//! [`RACY_NS`] before the fingerprint was computed could change again within the timestamp's
+//! granularity unseen; while such a file exists, the fingerprint is computed again (git's
+//! "racily clean" rule).
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -36,11 +37,11 @@ struct Cache {
     fingerprint: String,
     analyzer_version: u32,
     computed_ns: i128,
-    files: usize,
     stats_digest: String,
 }
 
-fn now_ns() -> i128 {
+/// Now, in nanoseconds since the epoch.
+pub(crate) fn now_ns() -> i128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
@@ -165,6 +166,21 @@ fn digest(files: &[Stat]) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
+/// Whether a check made at `checked_ns` holds for files whose newest modification or change
+/// was at `newest_change_ns`: not if they changed within [`RACY_NS`] before it.
+fn trusted(newest_change_ns: i128, checked_ns: i128) -> bool {
+    newest_change_ns < checked_ns - RACY_NS
+}
+
+/// The newest modification or change time among `files`.
+fn newest_change(files: &[Stat]) -> i128 {
+    files
+        .iter()
+        .map(|f| f.modified_ns.max(f.changed_ns))
+        .max()
+        .unwrap_or(i128::MIN)
+}
+
 /// What one `stat` pass sees of every file under `roots`, as one value: it changes when a file
 /// is added, removed or changed, and no file is read (to watch guidance and plugins).
 pub fn stat_signature(roots: &[PathBuf]) -> String {
@@ -187,13 +203,9 @@ pub fn fingerprint(
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Cache>(&bytes).ok());
     if let Some(cache) = cached {
-        let racy = files
-            .iter()
-            .any(|f| f.modified_ns.max(f.changed_ns) >= cache.computed_ns - RACY_NS);
         if cache.analyzer_version == analyzer_version
-            && cache.files == files.len()
             && cache.stats_digest == stats_digest
-            && !racy
+            && trusted(newest_change(&files), cache.computed_ns)
         {
             return cache.fingerprint;
         }
@@ -204,7 +216,6 @@ pub fn fingerprint(
         fingerprint: fingerprint.clone(),
         analyzer_version,
         computed_ns,
-        files: files.len(),
         stats_digest,
     };
     if std::fs::create_dir_all(home).is_ok() {
@@ -232,15 +243,6 @@ pub fn verified_record_name(generation: &str) -> String {
     format!("{generation}.verified.json")
 }
 
-/// Where the record of the generation in `dir` is kept.
-fn verified_record(dir: &Path) -> PathBuf {
-    let generation = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dir.with_file_name(verified_record_name(&generation))
-}
-
 /// When the files of an index generation last passed their checksums, and what `stat` saw.
 #[derive(Debug, Serialize, Deserialize)]
 struct Verified {
@@ -248,49 +250,59 @@ struct Verified {
     stats_digest: String,
 }
 
-/// The files of the index generation in `dir`.
-fn generation_stats(dir: &Path) -> Vec<Stat> {
-    stat_pass(&[dir.to_path_buf()])
+/// The files of an index generation as one `stat` pass saw them: whether its checksums passed
+/// with the files as they are, and, after a check, the record that they did.
+pub struct GenerationFiles {
+    record: PathBuf,
+    stats_digest: String,
+    newest_change_ns: i128,
 }
 
-/// Whether every file of the index generation in `dir` is as it was when its checksums last
-/// passed ([`record_verified`]): then reading all of it again finds nothing new. A file written
-/// within [`RACY_NS`] before that check is not trusted to it.
-pub fn verified_unchanged(dir: &Path) -> bool {
-    let Some(verified) = std::fs::read(verified_record(dir))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Verified>(&bytes).ok())
-    else {
-        return false;
-    };
-    let files = generation_stats(dir);
-    let racy = files
-        .iter()
-        .any(|f| f.modified_ns.max(f.changed_ns) >= verified.verified_ns - RACY_NS);
-    !racy && digest(&files) == verified.stats_digest
-}
+impl GenerationFiles {
+    /// The files of the generation in `dir`, as they are now.
+    pub fn of(dir: &Path) -> Self {
+        let files = stat_pass(&[dir.to_path_buf()]);
+        let generation = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        GenerationFiles {
+            record: dir.with_file_name(verified_record_name(&generation)),
+            stats_digest: digest(&files),
+            newest_change_ns: newest_change(&files),
+        }
+    }
 
-/// Records that the files of the index generation in `dir` passed their checksums, as they are
-/// now (best effort: a data directory that cannot be written only means checking every time).
-pub fn record_verified(dir: &Path, verified_ns: i128) {
-    let record = Verified {
-        verified_ns,
-        stats_digest: digest(&generation_stats(dir)),
-    };
-    write_whole(
-        &verified_record(dir),
-        &serde_json::to_vec(&record).expect("record serialises"),
-    );
-}
+    /// Whether every file is as it was when the checksums last passed
+    /// ([`GenerationFiles::record_verified`]): then reading all of it again finds nothing new. A
+    /// file written within [`RACY_NS`] before that check is not trusted to it.
+    pub fn verified(&self) -> bool {
+        std::fs::read(&self.record)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Verified>(&bytes).ok())
+            .is_some_and(|v| {
+                v.stats_digest == self.stats_digest && trusted(self.newest_change_ns, v.verified_ns)
+            })
+    }
 
-/// Now, in nanoseconds since the epoch: when a check that [`record_verified`] records began.
-pub fn checked_at() -> i128 {
-    now_ns()
+    /// Records that the checksums, read from `checked_ns` on, passed with the files as this
+    /// pass saw them (best effort: a data directory that cannot be written only means checking
+    /// every time).
+    pub fn record_verified(&self, checked_ns: i128) {
+        let record = Verified {
+            verified_ns: checked_ns,
+            stats_digest: self.stats_digest.clone(),
+        };
+        write_whole(
+            &self.record,
+            &serde_json::to_vec(&record).expect("record serialises"),
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{checked_at, record_verified, stat_pass, verified_unchanged, RACY_NS};
+    use super::{now_ns, stat_pass, GenerationFiles, RACY_NS};
 
     #[cfg(unix)]
     #[test]
@@ -320,18 +332,19 @@ mod tests {
         let dir = &dir;
         std::fs::write(dir.join("a.idx"), b"terms").unwrap();
         std::fs::write(dir.join("b.store"), b"sections").unwrap();
-        assert!(!verified_unchanged(dir), "never checked");
+        let verified = |dir: &std::path::Path| GenerationFiles::of(dir).verified();
+        assert!(!verified(dir), "never checked");
         // Checked just after the files were written: within the timestamps' granularity a
         // change could still go unseen, so the check is not trusted.
-        record_verified(dir, checked_at());
-        assert!(!verified_unchanged(dir), "racily clean");
+        GenerationFiles::of(dir).record_verified(now_ns());
+        assert!(!verified(dir), "racily clean");
         // Checked well after the files were last written.
-        record_verified(dir, checked_at() + 2 * RACY_NS);
-        assert!(verified_unchanged(dir));
+        GenerationFiles::of(dir).record_verified(now_ns() + 2 * RACY_NS);
+        assert!(verified(dir));
         std::fs::write(dir.join("b.store"), b"sectionz").unwrap();
-        assert!(!verified_unchanged(dir), "a file changed, same size");
-        record_verified(dir, checked_at() + 2 * RACY_NS);
+        assert!(!verified(dir), "a file changed, same size");
+        GenerationFiles::of(dir).record_verified(now_ns() + 2 * RACY_NS);
         std::fs::remove_file(dir.join("a.idx")).unwrap();
-        assert!(!verified_unchanged(dir), "a file went missing");
+        assert!(!verified(dir), "a file went missing");
     }
 }

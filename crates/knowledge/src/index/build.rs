@@ -209,8 +209,9 @@ impl KnowledgeBase {
         // A flipped or zeroed block (a disk error, a bad copy) keeps every file in place; the
         // files' checksums find it (about a millisecond per ten megabytes, so it grows with the
         // corpus): they are checked again only when a file changed since they last passed.
-        if !crate::freshness::verified_unchanged(dir) {
-            let checked_at = crate::freshness::checked_at();
+        let files = crate::freshness::GenerationFiles::of(dir);
+        if !files.verified() {
+            let checked_at = crate::freshness::now_ns();
             let damaged = index.validate_checksum()?;
             if let Some(file) = damaged.iter().next() {
                 return Err(KnowledgeError::Corrupt {
@@ -218,7 +219,7 @@ impl KnowledgeBase {
                     reason: "a file of the index fails its checksum".into(),
                 });
             }
-            crate::freshness::record_verified(dir, checked_at);
+            files.record_verified(checked_at);
         }
         Self::with_index(index, fields, compounds, abbreviations)
     }
