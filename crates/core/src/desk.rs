@@ -5,7 +5,7 @@
 use crate::decision::{Decision, Outcome};
 use crate::redact::redact;
 use crate::router::{ConversationContext, Message, Router};
-use crate::support::{time_text, StaffRole, TechnicalEntitlement};
+use crate::support::{stored_time_text, StaffRole, TechnicalEntitlement};
 use crate::tickets::{
     Author, CustomerIdentity, Escalation, NewTicket, StaffAction, Ticket, TicketError, TicketFilter,
     TicketHead, TicketStatus, TicketStore, TranscriptEntry,
@@ -557,30 +557,20 @@ impl Desk {
         }
         let router = self.router();
         let support = router.support();
+        let opened = match lang {
+            Language::De => "eröffnet",
+            Language::En => "opened",
+        };
         Ok(tickets
             .iter()
             .map(|t| {
-                let queue = support.queue(&t.queue);
-                let team = queue.map_or(t.queue.as_str(), |q| q.name.get(lang));
-                let zone = queue
-                    .and_then(|q| jiff::tz::TimeZone::get(&q.time_zone).ok())
-                    .unwrap_or(jiff::tz::TimeZone::UTC);
-                let opened = t
-                    .created_at
-                    .parse::<Timestamp>()
-                    .map_or_else(|_| t.created_at.clone(), |at| time_text(&at.to_zoned(zone), lang));
-                match lang {
-                    Language::De => format!(
-                        "{}: {team}, {}, eröffnet {opened}",
-                        t.id,
-                        status_word(t.status, lang)
-                    ),
-                    Language::En => format!(
-                        "{}: {team}, {}, opened {opened}",
-                        t.id,
-                        status_word(t.status, lang)
-                    ),
-                }
+                let at = stored_time_text(&t.created_at, &support.queue_zone(&t.queue), lang);
+                format!(
+                    "{}: {}, {}, {opened} {at}",
+                    t.id,
+                    support.queue_name(&t.queue, lang),
+                    status_word(t.status, lang)
+                )
             })
             .collect())
     }
@@ -590,11 +580,7 @@ impl Desk {
     pub fn customer_status_note(&self, ticket: &Ticket) -> String {
         let lang = ticket.language();
         let router = self.router();
-        let team = router
-            .support()
-            .queue(&ticket.queue)
-            .map_or(ticket.queue.as_str(), |q| q.name.get(lang))
-            .to_string();
+        let team = router.support().queue_name(&ticket.queue, lang);
         let status = status_word(ticket.status, lang);
         match lang {
             Language::De => format!("Ihr Ticket {}: {status} ({team}).", ticket.id),

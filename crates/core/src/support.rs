@@ -386,6 +386,18 @@ impl SupportModel {
         self.queues.iter().find(|q| q.id == id)
     }
 
+    /// A queue's name in `lang`; its id where the model does not know it.
+    pub fn queue_name<'a>(&'a self, id: &'a str, lang: Language) -> &'a str {
+        self.queue(id).map_or(id, |q| q.name.get(lang))
+    }
+
+    /// The time zone of a queue's hours and due times; UTC where the model does not know it.
+    pub fn queue_zone(&self, id: &str) -> TimeZone {
+        self.queue(id)
+            .and_then(|q| TimeZone::get(&q.time_zone).ok())
+            .unwrap_or(TimeZone::UTC)
+    }
+
     /// Queue ids.
     pub fn queue_ids(&self) -> Vec<&str> {
         self.queues.iter().map(|q| q.id.as_str()).collect()
@@ -425,6 +437,13 @@ impl QueueStatus {
             .map(|t| time_text(t, lang))
             .unwrap_or_default()
     }
+}
+
+/// A stored time (RFC 3339, UTC to the nanosecond) as a reader of `lang` reads it in `zone`
+/// ([`time_text`]); the stored text where it does not parse.
+pub fn stored_time_text(at: &str, zone: &TimeZone, lang: Language) -> String {
+    at.parse::<Timestamp>()
+        .map_or_else(|_| at.to_string(), |t| time_text(&t.to_zoned(zone.clone()), lang))
 }
 
 /// A time as a customer of `lang` reads it: `Tue 2026-12-01 16:22 CET`, `Di, 01.12.2026, 16:22 Uhr`.

@@ -6,9 +6,10 @@ use anyhow::{bail, Context, Result};
 use std::process::ExitCode;
 use switchboard_core::desk::StaffMember;
 use switchboard_core::sanitize::for_terminal;
-use switchboard_core::support::TechnicalEntitlement;
+use switchboard_core::support::{stored_time_text, TechnicalEntitlement};
 use switchboard_core::tickets::{Author, Escalation, StaffAction, Ticket, TicketStatus};
 use switchboard_core::StaffRole;
+use switchboard_knowledge::Language;
 
 #[derive(Debug, clap::Args)]
 pub struct TicketsArgs {
@@ -142,24 +143,13 @@ fn migrate(from: &str, to: &str, json: bool) -> Result<ExitCode> {
 
 /// A stored time (UTC, to the nanosecond) as people read it: minutes, in the queue's zone.
 fn local_time(at: &str, zone: &jiff::tz::TimeZone) -> String {
-    at.parse::<jiff::Timestamp>().map_or_else(
-        |_| at.to_string(),
-        |t| {
-            t.to_zoned(zone.clone())
-                .strftime("%a %Y-%m-%d %H:%M %Z")
-                .to_string()
-        },
-    )
+    stored_time_text(at, zone, Language::En)
 }
 
 /// A queue's time zone (its due times are in it), UTC for a queue the support model does not
 /// know.
 fn queue_zone(desk: &switchboard_core::desk::Desk, queue: &str) -> jiff::tz::TimeZone {
-    desk.router()
-        .support()
-        .queue(queue)
-        .and_then(|q| jiff::tz::TimeZone::get(&q.time_zone).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC)
+    desk.router().support().queue_zone(queue)
 }
 
 fn print_ticket(t: &Ticket, zone: &jiff::tz::TimeZone, json: bool) -> Result<()> {
