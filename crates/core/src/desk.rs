@@ -3,6 +3,7 @@
 //! view of staff replies. Adapters (terminal, Discord, web) all go through this.
 
 use crate::decision::{Decision, Outcome};
+use crate::language::say;
 use crate::redact::redact;
 use crate::router::{ConversationContext, Message, Router};
 use crate::support::{stored_time_text, StaffRole, TechnicalEntitlement};
@@ -104,13 +105,6 @@ fn clean(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect()
-}
-
-fn say(lang: Language, de: &str, en: &str) -> String {
-    match lang {
-        Language::De => de.to_string(),
-        Language::En => en.to_string(),
-    }
 }
 
 impl Desk {
@@ -550,17 +544,15 @@ impl Desk {
     ) -> Result<Vec<String>, TicketError> {
         let tickets = self.customer_tickets(customer)?;
         if tickets.is_empty() {
-            return Ok(vec![match lang {
-                Language::De => "Sie haben keine Tickets.".to_string(),
-                Language::En => "You have no tickets.".to_string(),
-            }]);
+            return Ok(vec![say(
+                lang,
+                "Sie haben keine Tickets.",
+                "You have no tickets.",
+            )]);
         }
         let router = self.router();
         let support = router.support();
-        let opened = match lang {
-            Language::De => "eröffnet",
-            Language::En => "opened",
-        };
+        let opened = say(lang, "eröffnet", "opened");
         Ok(tickets
             .iter()
             .map(|t| {
@@ -582,10 +574,11 @@ impl Desk {
         let router = self.router();
         let team = router.support().queue_name(&ticket.queue, lang);
         let status = status_word(ticket.status, lang);
-        match lang {
-            Language::De => format!("Ihr Ticket {}: {status} ({team}).", ticket.id),
-            Language::En => format!("Your ticket {}: {status} ({team}).", ticket.id),
-        }
+        say(
+            lang,
+            &format!("Ihr Ticket {}: {status} ({team}).", ticket.id),
+            &format!("Your ticket {}: {status} ({team}).", ticket.id),
+        )
     }
 }
 

@@ -72,6 +72,14 @@ pub fn detect(
     }
 }
 
+/// The German or the English text, for a reader of `lang`.
+pub fn say(lang: Language, de: &str, en: &str) -> String {
+    match lang {
+        Language::De => de.to_string(),
+        Language::En => en.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,13 +48,7 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-/// The German or the English text.
-pub fn say(lang: Language, de: &str, en: &str) -> String {
-    match lang {
-        Language::De => de.into(),
-        Language::En => en.into(),
-    }
-}
+pub use switchboard_core::language::say;
 
 fn buttons(lang: Language) -> CreateActionRow {
     CreateActionRow::Buttons(vec![

@@ -3,6 +3,7 @@
 use super::Env;
 use anyhow::Result;
 use std::process::ExitCode;
+use switchboard_core::language::say;
 use switchboard_core::{ConversationContext, Decision, Message, RouterConfig};
 use switchboard_knowledge::Language;
 
@@ -42,10 +43,7 @@ pub fn run(env: &Env, args: &AskArgs) -> Result<ExitCode> {
     if let Some(h) = &decision.handoff {
         // In the customer's language, like the reply above; the summary is written for staff.
         let words = h.labels(decision.language);
-        let label = match decision.language {
-            Language::De => "[Übergabe]",
-            Language::En => "[handoff]",
-        };
+        let label = say(decision.language, "[Übergabe]", "[handoff]");
         println!();
         println!(
             "{label} {}: {} (`{}`, {})",

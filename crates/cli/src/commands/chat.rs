@@ -7,6 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use switchboard_core::decision::Outcome;
 use switchboard_core::desk::{Adapter, CustomerTurn, Desk, Session};
+use switchboard_core::language::say;
 use switchboard_core::sanitize::for_terminal;
 use switchboard_core::tickets::{Author, CustomerIdentity};
 use switchboard_core::Message;
@@ -56,17 +57,16 @@ impl Adapter for Terminal {
                 if let Some(h) = &d.handoff {
                     // The customer's language, like the reply above it.
                     let words = h.labels(d.language);
-                    let ticket = match d.language {
-                        Language::De => "Ticket",
-                        Language::En => "ticket",
-                    };
-                    let (queue, state, hours, contact) =
-                        (words.team, words.state, words.hours, words.contact);
                     out.push_str(&format!(
-                        "\n[{ticket} {} | {queue} {} | {state} | {hours} {} | {contact} {}{}]",
+                        "\n[{} {} | {} {} | {} | {} {} | {} {}{}]",
+                        say(d.language, "Ticket", "ticket"),
                         t.id,
+                        words.team,
                         h.queue_name,
+                        words.state,
+                        words.hours,
                         h.hours,
+                        words.contact,
                         h.contact,
                         h.price.as_ref().map(|p| format!(" | {p}")).unwrap_or_default()
                     ));
@@ -81,14 +81,11 @@ impl Adapter for Terminal {
 fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) -> Result<usize> {
     let mut shown = 0;
     let lang = Desk::session_language(session);
+    let team = say(lang, "Support-Team", "staff");
     match desk.new_staff_messages(session) {
         Ok(messages) => {
             for (ticket, entry) in messages {
                 if let Author::Staff { user } = entry.author {
-                    let team = match lang {
-                        Language::De => "Support-Team",
-                        Language::En => "staff",
-                    };
                     writeln!(
                         out,
                         "[{ticket}] {} ({team}): {}",
@@ -99,10 +96,15 @@ fn show_staff_replies(desk: &Desk, session: &mut Session, out: &mut impl Write) 
                 }
             }
         }
-        Err(e) => match lang {
-            Language::De => writeln!(out, "(Antworten des Teams konnten nicht geprüft werden: {e})")?,
-            Language::En => writeln!(out, "(could not check for staff replies: {e})")?,
-        },
+        Err(e) => writeln!(
+            out,
+            "{}",
+            say(
+                lang,
+                &format!("(Antworten des Teams konnten nicht geprüft werden: {e})"),
+                &format!("(could not check for staff replies: {e})")
+            )
+        )?,
     }
     out.flush()?;
     Ok(shown)
@@ -196,26 +198,30 @@ pub fn run(env: &Env, args: &ChatArgs) -> Result<ExitCode> {
         if message.text.trim() == "/tickets" {
             match desk.customer_ticket_lines(&session.customer, lang) {
                 Ok(lines) => writeln!(out, "{}", lines.join("\n"))?,
-                Err(e) => match lang {
-                    Language::De => writeln!(out, "(Ihre Tickets konnten nicht gelesen werden: {e})")?,
-                    Language::En => writeln!(out, "(could not list your tickets: {e})")?,
-                },
+                Err(e) => writeln!(
+                    out,
+                    "{}",
+                    say(
+                        lang,
+                        &format!("(Ihre Tickets konnten nicht gelesen werden: {e})"),
+                        &format!("(could not list your tickets: {e})")
+                    )
+                )?,
             }
             continue;
         }
         match desk.customer_message(&mut session, &message.text, jiff::Timestamp::now()) {
             Ok(turn) => writeln!(out, "{}", for_terminal(&adapter.to_reply(&turn)))?,
             // The message stays in this conversation and goes into the next ticket.
-            Err(e) => match lang {
-                Language::De => writeln!(
-                    out,
-                    "Das konnte gerade nicht gespeichert werden ({e}). Ihre Nachricht bleibt erhalten; bitte versuchen Sie es noch einmal."
-                )?,
-                Language::En => writeln!(
-                    out,
-                    "Sorry, I could not save that just now ({e}). Your message is kept; please try again."
-                )?,
-            },
+            Err(e) => writeln!(
+                out,
+                "{}",
+                say(
+                    lang,
+                    &format!("Das konnte gerade nicht gespeichert werden ({e}). Ihre Nachricht bleibt erhalten; bitte versuchen Sie es noch einmal."),
+                    &format!("Sorry, I could not save that just now ({e}). Your message is kept; please try again.")
+                )
+            )?,
         }
         show_staff_replies(&desk, &mut session, &mut out)?;
         out.flush()?;
