@@ -783,6 +783,31 @@ fn a_section_saying_the_opposite_change_ranks_below_the_one_asked_about() {
 }
 
 #[test]
+fn a_move_to_another_partner_is_not_answered_with_a_move_to_us() {
+    // The two sections share every word but the direction of the move.
+    let rank = |text: &str, anchor: &str| {
+        let d = decide(text);
+        d.trace
+            .top
+            .iter()
+            .position(|h| h.citation.ends_with(anchor))
+            .unwrap_or_else(|| panic!("{anchor} not retrieved for {text}: {:#?}", d.trace.top))
+    };
+    for text in [
+        "We'd like to move to a different CSP partner, how does that work?",
+        "Wir wollen zu einem anderen Partner wechseln, wie geht das?",
+    ] {
+        assert!(rank(text, "#another-partner") < rank(text, "#to-us"), "{text}");
+    }
+    for text in [
+        "How do we move our subscriptions to you?",
+        "Wie wechseln wir zu euch?",
+    ] {
+        assert!(rank(text, "#to-us") < rank(text, "#another-partner"), "{text}");
+    }
+}
+
+#[test]
 fn a_document_description_is_never_the_answer_on_its_own() {
     for text in ["How is Azure usage billed?", "How do I cancle a subscripton?"] {
         let d = decide(text);

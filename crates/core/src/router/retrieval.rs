@@ -106,7 +106,7 @@ impl Router {
                 (score, h, input)
             })
             .collect();
-        rank_below_counterparts(&mut ranked, direction::direction_of(text, lang), lang);
+        rank_below_counterparts(&mut ranked, &direction::directions_of(text, lang), lang);
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         let (scored, rank_inputs): (Vec<(f32, SearchHit)>, Vec<RankInput>) =
             ranked.into_iter().map(|(s, h, i)| ((s, h), i)).unzip();
@@ -284,19 +284,23 @@ impl Router {
     }
 }
 
-/// Link authority within the results: a document that other documents retrieved for the same
-/// question link to is where their authors send readers on this subject, so each distinct citing
-/// document raises its sections' scores by [`LINK_AUTHORITY_WEIGHT`] (a query-time form of
-/// Kleinberg's authorities). Citations from outside the results say nothing about the question
-/// and are not counted: the most linked documents of a corpus are hubs such as API references.
-/// A section headed with the opposite of the asked change ranks below its document's section
-/// headed with the asked one, whatever else it shares with the question.
+/// A section headed with the opposite of the asked change (or move) ranks below its document's
+/// section headed with the asked one, whatever else it shares with the question.
 fn rank_below_counterparts(
     ranked: &mut [(f32, SearchHit, RankInput)],
-    asked: Option<direction::Direction>,
+    asked: &[direction::Direction],
     lang: Language,
 ) {
-    let Some(asked) = asked else { return };
+    for &asked in asked {
+        rank_below_counterparts_going(ranked, asked, lang);
+    }
+}
+
+fn rank_below_counterparts_going(
+    ranked: &mut [(f32, SearchHit, RankInput)],
+    asked: direction::Direction,
+    lang: Language,
+) {
     for i in 0..ranked.len() {
         if !direction::contradicts(asked, heading_of(&ranked[i].1), lang) {
             continue;
@@ -305,7 +309,7 @@ fn rank_below_counterparts(
             .iter()
             .filter(|(_, h, _)| {
                 h.doc_path == ranked[i].1.doc_path
-                    && direction::direction_of(heading_of(h), lang) == Some(asked)
+                    && direction::directions_of(heading_of(h), lang).contains(&asked)
             })
             .map(|(s, _, _)| *s)
             .fold(0.0f32, f32::max);
@@ -315,7 +319,12 @@ fn rank_below_counterparts(
     }
 }
 
-/// Other retrieved documents that link to `hit`'s document.
+/// Link authority within the results: a document that other documents retrieved for the same
+/// question link to is where their authors send readers on this subject, so each distinct citing
+/// document raises its sections' scores by [`LINK_AUTHORITY_WEIGHT`] (a query-time form of
+/// Kleinberg's authorities). Citations from outside the results say nothing about the question
+/// and are not counted: the most linked documents of a corpus are hubs such as API references.
+/// This counts, for `hit`, the other retrieved documents that link to its document.
 fn linking_documents(hits: &[SearchHit], hit: &SearchHit) -> usize {
     hits.iter()
         .filter(|other| other.doc_path != hit.doc_path && other.linked_documents.contains(&hit.doc_path))
