@@ -783,6 +783,28 @@ fn a_section_saying_the_opposite_change_ranks_below_the_one_asked_about() {
 }
 
 #[test]
+fn numbers_are_not_words_the_guidance_should_know() {
+    let known = |text: &str| {
+        let d = decide(text);
+        let (_, share) = d
+            .trace
+            .signals
+            .iter()
+            .find(|(name, _)| name == "known-words")
+            .unwrap_or_else(|| panic!("no known-words signal for {text}: {:#?}", d.trace));
+        *share
+    };
+    // An amount and an invoice's number are the customer's data: with them the message is as
+    // well understood as without.
+    let with_numbers = known("we were charged twice for the same licence, 1.234,56 EUR, invoice 2291");
+    let without = known("we were charged twice for the same licence, EUR, invoice");
+    assert!(
+        (with_numbers - without).abs() < 1e-6,
+        "{with_numbers} against {without}"
+    );
+}
+
+#[test]
 fn a_move_to_another_partner_is_not_answered_with_a_move_to_us() {
     // The two sections share every word but the direction of the move.
     let rank = |text: &str, anchor: &str| {
