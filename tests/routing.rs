@@ -755,16 +755,18 @@ fn german_replies_give_hours_and_times_in_german() {
     );
 }
 
+/// Where the section with `anchor` ranks among those retrieved for `text` (0 is first).
+fn rank(text: &str, anchor: &str) -> usize {
+    let d = decide(text);
+    d.trace
+        .top
+        .iter()
+        .position(|h| h.citation.ends_with(anchor))
+        .unwrap_or_else(|| panic!("{anchor} not retrieved for {text}: {:#?}", d.trace.top))
+}
+
 #[test]
 fn a_section_saying_the_opposite_change_ranks_below_the_one_asked_about() {
-    let rank = |text: &str, anchor: &str| {
-        let d = decide(text);
-        d.trace
-            .top
-            .iter()
-            .position(|h| h.citation.ends_with(anchor))
-            .unwrap_or_else(|| panic!("{anchor} not retrieved for {text}: {:#?}", d.trace.top))
-    };
     for text in [
         "We want to reduce our Microsoft 365 E3 licenses from 50 to 40",
         "Wir wollen unsere Lizenzen von 50 auf 40 reduzieren",
@@ -807,14 +809,6 @@ fn numbers_are_not_words_the_guidance_should_know() {
 #[test]
 fn a_move_to_another_partner_is_not_answered_with_a_move_to_us() {
     // The two sections share every word but the direction of the move.
-    let rank = |text: &str, anchor: &str| {
-        let d = decide(text);
-        d.trace
-            .top
-            .iter()
-            .position(|h| h.citation.ends_with(anchor))
-            .unwrap_or_else(|| panic!("{anchor} not retrieved for {text}: {:#?}", d.trace.top))
-    };
     for text in [
         "We'd like to move to a different CSP partner, how does that work?",
         "Wir wollen zu einem anderen Partner wechseln, wie geht das?",
