@@ -143,7 +143,12 @@ fn moves(text: &str, lang: Language) -> (bool, bool) {
         spaced.push_str(&word);
         spaced.push(' ');
     }
-    let has = |phrases: &[&str]| phrases.iter().any(|p| spaced.contains(&format!(" {p} ")));
+    let whole = |p: &str| {
+        spaced
+            .match_indices(p)
+            .any(|(at, _)| spaced[..at].ends_with(' ') && spaced[at + p.len()..].starts_with(' '))
+    };
+    let has = |phrases: &[&str]| phrases.iter().any(|p| whole(p));
     (has(to_us), has(away))
 }
 
