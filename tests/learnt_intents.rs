@@ -105,6 +105,29 @@ fn the_explain_trace_shows_the_three_likeliest_intents_and_the_deciding_features
 }
 
 #[test]
+fn a_request_to_cancel_or_reduce_goes_to_a_person_and_a_question_about_it_is_answered() {
+    // Worded apart from the examples: asking us to make the change is a handoff...
+    for text in [
+        "we have 30 e3 seats but only 22 staff now, drop the other 8 for us please",
+        "end our power bi pro subscription, we switched to tableau",
+        "wir haben 30 e3 plätze, aber nur noch 22 leute, nehmt uns bitte die anderen 8 raus",
+        "beendet bitte unser power bi pro abo, wir sind zu tableau gewechselt",
+    ] {
+        let d = decide_in(router(), text, &mut ConversationContext::default());
+        assert_eq!(d.outcome, Outcome::Handoff, "{text}: {:#?}", d.trace);
+        assert_eq!(d.handoff.as_ref().unwrap().queue, "billing", "{text}");
+    }
+    // ...asking how it works is not.
+    for text in [
+        "what happens to our data if we cancel microsoft 365?",
+        "kann man mitten in einer jahreslaufzeit die anzahl der lizenzen senken?",
+    ] {
+        let d = decide_in(router(), text, &mut ConversationContext::default());
+        assert_ne!(d.outcome, Outcome::Handoff, "{text}: {:#?}", d.trace);
+    }
+}
+
+#[test]
 fn an_intent_taught_by_examples_alone_is_recognised_misspelt_and_without_umlauts() {
     let dir = plugins_with(&[("training", &repo("tests/fixtures/plugins/training"))]);
     let (support, _) = load_support_model(dir.path());
