@@ -99,87 +99,105 @@ fn fold(c: char) -> char {
     }
 }
 
-/// The words of `text`, lower case with umlauts folded.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.chars().flat_map(char::to_lowercase).map(fold).collect())
+/// Which ways of each pair a text names, read in one pass over its words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Named {
+    up: bool,
+    down: bool,
+    to_us: bool,
+    away: bool,
 }
 
-/// The changes `text`'s words name (none, one or both ways).
-fn changes(text: &str, lang: Language) -> (bool, bool) {
-    let (up, down) = match lang {
-        Language::De => (UP_DE, DOWN_DE),
-        Language::En => (UP_EN, DOWN_EN),
-    };
-    let mut found = (false, false);
-    for word in words(text) {
-        if word.starts_with("addr") {
-            continue;
-        }
-        // German compounds and separable verbs put the verb in the middle: "hinzuzufügen",
-        // "Lizenzreduzierung".
-        let german = lang == Language::De;
-        let has = |stems: &[&str]| {
-            stems
-                .iter()
-                .any(|s| word.starts_with(s) || (german && word.len() > 8 && word.contains(s)))
+impl Named {
+    /// Reads `text`: verbs of change as word beginnings (German compounds and separable verbs
+    /// put the verb in the middle: "hinzuzufügen", "Lizenzreduzierung"), moves as whole-word
+    /// phrases.
+    pub fn of(text: &str, lang: Language) -> Self {
+        let (up, down, to_us, away) = match lang {
+            Language::De => (UP_DE, DOWN_DE, TO_US_DE, AWAY_DE),
+            Language::En => (UP_EN, DOWN_EN, TO_US_EN, AWAY_EN),
         };
-        found.0 |= has(up);
-        found.1 |= has(down);
+        let german = lang == Language::De;
+        let mut named = Named::default();
+        // Every word with a space on each side, so that a phrase matches whole words only.
+        let mut spaced = String::from(" ");
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let word: String = word.chars().flat_map(char::to_lowercase).map(fold).collect();
+            if !word.starts_with("addr") {
+                let has = |stems: &[&str]| {
+                    stems
+                        .iter()
+                        .any(|s| word.starts_with(s) || (german && word.len() > 8 && word.contains(s)))
+                };
+                named.up |= has(up);
+                named.down |= has(down);
+            }
+            spaced.push_str(&word);
+            spaced.push(' ');
+        }
+        let whole = |p: &str| {
+            spaced
+                .match_indices(p)
+                .any(|(at, _)| spaced[..at].ends_with(' ') && spaced[at + p.len()..].starts_with(' '))
+        };
+        named.to_us = to_us.iter().any(|p| whole(p));
+        named.away = away.iter().any(|p| whole(p));
+        named
     }
-    found
+
+    /// Whether the text names `direction` and not its opposite.
+    pub fn goes(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Up => self.up && !self.down,
+            Direction::Down => self.down && !self.up,
+            Direction::ToUs => self.to_us && !self.away,
+            Direction::AwayFromUs => self.away && !self.to_us,
+        }
+    }
+
+    /// The directions the text goes: at most one of each pair, none where it names both ways.
+    pub fn directions(&self) -> Vec<Direction> {
+        [
+            Direction::Up,
+            Direction::Down,
+            Direction::ToUs,
+            Direction::AwayFromUs,
+        ]
+        .into_iter()
+        .filter(|d| self.goes(*d))
+        .collect()
+    }
+
+    /// Whether a section headed with this text says the opposite of what a question going
+    /// `asked` asks: the heading names the other direction and not the asked one.
+    pub fn contradicts(&self, asked: Direction) -> bool {
+        self.goes(asked.opposite())
+    }
 }
 
-/// The moves between partners `text` names (none, one or both ways).
-fn moves(text: &str, lang: Language) -> (bool, bool) {
-    let (to_us, away) = match lang {
-        Language::De => (TO_US_DE, AWAY_DE),
-        Language::En => (TO_US_EN, AWAY_EN),
-    };
-    // Spaces around every word, so that a phrase matches whole words only.
-    let mut spaced = String::from(" ");
-    for word in words(text) {
-        spaced.push_str(&word);
-        spaced.push(' ');
+impl Direction {
+    fn opposite(self) -> Direction {
+        match self {
+            Direction::Up => Direction::Down,
+            Direction::Down => Direction::Up,
+            Direction::ToUs => Direction::AwayFromUs,
+            Direction::AwayFromUs => Direction::ToUs,
+        }
     }
-    let whole = |p: &str| {
-        spaced
-            .match_indices(p)
-            .any(|(at, _)| spaced[..at].ends_with(' ') && spaced[at + p.len()..].starts_with(' '))
-    };
-    let has = |phrases: &[&str]| phrases.iter().any(|p| whole(p));
-    (has(to_us), has(away))
 }
 
 /// The directions `text` names: at most one of each pair (up or down, to us or away), none
 /// where it names both ways of a pair.
 pub fn directions_of(text: &str, lang: Language) -> Vec<Direction> {
-    let one = |(a, b): (bool, bool), first: Direction, second: Direction| match (a, b) {
-        (true, false) => Some(first),
-        (false, true) => Some(second),
-        _ => None,
-    };
-    [
-        one(changes(text, lang), Direction::Up, Direction::Down),
-        one(moves(text, lang), Direction::ToUs, Direction::AwayFromUs),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    Named::of(text, lang).directions()
 }
 
-/// Whether a section headed `heading` says the opposite of what a question going `asked` asks:
-/// the heading names the other direction and not the asked one.
+/// Whether a section headed `heading` says the opposite of what a question going `asked` asks.
 pub fn contradicts(asked: Direction, heading: &str, lang: Language) -> bool {
-    let (up, down) = changes(heading, lang);
-    let (to_us, away) = moves(heading, lang);
-    match asked {
-        Direction::Up => down && !up,
-        Direction::Down => up && !down,
-        Direction::ToUs => away && !to_us,
-        Direction::AwayFromUs => to_us && !away,
-    }
+    Named::of(heading, lang).contradicts(asked)
 }
 
 #[cfg(test)]

@@ -295,30 +295,28 @@ fn rank_below_counterparts(
     asked: &[direction::Direction],
     lang: Language,
 ) {
-    for &asked in asked {
-        rank_below_counterparts_going(ranked, asked, lang);
+    if asked.is_empty() {
+        return;
     }
-}
-
-fn rank_below_counterparts_going(
-    ranked: &mut [(f32, SearchHit, RankInput)],
-    asked: direction::Direction,
-    lang: Language,
-) {
-    for i in 0..ranked.len() {
-        if !direction::contradicts(asked, heading_of(&ranked[i].1), lang) {
-            continue;
-        }
-        let counterpart = ranked
-            .iter()
-            .filter(|(_, h, _)| {
-                h.doc_path == ranked[i].1.doc_path
-                    && direction::directions_of(heading_of(h), lang).contains(&asked)
-            })
-            .map(|(s, _, _)| *s)
-            .fold(0.0f32, f32::max);
-        if counterpart > 0.0 {
-            ranked[i].0 = ranked[i].0.min(OPPOSITE_BELOW * counterpart);
+    // Each heading read once, not once per pair of sections.
+    let headings: Vec<direction::Named> = ranked
+        .iter()
+        .map(|(_, h, _)| direction::Named::of(heading_of(h), lang))
+        .collect();
+    for &asked in asked {
+        for i in 0..ranked.len() {
+            if !headings[i].contradicts(asked) {
+                continue;
+            }
+            let counterpart = ranked
+                .iter()
+                .zip(&headings)
+                .filter(|((_, h, _), named)| h.doc_path == ranked[i].1.doc_path && named.goes(asked))
+                .map(|((s, _, _), _)| *s)
+                .fold(0.0f32, f32::max);
+            if counterpart > 0.0 {
+                ranked[i].0 = ranked[i].0.min(OPPOSITE_BELOW * counterpart);
+            }
         }
     }
 }
