@@ -293,10 +293,13 @@ fn hostile_input_gets_clear_messages_and_the_chat_keeps_serving() {
     chat.say(b"where do I find my invoice \xff\xfe date?");
     chat.expect("not valid UTF-8");
     chat.say(b"my card is 4111 1111 1111 1111, exp 12/27, CVV 9173, please refund the double charge");
-    chat.expect("Please do not post card numbers, security codes, passwords or IBANs");
+    chat.expect("Please do not post card numbers, security codes, passwords, access keys or IBANs");
     let id = ticket_id(&chat.expect("Your ticket: T-"));
     chat.say(b"/tickets");
     chat.expect(&format!("{id}: billing team, open, opened "));
+    // Told in words, and pasted without a name: neither reaches the ticket.
+    chat.say(b"the password for admin@contoso.com is Winter2026! and the app uses xYz8Q~Kd81LmQpR3vT6wN0bZcF4hJ2sA9eU7gY5i");
+    chat.expect("I have added this to your ticket");
     assert_eq!(chat.finish().code(), Some(0));
     let t = ticket_json(data.path(), &id);
     let stored = t.to_string();
@@ -312,6 +315,11 @@ fn hostile_input_gets_clear_messages_and_the_chat_keeps_serving() {
         "the security code never reached the database"
     );
     assert!(stored.contains("[security code removed]"));
+    assert!(
+        !stored.contains("Winter2026") && !stored.contains("Kd81LmQpR3vT6wN0bZcF4hJ2sA9eU7gY5i"),
+        "the password and the key never reached the database"
+    );
+    assert!(stored.contains("admin@contoso.com is [secret removed]"));
 }
 
 #[test]

@@ -198,8 +198,8 @@ impl Desk {
             session.warned_about_secrets = true;
             replies.push(say(
                 lang,
-                "Bitte schreiben Sie hier keine Kartennummern, Prüfnummern, Passwörter oder IBANs; ich habe sie aus Ihrer Nachricht entfernt.",
-                "Please do not post card numbers, security codes, passwords or IBANs here; I have removed them from your message.",
+                "Bitte schreiben Sie hier keine Kartennummern, Prüfnummern, Passwörter, Zugangsschlüssel oder IBANs; ich habe sie aus Ihrer Nachricht entfernt.",
+                "Please do not post card numbers, security codes, passwords, access keys or IBANs here; I have removed them from your message.",
             ));
         }
         let at = now_text(now);
