@@ -70,10 +70,21 @@ impl WebState {
     }
 }
 
-/// Runs blocking desk work (file and database IO) off the async threads.
+/// How many desk calls run at once: four per core, so calls waiting for the disk (a commit)
+/// leave the cores to others. Without a bound, 200 customers asking at once were 200 threads
+/// taking turns on two cores (routing is CPU work) and on the one database writer: some waited
+/// half a second while others passed (BENCHMARKS.md, the web API under load).
+static DESK_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    tokio::sync::Semaphore::new(4 * cores)
+});
+
+/// Runs blocking desk work (file and database IO) off the async threads, at most
+/// [`DESK_SLOTS`] at once, first come first served.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let _slot = DESK_SLOTS.acquire().await.map_err(|e| ApiError::internal(&e))?;
     tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|e| Err(ApiError::internal(&e)))
