@@ -244,6 +244,15 @@ pub fn extract(text: &str, language: Language, product_names: &[String]) -> Enti
             entities.products.push(name.clone());
         }
     }
+    // "Dynamics 365 Sales" names Dynamics 365 and Dynamics too: the longest name found is the
+    // product, not three of them.
+    let found = entities.products.clone();
+    entities.products.retain(|name| {
+        let lower = name.to_lowercase();
+        !found
+            .iter()
+            .any(|other| other.len() > name.len() && contains_phrase(&other.to_lowercase(), &lower))
+    });
     entities
 }
 
@@ -330,6 +339,13 @@ mod tests {
         assert_eq!(e.products, ["Office 365 E3"]);
         let de = extract("Rechnungsnummer 1234567890 ist falsch", Language::De, &[]);
         assert_eq!(de.invoice_numbers, ["1234567890"]);
+        let names = ["Dynamics 365", "Dynamics", "Dynamics 365 Sales", "Azure"].map(String::from);
+        let e = extract("we use Dynamics 365 Sales and Azure", Language::En, &names);
+        assert_eq!(
+            e.products,
+            ["Dynamics 365 Sales", "Azure"],
+            "the longest name, once"
+        );
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum LanguageSource {
     Hint,
     /// The conversation's earlier language.
     Conversation,
+    /// The guidance: the words of the message that only one language's guidance uses.
+    Guidance,
     /// A statistical detector.
     Detector,
     /// Nothing to go on: English.
@@ -72,6 +74,28 @@ pub fn detect(
     }
 }
 
+/// The language whose guidance alone uses more of the message's words, when function words tie
+/// ("Was bedeutet NCE?": `was` is a word of both, `bedeutet` only the German guidance uses).
+/// `knows(lang, word)` says whether the guidance of `lang` uses a word.
+pub fn by_guidance(text: &str, knows: impl Fn(Language, &str) -> bool) -> Option<Language> {
+    let mut lead = 0i32;
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        if word.chars().count() < 3 || word.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        match (knows(Language::De, word), knows(Language::En, word)) {
+            (true, false) => lead += 1,
+            (false, true) => lead -= 1,
+            _ => {}
+        }
+    }
+    match lead.signum() {
+        1 => Some(Language::De),
+        -1 => Some(Language::En),
+        _ => None,
+    }
+}
+
 /// The German or the English text, for a reader of `lang`.
 pub fn say(lang: Language, de: &str, en: &str) -> String {
     match lang {
@@ -108,5 +132,22 @@ mod tests {
             detect("E3", None, Some(Language::En)),
             (Language::En, LanguageSource::Conversation)
         );
+    }
+
+    #[test]
+    fn the_guidance_breaks_a_tie_of_function_words() {
+        let german = ["bedeutet", "rechnung"];
+        let english = ["means", "invoice"];
+        let knows = |lang: Language, word: &str| {
+            let word = word.to_lowercase();
+            match lang {
+                Language::De => german.contains(&word.as_str()),
+                Language::En => english.contains(&word.as_str()),
+            }
+        };
+        assert_eq!(by_guidance("Was bedeutet NCE?", knows), Some(Language::De));
+        assert_eq!(by_guidance("invoice E3", knows), Some(Language::En));
+        assert_eq!(by_guidance("NCE E3 2026", knows), None);
+        assert_eq!(by_guidance("Rechnung invoice", knows), None);
     }
 }

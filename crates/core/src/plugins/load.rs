@@ -138,6 +138,11 @@ fn validate(
             ));
         }
     }
+    errors.extend(
+        unknown_placeholders(&manifest)
+            .into_iter()
+            .map(|(key, reason)| err(key, reason)),
+    );
     if errors.is_empty() {
         let normalise = |map: &BTreeMap<String, String>, lang: Language| {
             map.iter()
@@ -178,6 +183,57 @@ fn validate(
     } else {
         Err(errors)
     }
+}
+
+/// The placeholders reply templates may use ([`super::ReplyTemplates`]).
+const PLACEHOLDERS: &[&str] = &[
+    "partner",
+    "queue",
+    "hours",
+    "contact",
+    "price",
+    "respond_by",
+    "next_open",
+    "portal",
+    "status",
+];
+
+/// `(key, reason)` for each `{word}` in a reply template that is no placeholder: a typo
+/// (`{partnr}`) would reach customers as written.
+fn unknown_placeholders(manifest: &PluginManifest) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let Some(replies) = &manifest.replies else {
+        return problems;
+    };
+    for (lang, templates) in [("de", &replies.de), ("en", &replies.en)] {
+        let Some(fields) = templates
+            .as_ref()
+            .and_then(|t| serde_json::to_value(t).ok())
+            .and_then(|v| v.as_object().cloned())
+        else {
+            continue;
+        };
+        for (field, value) in fields {
+            let Some(text) = value.as_str() else { continue };
+            for word in text
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(word, _)| word))
+            {
+                let is_word = !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                if is_word && !PLACEHOLDERS.contains(&word) {
+                    problems.push((
+                        format!("replies.{lang}.{field}"),
+                        format!(
+                            "unknown placeholder `{{{word}}}`; known: {}",
+                            PLACEHOLDERS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    problems
 }
 
 fn inline_examples(intents: &[Intent], lang: Language) -> Vec<(usize, String)> {

@@ -143,6 +143,10 @@ pub struct ReplyTemplates {
     pub handoff_price: String,
     /// Out of scope.
     pub decline: String,
+    /// Declined although the message reads as ours (the classifier's likeliest intent is in
+    /// scope), because the guidance does not cover it (`{partner}`). Optional in manifests.
+    #[serde(default)]
+    pub not_covered: Option<String>,
     /// Customer did not buy through a CSP.
     pub not_csp: String,
     /// Before the list of support queues (`{partner}`). Optional in manifests.

@@ -11,7 +11,7 @@
 
 use crate::intents::{Examples, IntentClassifier, IntentLabel};
 use std::collections::HashMap;
-use switchboard_knowledge::Language;
+use switchboard_knowledge::{Language, Product};
 
 mod code;
 mod load;
@@ -121,6 +121,21 @@ impl PluginSet {
             .iter()
             .flat_map(|p| p.manifest.entities.products.iter().cloned())
             .collect()
+    }
+
+    /// The products (other than Partner Center itself) of the plugins that name these product
+    /// entities: "Business Central" is Dynamics 365, "E3" Microsoft 365.
+    pub fn products_named(&self, names: &[String]) -> Vec<Product> {
+        let mut products: Vec<Product> = self
+            .plugins
+            .iter()
+            .filter(|p| p.manifest.entities.products.iter().any(|n| names.contains(n)))
+            .flat_map(|p| p.products.iter().copied())
+            .filter(|p| *p != Product::PartnerCenter)
+            .collect();
+        products.sort_unstable();
+        products.dedup();
+        products
     }
 
     /// Reply templates for `lang`: the first plugin that provides them.

@@ -279,11 +279,25 @@ impl Router {
         reply_without_citation(reply, lang, trace)
     }
 
-    pub(super) fn decline(&self, replies: &ReplyTemplates, lang: Language, trace: Trace) -> Decision {
-        let reply = fill(
-            &replies.decline,
-            &[("{partner}", self.support.partner_name.clone())],
-        );
+    /// A decline; `ours` when the message reads as in scope and only the guidance lacks it: then
+    /// the reply says so, rather than listing what the bot helps with.
+    pub(super) fn decline(
+        &self,
+        replies: &ReplyTemplates,
+        lang: Language,
+        trace: Trace,
+        ours: bool,
+    ) -> Decision {
+        let template = if ours {
+            replies
+                .not_covered
+                .clone()
+                .or_else(|| default_replies(lang).not_covered)
+                .unwrap_or_else(|| replies.decline.clone())
+        } else {
+            replies.decline.clone()
+        };
+        let reply = fill(&template, &[("{partner}", self.support.partner_name.clone())]);
         Decision {
             outcome: Outcome::Decline,
             reply,
@@ -429,6 +443,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             handoff_price: "This support is charged at {price}.".into(),
             decline: "I can help with billing, licences and support for Azure, Microsoft 365 and Dynamics 365 bought through {partner}. For anything else, say \"talk to a human\".".into(),
             not_csp: "If you bought directly from Microsoft, {partner} cannot see your billing: please use {portal}.".into(),
+            not_covered: Some("I have no guidance on that yet, so I cannot answer it here. Say \"talk to a human\" and a person from {partner} takes over.".into()),
             support_info: Some("Support from {partner}:".into()),
             support_queue: Some("- {queue}: {hours} ({status}); {contact}; {price}".into()),
             support_open: Some("open now".into()),
@@ -450,6 +465,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             handoff_price: "Dieser Support kostet {price}.".into(),
             decline: "Ich helfe bei Abrechnung, Lizenzen und Support für Azure, Microsoft 365 und Dynamics 365, gekauft über {partner}. Für alles andere schreiben Sie „mit einem Menschen sprechen“.".into(),
             not_csp: "Wenn Sie direkt bei Microsoft gekauft haben, kann {partner} Ihre Abrechnung nicht sehen: bitte nutzen Sie {portal}.".into(),
+            not_covered: Some("Dazu habe ich noch keine Informationen, deshalb kann ich es hier nicht beantworten. Schreiben Sie „mit einem Menschen sprechen“, und jemand von {partner} übernimmt.".into()),
             support_info: Some("Support von {partner}:".into()),
             support_queue: Some("- {queue}: {hours} ({status}); {contact}; {price}".into()),
             support_open: Some("jetzt erreichbar".into()),

@@ -105,6 +105,26 @@ impl KnowledgeBase {
             .all(|t| self.doc_freq(&searcher, lang, &t.term) > 0)
     }
 
+    /// Share of a chat message's words the guidance of `lang` uses, as the router counts them
+    /// (stop words and numbers left out, a compound by its whole word), without typo corrections
+    /// or thesaurus entries: `None` for a message without such words.
+    pub fn known_word_share(&self, lang: Language, text: &str) -> Option<f32> {
+        let searcher = self.reader.searcher();
+        let mut words: Vec<(usize, bool)> = Vec::new();
+        for t in self.analyzer(lang).analyze_question(text) {
+            if t.is_compound_part || t.term.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let known = self.doc_freq(&searcher, lang, &t.term) > 0;
+            match words.iter_mut().find(|(position, _)| *position == t.position) {
+                Some(word) => word.1 |= known,
+                None => words.push((t.position, known)),
+            }
+        }
+        (!words.is_empty())
+            .then(|| words.iter().filter(|(_, known)| *known).count() as f32 / words.len() as f32)
+    }
+
     /// Whether an indexed term exists in a language's body or title.
     pub(super) fn doc_freq(&self, searcher: &Searcher, lang: Language, term: &str) -> u64 {
         let lf = self.fields.of(lang);
