@@ -41,12 +41,12 @@ fn dev_set_meets_the_gates_per_language() {
     };
     let gates = [
         // What the shipped build reaches, less one case (48 answer questions and 80 cases per
-        // language): hit@1 0.771 / 0.792, hit@3 0.875 / 0.917, decision 0.863 / 0.925.
+        // language): hit@1 0.771 / 0.792, hit@3 0.875 / 0.917, decision 0.875 / 0.925.
         "de.hit_at_1=0.75",
         "en.hit_at_1=0.77",
         "de.hit_at_3=0.85",
         "en.hit_at_3=0.89",
-        "de.decision_accuracy=0.85",
+        "de.decision_accuracy=0.86",
         "en.decision_accuracy=0.91",
         "de.answer_precision=0.95",
         "en.answer_precision=0.85",
@@ -79,16 +79,18 @@ fn second_dev_set_meets_the_gates_per_language() {
     };
     let gates = [
         "de.decision_accuracy=0.80",
-        "en.decision_accuracy=0.73",
+        "en.decision_accuracy=0.75",
         "de.answer_precision=0.95",
         "en.answer_precision=0.90",
-        "de.answer_coverage=0.28",
-        "en.answer_coverage=0.06",
+        // 0.28 / 0.06 before the fourth batch of out-of-scope examples: a few answers turned
+        // suggestions (cross-validated over both sets coverage rose; README, "Learnt intents").
+        "de.answer_coverage=0.16",
+        "en.answer_coverage=0.03",
         // 0.90 before the subscription-change intent (requests to cancel, reduce, downgrade):
         // a request to buy licences again, whose message tells that the old partner cancelled
         // them, now goes to billing instead of sales (README, "Learnt intents").
         "de.handoff_recall=0.85",
-        "en.handoff_recall=0.80",
+        "en.handoff_recall=0.85",
         "de.out_of_scope_recall=0.90",
         "en.out_of_scope_recall=0.80",
         "de.hit_at_3=0.73",

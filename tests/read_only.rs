@@ -248,12 +248,13 @@ fn a_read_only_data_directory_still_answers_and_lets_staff_read() {
 struct SmallDisk(PathBuf);
 
 impl SmallDisk {
-    /// Mounts a 2 MB tmpfs at `dir`; `None` where mounting is not allowed.
+    /// Mounts a 16 MB tmpfs at `dir` (room for a data directory: the cached intent model alone
+    /// is about 2 MB); `None` where mounting is not allowed.
     fn mount(dir: &Path) -> Option<Self> {
         std::fs::create_dir_all(dir).unwrap();
         let mounted = is_root()
             && Command::new("mount")
-                .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+                .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
                 .arg(dir)
                 .status()
                 .is_ok_and(|s| s.success());
