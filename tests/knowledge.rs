@@ -91,6 +91,14 @@ fn files_without_front_matter_and_heading_ids() {
     assert_eq!(intro.roles, ["Billing admin", "Global admin", "Sales agent"]);
     assert!(intro.links.contains(&"https://example.com/invoices".to_string()));
     assert!(intro.body.contains("the invoice guide"), "link text kept");
+    assert!(
+        intro.link_texts.contains(&(
+            "https://example.com/invoices".to_string(),
+            "the invoice guide".to_string()
+        )),
+        "a link's text is kept with its target: {:?}",
+        intro.link_texts
+    );
     let mid = section(&ing, "en-us/billing-cycle.md#mid-month");
     assert!(
         mid.body.contains("does not create a credit"),

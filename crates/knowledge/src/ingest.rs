@@ -611,6 +611,7 @@ struct RawSection {
     anchor: String,
     body: String,
     links: Vec<String>,
+    link_texts: Vec<(String, String)>,
     line: usize,
 }
 
@@ -668,6 +669,8 @@ fn parse_markdown(text: &str, first_line: usize) -> MarkdownParse {
     let mut list_depth = 0usize;
     let mut item_text = String::new();
     let mut in_image = 0usize;
+    // The link being read, with its text so far.
+    let mut open_link: Option<(String, String)> = None;
 
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
         if let Some((_, ref mut htext, ref mut anchor, _)) = heading {
@@ -740,8 +743,20 @@ fn parse_markdown(text: &str, first_line: usize) -> MarkdownParse {
                 if !dest_url.is_empty() && !dest_url.starts_with('#') =>
             {
                 current.links.push(dest_url.to_string());
+                open_link = Some((dest_url.to_string(), String::new()));
+            }
+            Event::End(TagEnd::Link) => {
+                if let Some((target, text)) = open_link.take() {
+                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if !text.is_empty() {
+                        current.link_texts.push((target, text));
+                    }
+                }
             }
             Event::Text(t) | Event::Code(t) if in_image == 0 => {
+                if let Some((_, text)) = open_link.as_mut() {
+                    text.push_str(&t);
+                }
                 if capturing_meta.is_some() {
                     item_text.push_str(&t);
                 } else {
@@ -849,6 +864,7 @@ fn merge_short(raw: Vec<RawSection>) -> Vec<RawSection> {
                 prev.body.push('\n');
                 prev.body.push_str(&section.body);
                 prev.links.extend(section.links);
+                prev.link_texts.extend(section.link_texts);
                 continue;
             }
         }
@@ -960,6 +976,7 @@ fn finish_sections(file: &GuidanceFile, raw: Vec<RawSection>, facts: &DocFacts) 
                 roles: facts.roles.clone(),
                 date: facts.date.clone(),
                 links: r.links,
+                link_texts: r.link_texts,
                 line: r.line,
             }
         })
@@ -1153,6 +1170,7 @@ fn parse_faq(file: &GuidanceFile, text: &str) -> ParsedFile {
             let line = line_of(&question);
             let parsed = parse_markdown(&strip_directives(&answer), line);
             let mut links = Vec::new();
+            let mut link_texts = Vec::new();
             let mut body = String::new();
             for s in parsed.sections {
                 if s.level > 1 {
@@ -1161,6 +1179,7 @@ fn parse_faq(file: &GuidanceFile, text: &str) -> ParsedFile {
                 }
                 body.push_str(&s.body);
                 links.extend(s.links);
+                link_texts.extend(s.link_texts);
             }
             let heading = question.split_whitespace().collect::<Vec<_>>().join(" ");
             raw.push(RawSection {
@@ -1170,6 +1189,7 @@ fn parse_faq(file: &GuidanceFile, text: &str) -> ParsedFile {
                 parents: group.iter().cloned().collect(),
                 body,
                 links,
+                link_texts,
                 line,
             });
         }

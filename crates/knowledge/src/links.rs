@@ -12,36 +12,80 @@ use std::collections::{BTreeSet, HashMap};
 
 /// For each document (by path), the other documents of the knowledge base it links to.
 pub fn linked_documents(sections: &[Section]) -> HashMap<String, Vec<String>> {
-    let paths = documents(sections);
-    let mut by_name: HashMap<(Language, &str), Vec<&str>> = HashMap::new();
-    for (&path, &language) in &paths {
-        by_name.entry((language, file_stem(path))).or_default().push(path);
-    }
+    let resolver = Resolver::new(sections);
     let mut linked: HashMap<String, BTreeSet<String>> = HashMap::new();
     for s in sections {
         let targets = linked.entry(s.doc_path.clone()).or_default();
-        for link in &s.links {
-            let Some(target) = strip_link(link) else {
-                continue;
-            };
-            let resolved = if target.starts_with('/') {
-                None
-            } else {
-                Some(resolve_relative(&s.doc_path, target)).filter(|p| paths.contains_key(p.as_str()))
-            };
-            let resolved = resolved.or_else(|| match by_name.get(&(s.language, file_stem(target))) {
-                Some(candidates) if candidates.len() == 1 => Some(candidates[0].to_string()),
-                _ => None,
-            });
-            if let Some(path) = resolved.filter(|p| *p != s.doc_path) {
-                targets.insert(path);
-            }
-        }
+        targets.extend(s.links.iter().filter_map(|link| resolver.resolve(s, link)));
     }
     linked
         .into_iter()
         .map(|(doc, targets)| (doc, targets.into_iter().collect()))
         .collect()
+}
+
+/// For each document (by path), the distinct texts other documents link to it with: their
+/// authors' words for what it is about ("download your invoice" for a page titled "Read your
+/// bill"), searched as part of the document's headings.
+pub fn link_texts_by_target(sections: &[Section]) -> HashMap<String, Vec<String>> {
+    let resolver = Resolver::new(sections);
+    let mut texts: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for s in sections {
+        for (link, text) in &s.link_texts {
+            if let Some(target) = resolver.resolve(s, link) {
+                texts.entry(target).or_default().insert(text.to_lowercase());
+            }
+        }
+    }
+    // A text that links to several documents ("learn more", "hier") describes none of them.
+    let mut targets_of: HashMap<&str, usize> = HashMap::new();
+    for text in texts.values().flatten() {
+        *targets_of.entry(text.as_str()).or_default() += 1;
+    }
+    let descriptive: HashMap<String, Vec<String>> = texts
+        .iter()
+        .map(|(doc, texts)| {
+            let texts = texts
+                .iter()
+                .filter(|t| targets_of[t.as_str()] == 1)
+                .cloned()
+                .collect();
+            (doc.clone(), texts)
+        })
+        .collect();
+    descriptive
+}
+
+/// Resolves a section's links to the other documents of the knowledge base they name.
+struct Resolver<'a> {
+    paths: HashMap<&'a str, Language>,
+    by_name: HashMap<(Language, &'a str), Vec<&'a str>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(sections: &'a [Section]) -> Self {
+        let paths = documents(sections);
+        let mut by_name: HashMap<(Language, &str), Vec<&str>> = HashMap::new();
+        for (&path, &language) in &paths {
+            by_name.entry((language, file_stem(path))).or_default().push(path);
+        }
+        Resolver { paths, by_name }
+    }
+
+    /// The document `link` in section `s` names, other than the section's own.
+    fn resolve(&self, s: &Section, link: &str) -> Option<String> {
+        let target = strip_link(link)?;
+        let resolved = if target.starts_with('/') {
+            None
+        } else {
+            Some(resolve_relative(&s.doc_path, target)).filter(|p| self.paths.contains_key(p.as_str()))
+        };
+        let resolved = resolved.or_else(|| match self.by_name.get(&(s.language, file_stem(target))) {
+            Some(candidates) if candidates.len() == 1 => Some(candidates[0].to_string()),
+            _ => None,
+        });
+        resolved.filter(|p| *p != s.doc_path)
+    }
 }
 
 /// A relative link to a guidance file (`.md` or `.yml`) that is not in the knowledge base.
@@ -174,6 +218,43 @@ pub(crate) mod tests {
         assert_eq!(linked["de-de/pc/refunds.md"], vec!["de-de/pc/invoice.md"]);
         // No German document of that name: a link never crosses languages.
         assert!(linked["de-de/pc/invoice.md"].is_empty());
+    }
+
+    #[test]
+    fn a_document_gets_the_texts_it_is_linked_with_except_those_that_name_several() {
+        let linking = |path: &str, links: &[(&str, &str)]| Section {
+            link_texts: links
+                .iter()
+                .map(|(l, t)| (l.to_string(), t.to_string()))
+                .collect(),
+            ..section(path, Language::En, &[])
+        };
+        let sections = vec![
+            linking(
+                "en-us/a.md",
+                &[
+                    ("invoice.md#pdf", "Download your invoice"),
+                    ("invoice.md", "learn more"),
+                ],
+            ),
+            linking(
+                "en-us/b.md",
+                &[
+                    ("/partner-center/invoice", "Invoice as PDF"),
+                    ("c.md", "learn more"),
+                ],
+            ),
+            // A document's links to itself say nothing about it to others.
+            linking("en-us/c.md", &[("c.md#top", "this page")]),
+            section("en-us/invoice.md", Language::En, &[]),
+        ];
+        let texts = link_texts_by_target(&sections);
+        assert_eq!(
+            texts["en-us/invoice.md"],
+            vec!["download your invoice", "invoice as pdf"],
+            "\"learn more\" links to two documents and describes neither"
+        );
+        assert!(texts["en-us/c.md"].is_empty(), "{texts:?}");
     }
 
     #[test]

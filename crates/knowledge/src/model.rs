@@ -141,6 +141,9 @@ pub struct Section {
     pub date: Option<String>,
     /// Link targets found in the section, for citations.
     pub links: Vec<String>,
+    /// The section's links with the words they are written with (target as written, text):
+    /// another author's words for what the target is about.
+    pub link_texts: Vec<(String, String)>,
     /// The first line of the section in the source file (1-based).
     pub line: usize,
 }
@@ -163,6 +166,7 @@ impl Section {
             roles: Vec::new(),
             date: None,
             links: Vec::new(),
+            link_texts: Vec::new(),
             line: 1,
         }
     }

@@ -74,9 +74,10 @@ fn layers_without(names: &[String]) -> Result<Layers> {
             "confidence" => layers.confidence = false,
             "context" => layers.context = false,
             "ranker" => layers.ranker = false,
+            "link-text" => layers.link_text = false,
             other => {
                 anyhow::bail!(
-                    "unknown layer `{other}` (intents, thesaurus, abbreviations, priors, links, rerank, context, ranker, confidence)"
+                    "unknown layer `{other}` (intents, thesaurus, abbreviations, priors, links, link-text, rerank, context, ranker, confidence)"
                 )
             }
         }
@@ -271,7 +272,7 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
     }
     if args.layers {
         println!("{HEADER}");
-        let steps: [(&str, &[&str]); 10] = [
+        let steps: [(&str, &[&str]); 11] = [
             (
                 "plain search, always answer",
                 &[
@@ -283,6 +284,7 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     "rerank",
                     "context",
                     "ranker",
+                    "link-text",
                     "confidence",
                 ],
             ),
@@ -296,6 +298,7 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     "links",
                     "context",
                     "ranker",
+                    "link-text",
                     "confidence",
                 ],
             ),
@@ -308,6 +311,7 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     "links",
                     "context",
                     "ranker",
+                    "link-text",
                     "confidence",
                 ],
             ),
@@ -319,19 +323,24 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     "links",
                     "context",
                     "ranker",
+                    "link-text",
                     "confidence",
                 ],
             ),
             (
                 "+ abbreviations",
-                &["intents", "links", "context", "ranker", "confidence"],
+                &["intents", "links", "context", "ranker", "link-text", "confidence"],
             ),
             (
                 "+ link authority",
-                &["intents", "context", "ranker", "confidence"],
+                &["intents", "context", "ranker", "link-text", "confidence"],
             ),
-            ("+ question emphasis", &["intents", "ranker", "confidence"]),
-            ("+ learnt ranking (en)", &["intents", "confidence"]),
+            (
+                "+ question emphasis",
+                &["intents", "ranker", "link-text", "confidence"],
+            ),
+            ("+ learnt ranking (en)", &["intents", "link-text", "confidence"]),
+            ("+ link text", &["intents", "confidence"]),
             ("+ intents", &["confidence"]),
             ("+ confidence (full)", &[]),
         ];

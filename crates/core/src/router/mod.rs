@@ -118,6 +118,9 @@ pub struct Layers {
     /// The learnt ranking, in the languages `RouterConfig::learnt_ranking` names (off: search
     /// score x prior x link authority, set by hand, in every language).
     pub ranker: bool,
+    /// The words other documents link to a section's document with, searched with its own, in
+    /// the languages `RouterConfig::link_text` names.
+    pub link_text: bool,
 }
 
 impl Default for Layers {
@@ -132,6 +135,7 @@ impl Default for Layers {
             confidence: true,
             context: true,
             ranker: true,
+            link_text: true,
         }
     }
 }
@@ -154,6 +158,8 @@ pub struct RouterConfig {
     /// The languages ranked by the learnt ranking: those where it beat the hand-set formula in
     /// cross-validation (English 0.848 against 0.773 hit@1; German 0.809 against 0.836, so not).
     pub learnt_ranking: PerLanguage<bool>,
+    /// The languages whose search includes the words documents are linked to with.
+    pub link_text: PerLanguage<bool>,
     /// When a learnt intent is acted on.
     pub intent_policy: IntentPolicy,
     /// Layers.
@@ -169,6 +175,7 @@ impl Default for RouterConfig {
             context_weight: 0.75,
             ranker: Ranker::default(),
             learnt_ranking: PerLanguage { de: false, en: true },
+            link_text: PerLanguage { de: true, en: true },
             intent_policy: IntentPolicy::default(),
             layers: Layers::default(),
         }

@@ -65,6 +65,7 @@ impl Router {
         request.language = Some(lang);
         request.snippets = false;
         request.rerank = self.config.layers.rerank;
+        request.link_text = self.config.layers.link_text && *self.config.link_text.get(lang);
         if self.config.layers.context {
             request.context_weight = self.config.context_weight;
         }

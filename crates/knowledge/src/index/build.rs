@@ -124,7 +124,11 @@ impl KnowledgeBase {
             compounds,
             abbreviations,
         )?;
-        kb.write_all(sections, &crate::links::linked_documents(sections))?;
+        kb.write_all(
+            sections,
+            &crate::links::linked_documents(sections),
+            &crate::links::link_texts_by_target(sections),
+        )?;
         Ok(kb)
     }
 
@@ -152,7 +156,8 @@ impl KnowledgeBase {
         let index = index_builder(schema).create_in_dir(dir)?;
         let kb = Self::with_index(index, fields, compounds, abbreviations)?;
         let linked = crate::links::linked_documents(&sections);
-        kb.write_all(sections, &linked)?;
+        let link_texts = crate::links::link_texts_by_target(&sections);
+        kb.write_all(sections, &linked, &link_texts)?;
         Ok(kb)
     }
 
@@ -228,6 +233,7 @@ impl KnowledgeBase {
         &self,
         sections: impl IntoIterator<Item = S>,
         linked: &HashMap<String, Vec<String>>,
+        link_texts: &HashMap<String, Vec<String>>,
     ) -> Result<()> {
         // One indexing thread per core (the sections are read into documents on this one);
         // their segments are merged into one below.
@@ -266,6 +272,9 @@ impl KnowledgeBase {
                 headings.push_str(d);
             }
             doc.add_text(lf.heading, headings);
+            if let Some(texts) = link_texts.get(&s.doc_path) {
+                doc.add_text(lf.link_text, texts.join("\n"));
+            }
             doc.add_text(lf.body, &s.body);
             writer.add_document(doc)?;
         }

@@ -35,6 +35,8 @@ pub struct SearchRequest<'a> {
     /// question ("We moved to an Azure plan last month. How are reservations billed now?"): the
     /// question says what is wanted, the rest is context. 1.0 weighs all words alike.
     pub context_weight: f32,
+    /// Also search the words other documents link to a section's document with.
+    pub link_text: bool,
 }
 
 impl<'a> SearchRequest<'a> {
@@ -48,6 +50,7 @@ impl<'a> SearchRequest<'a> {
             expansions: Vec::new(),
             rerank: true,
             context_weight: 1.0,
+            link_text: true,
         }
     }
 }

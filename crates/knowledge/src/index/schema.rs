@@ -12,6 +12,8 @@ pub(super) struct LangFields {
     pub(super) title: Field,
     pub(super) heading: Field,
     pub(super) body: Field,
+    /// The words other documents link to the section's document with.
+    pub(super) link_text: Field,
 }
 
 #[derive(Clone, Copy)]
@@ -94,6 +96,7 @@ pub(super) fn build_schema() -> (Schema, Fields) {
         title: b.add_text_field(&format!("title_{l}"), text(l, true)),
         heading: b.add_text_field(&format!("headings_{l}"), text(l, false)),
         body: b.add_text_field(&format!("body_{l}"), text(l, true)),
+        link_text: b.add_text_field(&format!("link_text_{l}"), text(l, false)),
     };
     let de = lang_fields(Language::De);
     let en = lang_fields(Language::En);

@@ -14,6 +14,8 @@ use tantivy::{DocSet, Searcher, TantivyDocument, Term};
 const TITLE_BOOST: f32 = 2.0;
 /// Boost of a term found in a section heading.
 const HEADING_BOOST: f32 = 1.5;
+/// Boost of the words other documents link to a section's document with.
+const LINK_TEXT_BOOST: f32 = 1.0;
 /// How much more a section counts when the question's words are in its title, description or
 /// headings (by rarity-weighted share), on top of its coverage anywhere.
 const TITLE_COVERAGE_WEIGHT: f32 = 0.4;
@@ -28,19 +30,23 @@ const MIN_COVERAGE_FACTOR: f32 = 0.05;
 
 impl KnowledgeBase {
     /// The fields a term is searched in, with their boosts (the term's weight included).
-    fn clauses_of(&self, q: &QueryTerm) -> [(Field, f32); 3] {
+    /// The fields a term is searched in, with their boosts (the term's weight included);
+    /// `link_text`: also in the words other documents link to a section's document with.
+    fn clauses_of(&self, q: &QueryTerm, link_text: bool) -> impl Iterator<Item = (Field, f32)> {
         let lf = self.fields.of(q.language);
         [
             (lf.title, TITLE_BOOST * q.weight),
             (lf.heading, HEADING_BOOST * q.weight),
             (lf.body, q.weight),
         ]
+        .into_iter()
+        .chain(link_text.then_some((lf.link_text, LINK_TEXT_BOOST * q.weight)))
     }
 
-    fn build_query(&self, terms: &[&QueryTerm]) -> BooleanQuery {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 3);
+    fn build_query(&self, terms: &[&QueryTerm], link_text: bool) -> BooleanQuery {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 4);
         for q in terms {
-            for (field, boost) in self.clauses_of(q) {
+            for (field, boost) in self.clauses_of(q, link_text) {
                 let tq = TermQuery::new(
                     Term::from_field_text(field, &q.term),
                     IndexRecordOption::WithFreqs,
@@ -59,11 +65,12 @@ impl KnowledgeBase {
         searcher: &Searcher,
         candidates: &mut [(f32, tantivy::DocAddress)],
         terms: &[&QueryTerm],
+        link_text: bool,
     ) -> Result<()> {
         let order = address_order(candidates);
         let scoring = EnableScoring::enabled_from_searcher(searcher);
         for q in terms {
-            for (field, boost) in self.clauses_of(q) {
+            for (field, boost) in self.clauses_of(q, link_text) {
                 let weight = TermQuery::new(
                     Term::from_field_text(field, &q.term),
                     IndexRecordOption::WithFreqs,
@@ -153,11 +160,11 @@ impl KnowledgeBase {
             depth.max(FIRST_PASS_DEPTH)
         };
         let mut top = searcher.search(
-            &self.build_query(first),
+            &self.build_query(first, request.link_text),
             &TopDocs::with_limit(first_depth).order_by_score(),
         )?;
         if !second.is_empty() {
-            self.add_scores(&searcher, &mut top, second)?;
+            self.add_scores(&searcher, &mut top, second, request.link_text)?;
             top.sort_by(|a, b| b.0.total_cmp(&a.0));
             top.truncate(depth);
         }
@@ -186,7 +193,11 @@ impl KnowledgeBase {
             hit.title_coverage = *tc;
         }
         if request.snippets {
-            self.add_snippets(&searcher, &self.build_query(&by_information), &mut hits)?;
+            self.add_snippets(
+                &searcher,
+                &self.build_query(&by_information, request.link_text),
+                &mut hits,
+            )?;
         }
         Ok(SearchOutcome { hits, terms })
     }
@@ -356,6 +367,42 @@ mod tests {
         assert!(!hit("en-us/quotas.md").is_linked_with(hit("en-us/refunds.md")));
     }
 
+    /// A document is retrieved by the words other documents link to it with, which it need not
+    /// use itself; with `link_text` off it is not.
+    #[test]
+    fn a_document_is_found_by_the_words_it_is_linked_with() {
+        let sections = vec![
+            Section {
+                body: "Open the billing page and choose the statement as PDF.".into(),
+                ..Section::new("en-us/statements.md", Language::En)
+            },
+            Section {
+                body: "Invoices arrive on the eighth of each month.".into(),
+                link_texts: vec![("statements.md".into(), "download an invoice".into())],
+                ..Section::new("en-us/arrival.md", Language::En)
+            },
+            Section {
+                body: "Payment by card or transfer; receipts cannot be downloaded here.".into(),
+                ..Section::new("en-us/payment.md", Language::En)
+            },
+        ];
+        let kb = KnowledgeBase::build_in_ram(&sections).expect("index builds");
+        let mut request = SearchRequest::new("how to download an invoice", 10);
+        request.language = Some(Language::En);
+        let hits = kb.search(&request).expect("search").hits;
+        // Retrieved; coverage re-ranking still weighs it by the words of its own text.
+        assert!(
+            hits.iter().any(|h| h.doc_path == "en-us/statements.md"),
+            "{hits:?}"
+        );
+        request.link_text = false;
+        let hits = kb.search(&request).expect("search").hits;
+        assert!(
+            hits.iter().all(|h| h.doc_path != "en-us/statements.md"),
+            "{hits:?}"
+        );
+    }
+
     /// The second pass must add exactly what the common terms' clauses would have scored in
     /// one boolean query over all terms.
     #[test]
@@ -375,7 +422,10 @@ mod tests {
         let all = KnowledgeBase::informative_first(&outcome.terms, searcher.num_docs());
         assert!(all.len() > FIRST_PASS_TERMS, "{} terms", all.len());
         let one_query = searcher
-            .search(&kb.build_query(&all), &TopDocs::with_limit(1000).order_by_score())
+            .search(
+                &kb.build_query(&all, true),
+                &TopDocs::with_limit(1000).order_by_score(),
+            )
             .expect("search");
         let one_query = kb.hits(&searcher, one_query).expect("hits");
         assert!(!outcome.hits.is_empty());
