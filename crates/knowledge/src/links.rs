@@ -10,50 +10,46 @@
 use crate::model::{Language, Section};
 use std::collections::{BTreeSet, HashMap};
 
-/// For each document (by path), the other documents of the knowledge base it links to.
-pub fn linked_documents(sections: &[Section]) -> HashMap<String, Vec<String>> {
+/// What the links between guidance documents say, per document (by path).
+#[derive(Debug, Default)]
+pub struct DocumentLinks {
+    /// The other documents of the knowledge base it links to.
+    pub linked: HashMap<String, Vec<String>>,
+    /// The distinct texts other documents link to it with: their authors' words for what it is
+    /// about ("download your invoice" for a page titled "Read your bill"), searched in a field
+    /// of its sections' own. A text that links to several documents ("learn more", "hier")
+    /// describes none of them and is left out.
+    pub texts: HashMap<String, Vec<String>>,
+}
+
+/// Resolves every link of the guidance once per section, for both maps of [`DocumentLinks`].
+pub fn document_links(sections: &[Section]) -> DocumentLinks {
     let resolver = Resolver::new(sections);
     let mut linked: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut texts: HashMap<String, BTreeSet<String>> = HashMap::new();
     for s in sections {
         let targets = linked.entry(s.doc_path.clone()).or_default();
         targets.extend(s.links.iter().filter_map(|link| resolver.resolve(s, link)));
-    }
-    linked
-        .into_iter()
-        .map(|(doc, targets)| (doc, targets.into_iter().collect()))
-        .collect()
-}
-
-/// For each document (by path), the distinct texts other documents link to it with: their
-/// authors' words for what it is about ("download your invoice" for a page titled "Read your
-/// bill"), searched as part of the document's headings.
-pub fn link_texts_by_target(sections: &[Section]) -> HashMap<String, Vec<String>> {
-    let resolver = Resolver::new(sections);
-    let mut texts: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for s in sections {
         for (link, text) in &s.link_texts {
             if let Some(target) = resolver.resolve(s, link) {
                 texts.entry(target).or_default().insert(text.to_lowercase());
             }
         }
     }
-    // A text that links to several documents ("learn more", "hier") describes none of them.
-    let mut targets_of: HashMap<&str, usize> = HashMap::new();
+    let mut targets_of: HashMap<String, usize> = HashMap::new();
     for text in texts.values().flatten() {
-        *targets_of.entry(text.as_str()).or_default() += 1;
+        *targets_of.entry(text.clone()).or_default() += 1;
     }
-    let descriptive: HashMap<String, Vec<String>> = texts
-        .iter()
-        .map(|(doc, texts)| {
-            let texts = texts
-                .iter()
-                .filter(|t| targets_of[t.as_str()] == 1)
-                .cloned()
-                .collect();
-            (doc.clone(), texts)
-        })
-        .collect();
-    descriptive
+    DocumentLinks {
+        linked: linked
+            .into_iter()
+            .map(|(doc, targets)| (doc, targets.into_iter().collect()))
+            .collect(),
+        texts: texts
+            .into_iter()
+            .map(|(doc, texts)| (doc, texts.into_iter().filter(|t| targets_of[t] == 1).collect()))
+            .collect(),
+    }
 }
 
 /// Resolves a section's links to the other documents of the knowledge base they name.
@@ -209,7 +205,7 @@ pub(crate) mod tests {
             section("de-de/pc/refunds.md", Language::De, &["../pc/invoice.md"]),
             section("de-de/pc/invoice.md", Language::De, &["/partner-center/billing"]),
         ];
-        let linked = linked_documents(&sections);
+        let linked = document_links(&sections).linked;
         assert_eq!(
             linked["en-us/billing.md"],
             vec!["en-us/invoice.md", "en-us/refunds.md"]
@@ -248,7 +244,7 @@ pub(crate) mod tests {
             linking("en-us/c.md", &[("c.md#top", "this page")]),
             section("en-us/invoice.md", Language::En, &[]),
         ];
-        let texts = link_texts_by_target(&sections);
+        let texts = document_links(&sections).texts;
         assert_eq!(
             texts["en-us/invoice.md"],
             vec!["download your invoice", "invoice as pdf"],
@@ -281,6 +277,6 @@ pub(crate) mod tests {
             section("en-us/support.md", Language::En, &[]),
             section("en-us/marketplace/support.md", Language::En, &[]),
         ];
-        assert!(linked_documents(&sections)["en-us/a.md"].is_empty());
+        assert!(document_links(&sections).linked["en-us/a.md"].is_empty());
     }
 }

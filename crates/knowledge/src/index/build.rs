@@ -124,11 +124,7 @@ impl KnowledgeBase {
             compounds,
             abbreviations,
         )?;
-        kb.write_all(
-            sections,
-            &crate::links::linked_documents(sections),
-            &crate::links::link_texts_by_target(sections),
-        )?;
+        kb.write_all(sections, &crate::links::document_links(sections))?;
         Ok(kb)
     }
 
@@ -155,9 +151,8 @@ impl KnowledgeBase {
         })?;
         let index = index_builder(schema).create_in_dir(dir)?;
         let kb = Self::with_index(index, fields, compounds, abbreviations)?;
-        let linked = crate::links::linked_documents(&sections);
-        let link_texts = crate::links::link_texts_by_target(&sections);
-        kb.write_all(sections, &linked, &link_texts)?;
+        let links = crate::links::document_links(&sections);
+        kb.write_all(sections, &links)?;
         Ok(kb)
     }
 
@@ -232,8 +227,7 @@ impl KnowledgeBase {
     fn write_all<S: std::borrow::Borrow<Section>>(
         &self,
         sections: impl IntoIterator<Item = S>,
-        linked: &HashMap<String, Vec<String>>,
-        link_texts: &HashMap<String, Vec<String>>,
+        links: &crate::links::DocumentLinks,
     ) -> Result<()> {
         // One indexing thread per core (the sections are read into documents on this one);
         // their segments are merged into one below.
@@ -258,7 +252,7 @@ impl KnowledgeBase {
             doc.add_text(f.roles, s.roles.join("\n"));
             doc.add_text(f.date, s.date.as_deref().unwrap_or(""));
             doc.add_text(f.links, s.links.join("\n"));
-            if let Some(targets) = linked.get(&s.doc_path) {
+            if let Some(targets) = links.linked.get(&s.doc_path) {
                 doc.add_text(f.linked, targets.join("\n"));
             }
             doc.add_u64(f.line, s.line as u64);
@@ -272,7 +266,7 @@ impl KnowledgeBase {
                 headings.push_str(d);
             }
             doc.add_text(lf.heading, headings);
-            if let Some(texts) = link_texts.get(&s.doc_path) {
+            if let Some(texts) = links.texts.get(&s.doc_path) {
                 doc.add_text(lf.link_text, texts.join("\n"));
             }
             doc.add_text(lf.body, &s.body);
