@@ -259,19 +259,16 @@ const CARD_WORDS: &[&str] = &[
     "valid",
 ];
 
+/// The text of `chars`, lower case: what context words are matched against.
+fn lowered(chars: &[Char]) -> String {
+    chars.iter().map(|c| c.c).collect::<String>().to_lowercase()
+}
+
 /// Whether the words just before `at` call the number something that is not a card.
 fn named_otherwise(chars: &[Char], at: usize) -> bool {
     let from = at.saturating_sub(CONTEXT_CHARS);
-    let before: String = chars[from..at]
-        .iter()
-        .map(|c| c.c)
-        .collect::<String>()
-        .to_lowercase();
-    let around: String = chars[from..(at + CONTEXT_CHARS).min(chars.len())]
-        .iter()
-        .map(|c| c.c)
-        .collect::<String>()
-        .to_lowercase();
+    let before = lowered(&chars[from..at]);
+    let around = lowered(&chars[from..(at + CONTEXT_CHARS).min(chars.len())]);
     // An international phone number: `+` right before the digits.
     let plus = chars[..at]
         .iter()
@@ -708,11 +705,7 @@ const KEY_WORDS: &[&str] = &[
 
 /// Whether the words just before `at` call the token there an id, not a key.
 fn named_an_id(chars: &[Char], at: usize) -> bool {
-    let before: String = chars[at.saturating_sub(CONTEXT_CHARS)..at]
-        .iter()
-        .map(|c| c.c)
-        .collect::<String>()
-        .to_lowercase();
+    let before = lowered(&chars[at.saturating_sub(CONTEXT_CHARS)..at]);
     ID_WORDS.iter().any(|w| before.contains(w)) && !KEY_WORDS.iter().any(|w| before.contains(w))
 }
 

@@ -631,8 +631,9 @@ impl Router {
             self.decline(&replies, lang, trace, reads_as_ours)
         } else if self.config.layers.confidence && known_share < UNDERSTOOD_SHARE {
             trace.reason = format!(
-                "the guidance knows {:.0}% of the message's words (< {:.0}% of what it knows of typical messages): not understood",
+                "the guidance knows {:.0}% of the message's words ({:.0}% relative to typical messages; < {:.0}%): not understood",
                 retrieval.known_share * 100.0,
+                known_share * 100.0,
                 UNDERSTOOD_SHARE * 100.0
             );
             self.decline(&replies, lang, trace, reads_as_ours)
