@@ -429,6 +429,19 @@ pub fn with_typos(cases: &[Case], seed: u64) -> Vec<Case> {
         .collect()
 }
 
+/// The cases with every question mark taken out of their questions, as chat customers often
+/// write: measures how much the router leans on the mark to find the question (`eval
+/// --without-question-marks`).
+pub fn without_question_marks(cases: &[Case]) -> Vec<Case> {
+    cases
+        .iter()
+        .map(|case| Case {
+            question: case.question.replace(['?', '¿'], ""),
+            ..case.clone()
+        })
+        .collect()
+}
+
 fn with_typo(question: &str, rng: &mut fastrand::Rng) -> String {
     let words: Vec<&str> = question.split(' ').collect();
     let long: Vec<usize> = words

@@ -55,9 +55,46 @@ impl<'a> SearchRequest<'a> {
     }
 }
 
+/// Words that open a question, for messages written without a question mark (chat often has
+/// none): wh-words and the auxiliaries and modals of a yes/no question. Lower case; German
+/// with and without umlauts.
+const QUESTION_OPENERS_EN: &[&str] = &[
+    "what", "what's", "whats", "how", "when", "where", "why", "who", "which", "whose", "can", "could", "do",
+    "does", "did", "is", "are", "was", "were", "will", "would", "should", "shall", "may", "might", "must",
+    "have", "has", "am", "can't", "cant", "don't", "dont", "doesn't", "doesnt", "isn't", "isnt", "aren't",
+    "arent", "won't", "wont",
+];
+const QUESTION_OPENERS_DE: &[&str] = &[
+    "was", "wie", "wann", "wo", "woher", "wohin", "warum", "wieso", "weshalb", "weswegen", "wer", "wen",
+    "wem", "welche", "welcher", "welches", "welchen", "welchem", "womit", "wofür", "wofur", "wozu", "woran",
+    "worauf", "wobei", "wodurch", "kann", "kannst", "können", "konnen", "könnt", "konnt", "muss", "musst",
+    "müssen", "mussen", "darf", "darfst", "dürfen", "durfen", "soll", "sollen", "sollte", "sollten", "ist",
+    "sind", "gibt", "habe", "hat", "haben", "habt", "wird", "werden", "wurde", "würde", "wurde", "bekomme",
+    "bekommen", "geht", "gilt", "brauche", "brauchen",
+];
+
+/// Whether a sentence reads as a question in one of `languages` by its first word.
+fn opens_a_question(sentence: &str, languages: &[Language]) -> bool {
+    let Some(first) = sentence
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .find(|w| !w.is_empty())
+    else {
+        return false;
+    };
+    let first = first.to_lowercase();
+    languages.iter().any(|l| {
+        let openers = match l {
+            Language::En => QUESTION_OPENERS_EN,
+            Language::De => QUESTION_OPENERS_DE,
+        };
+        openers.contains(&first.as_str())
+    })
+}
+
 /// Byte ranges of the sentences of `text` that are not questions, when it has a question and
-/// something else; empty otherwise.
-pub(super) fn context_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+/// something else; empty otherwise. A question ends with a question mark; in a message without
+/// any, a sentence that opens as a question in one of `languages` is one.
+pub(super) fn context_spans(text: &str, languages: &[Language]) -> Vec<std::ops::Range<usize>> {
     let mut sentences = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
@@ -73,10 +110,15 @@ pub(super) fn context_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     if start < text.len() {
         sentences.push((start..text.len(), false));
     }
-    let sentences: Vec<_> = sentences
+    let mut sentences: Vec<_> = sentences
         .into_iter()
         .filter(|(r, _)| text[r.clone()].chars().any(char::is_alphanumeric))
         .collect();
+    if !sentences.iter().any(|(_, q)| *q) {
+        for (range, question) in &mut sentences {
+            *question = opens_a_question(&text[range.clone()], languages);
+        }
+    }
     if sentences.iter().any(|(_, q)| *q) && sentences.iter().any(|(_, q)| !*q) {
         sentences
             .into_iter()
@@ -180,4 +222,48 @@ pub struct SearchOutcome {
     /// The terms searched for; a question word unknown to the guidance is among them with
     /// weight 0, so callers can tell which words the guidance knows.
     pub terms: Vec<QueryTerm>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context<'t>(text: &'t str, languages: &[Language]) -> Vec<&'t str> {
+        context_spans(text, languages)
+            .into_iter()
+            .map(|r| text[r].trim())
+            .collect()
+    }
+
+    #[test]
+    fn the_sentences_around_a_question_are_its_context() {
+        let text = "We moved to an Azure plan last month. How are reservations billed now?";
+        assert_eq!(
+            context(text, &Language::ALL),
+            ["We moved to an Azure plan last month."]
+        );
+        // One sentence, or no question: nothing is only context.
+        assert!(context("How are reservations billed now?", &Language::ALL).is_empty());
+        assert!(context("Our invoice is wrong. Please check it.", &Language::ALL).is_empty());
+    }
+
+    /// Chat often has no question mark: a sentence that opens as a question in the message's
+    /// language is the question then, and one that does not open so in it is not.
+    #[test]
+    fn a_question_without_a_question_mark_is_known_by_its_first_word() {
+        let english = "We moved to an Azure plan last month. how are reservations billed now";
+        assert_eq!(
+            context(english, &[Language::En]),
+            ["We moved to an Azure plan last month."]
+        );
+        let german = "Wir haben letzten Monat gewechselt. Wie werden Reservierungen jetzt abgerechnet";
+        assert_eq!(
+            context(german, &[Language::De]),
+            ["Wir haben letzten Monat gewechselt."]
+        );
+        assert!(context(german, &[Language::En]).is_empty());
+        // Where the writer marks a question, the marks decide.
+        let marked = "How we bill changed. Is the old invoice still valid?";
+        assert_eq!(context(marked, &[Language::En]), ["How we bill changed."]);
+    }
 }

@@ -99,7 +99,7 @@ impl KnowledgeBase {
             .map_or_else(|| Language::ALL.to_vec(), |l| vec![l]);
         let mut terms = Vec::new();
         let context = if request.context_weight < 1.0 {
-            context_spans(request.text)
+            context_spans(request.text, &langs)
         } else {
             Vec::new()
         };
