@@ -338,6 +338,33 @@ fn guidance_questions_are_answered_with_a_citation() {
     );
 }
 
+/// A pasted mail's signature (name, title, company, phone number) is no part of the question:
+/// the outcome and the cited section are those of the question alone, not a handoff for a
+/// phone number that reads like "call me back".
+#[test]
+fn a_signature_changes_neither_the_outcome_nor_the_section() {
+    for (question, signature) in [
+        (
+            "what happens to our access if we do not pay an invoice?",
+            "\n\nKind regards\nJane Doe\nIT Manager | Contoso Ltd.\nPhone +1 425 555 0100",
+        ),
+        (
+            "Innerhalb welcher Frist kann ich ein Abonnement kündigen?",
+            "\n\nMit freundlichen Grüßen\nJonas Becker\nLeiter IT, Becker GmbH\nTel. +49 89 1234567",
+        ),
+    ] {
+        let alone = decide(question);
+        let signed = decide(&format!("{question}{signature}"));
+        assert_eq!(signed.outcome, alone.outcome, "{:#?}", signed.trace);
+        assert_eq!(
+            signed.citations.first().map(|c| &c.citation),
+            alone.citations.first().map(|c| &c.citation),
+            "{:#?}",
+            signed.trace
+        );
+    }
+}
+
 #[test]
 fn a_question_whose_key_word_the_guidance_never_uses_gets_suggestions_not_an_answer() {
     // No section of the bundled guidance says how to download an invoice: the gate is sure of

@@ -1,6 +1,8 @@
-//! Greetings and sign-offs around a chat question ("Hi team, ... Thanks a lot, regards"): they
-//! say nothing about the subject, but every word of them counts against how much of the question
-//! a section covers. Retrieval reads the question without them; intents still see everything.
+//! Greetings, sign-offs and signatures around a chat question ("Hi team, ... Thanks a lot,
+//! regards", or a pasted mail's "Best regards / name / title / phone"): they say nothing about
+//! the subject, but every word of them counts against how much of the question a section covers,
+//! and a signature's name, title and phone number read like a request to be called back.
+//! Retrieval and the intents read the question without them (the transcript keeps every word).
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -19,6 +21,59 @@ static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
     .expect("sign-off pattern")
 });
 
+/// A closing line that starts a signature: regards or greetings at the start of a line or after a
+/// sentence, with at most a name or a place after them on their line ("Best regards, John
+/// Miller", "Viele Grüße aus Hamburg"); "best" or "cheers" alone or before a comma; thanks only
+/// on a line of their own ("Thanks,"), since "Thanks, but that did not help" goes on.
+static VALEDICTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)(?:^|[.!?][^\S\n]+)[^\S\n]*(?:(?:(?:best|kind|warm|many|kindest|warmest)\s+)?regards|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche|sonnige)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|mfg|lg|vg|bg)\b[^\n?]{0,60}$|(?:^|[.!?][^\S\n]+)[^\S\n]*(?:sincerely|yours\s+(?:sincerely|truly)|cheers|best)[^\S\n]*(?:[,!.][^\n?]{0,60})?$|^[^\S\n]*(?:(?:many\s+)?thanks?(?:\s+you)?(?:\s+(?:a\s+lot|in\s+advance|so\s+much))?|thx|danke(?:\s+(?:schön|sehr|im\s+voraus))?|vielen\s+dank(?:\s+im\s+voraus)?)[^\S\n]*[,!.]*[^\S\n]*$",
+    )
+    .expect("valediction pattern")
+});
+
+/// A signature after a valediction is this short at most: a few lines of name, title, company
+/// and phone, no question among them.
+const SIGNATURE_MAX_BYTES: usize = 240;
+const SIGNATURE_MAX_LINES: usize = 6;
+/// ...after a valediction line at most this long.
+const SIGNATURE_LINE_BYTES: usize = 100;
+
+/// Where the signature at the end of `text` begins (its valediction), if it has one.
+fn signature_start(text: &str) -> Option<usize> {
+    // A signature ends the message: only its tail is searched, however long the message.
+    let mut at = text
+        .len()
+        .saturating_sub(SIGNATURE_MAX_BYTES + SIGNATURE_LINE_BYTES);
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    while let Some(m) = VALEDICTION.find_at(text, at) {
+        let after = &text[m.end()..];
+        if after.len() <= SIGNATURE_MAX_BYTES
+            && !after.contains('?')
+            && after.lines().filter(|l| !l.trim().is_empty()).count() <= SIGNATURE_MAX_LINES
+        {
+            // The valediction begins after the sentence end the match may start with.
+            let found = m.as_str();
+            return Some(m.start() + found.find(char::is_alphabetic).unwrap_or(0));
+        }
+        at = m.end().max(m.start() + 1);
+        while at < text.len() && !text.is_char_boundary(at) {
+            at += 1;
+        }
+        if at >= text.len() {
+            break;
+        }
+    }
+    None
+}
+
+/// Words that make thanks go on into something said ("thanks, but it did not help").
+static GOES_ON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:but|not|no|never|aber|nicht|kein\w*|nie|doch)\b").expect("pattern")
+});
+
 /// How much of a message's end is searched for a sign-off.
 const SIGN_OFF_TAIL_BYTES: usize = 120;
 
@@ -30,6 +85,7 @@ const MIN_WORDS_LEFT: usize = 2;
 pub fn without_pleasantries(text: &str) -> &str {
     let start = GREETING.find(text).map_or(0, |m| m.end());
     let rest = &text[start..];
+    let rest = signature_start(rest).map_or(rest, |at| rest[..at].trim_end());
     // A sign-off ends the message: only its tail is searched, however long the message.
     let mut tail = rest.len().saturating_sub(SIGN_OFF_TAIL_BYTES);
     while !rest.is_char_boundary(tail) {
@@ -40,6 +96,7 @@ pub fn without_pleasantries(text: &str) -> &str {
     let end = SIGN_OFF
         .captures(&rest[tail..])
         .and_then(|c| c.get(1))
+        .filter(|m| !GOES_ON.is_match(m.as_str()))
         .map_or(rest.len(), |m| tail + m.start());
     let core = rest[..end].trim().trim_end_matches(',').trim_end();
     if core.split_whitespace().count() >= MIN_WORDS_LEFT {
@@ -92,5 +149,47 @@ mod tests {
             without_pleasantries("our regards to billing: where is the invoice"),
             "our regards to billing: where is the invoice"
         );
+    }
+
+    /// A pasted mail ends with a signature (name, title, company, phone): none of it is the
+    /// question, and its phone number is not a request to be called.
+    #[test]
+    fn a_signature_after_a_valediction_is_trimmed() {
+        assert_eq!(
+            without_pleasantries(
+                "How are reservations billed?\n\nBest regards,\nJohn Miller\nIT Manager | Contoso Ltd.\nPhone +1 425 555 0100"
+            ),
+            "How are reservations billed?"
+        );
+        assert_eq!(
+            without_pleasantries(
+                "Wie werden Reservierungen abgerechnet? Danke!\n\nMit freundlichen Grüßen\nJonas Becker\nLeiter IT, Becker & Söhne GmbH\nTel. +49 89 1234567"
+            ),
+            "Wie werden Reservierungen abgerechnet?"
+        );
+        assert_eq!(
+            without_pleasantries(
+                "How are reservations billed? Best regards, John Miller, Contoso Ltd., +1 425 555 0100"
+            ),
+            "How are reservations billed?"
+        );
+        assert_eq!(
+            without_pleasantries("where is the credit note\nThanks,\nMax Mustermann\nContoso"),
+            "where is the credit note"
+        );
+    }
+
+    /// What follows a valediction-like word and says more stays: a question, thanks that go
+    /// on, a long text.
+    #[test]
+    fn what_goes_on_after_thanks_or_regards_is_kept() {
+        for text in [
+            "I read the page. Thanks, but it did not help at all.",
+            "Best regards from our finance team: the invoice is wrong.\nCan you check it?",
+            "Where is the invoice?\nRegards,\nJohn\nAnd who do I ask about the refund?",
+            "Best practice for reservations: how are they billed",
+        ] {
+            assert_eq!(without_pleasantries(text), text);
+        }
     }
 }
