@@ -9,6 +9,7 @@ pub mod direction;
 pub mod entities;
 pub mod intents;
 pub mod language;
+pub mod pasted_links;
 pub mod pleasantries;
 pub mod plugins;
 pub mod policy;

@@ -340,6 +340,7 @@ impl Router {
         // card number was declined as not understood.
         let text = crate::redact::redact(&clean(&message.text)).text;
         let analysed = crate::redact::without_marks(&text);
+        let analysed = crate::pasted_links::as_words(&analysed);
         let (mut lang, mut language_source) =
             language::detect(&analysed, message.language_hint, context.language);
         // Where only a statistical guess (or nothing) decided, the guidance's words decide first.
