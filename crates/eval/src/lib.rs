@@ -6,9 +6,11 @@
 mod arbiter;
 mod folds;
 mod ranking;
+mod rewrites;
 
 pub use arbiter::{fit_arbiter, ArbiterFigures, ArbiterFit, CurvePoint, TARGET_PRECISION};
 pub use ranking::{fit_ranker, RankFigures, RankerFit};
+pub use rewrites::{rewritten, with_typos, Rewrite};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -412,63 +414,6 @@ pub fn report(results: Vec<CaseResult>) -> Report {
         confusion: confusions,
         results,
     }
-}
-
-/// The cases with one typo put into each question, chosen by `seed` (the same seed gives the
-/// same typos): inside one word of six or more letters, never its first letter, a letter is
-/// swapped with the next, dropped or doubled, as people mistype in chat. Questions without such
-/// a word stay as they are. Measures how much typo tolerance holds up (`eval --typos`).
-pub fn with_typos(cases: &[Case], seed: u64) -> Vec<Case> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    cases
-        .iter()
-        .map(|case| Case {
-            question: with_typo(&case.question, &mut rng),
-            ..case.clone()
-        })
-        .collect()
-}
-
-/// The cases with every question mark taken out of their questions, as chat customers often
-/// write: measures how much the router leans on the mark to find the question (`eval
-/// --without-question-marks`).
-pub fn without_question_marks(cases: &[Case]) -> Vec<Case> {
-    cases
-        .iter()
-        .map(|case| Case {
-            question: case.question.replace(['?', '¿'], ""),
-            ..case.clone()
-        })
-        .collect()
-}
-
-fn with_typo(question: &str, rng: &mut fastrand::Rng) -> String {
-    let words: Vec<&str> = question.split(' ').collect();
-    let long: Vec<usize> = words
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.chars().count() >= 6 && w.chars().all(char::is_alphabetic))
-        .map(|(i, _)| i)
-        .collect();
-    if long.is_empty() {
-        return question.to_string();
-    }
-    let at = long[rng.usize(..long.len())];
-    let mut letters: Vec<char> = words[at].chars().collect();
-    // Never the first letter: from the second to the one before last.
-    let j = rng.usize(1..letters.len() - 1);
-    match rng.u8(..3) {
-        // Swapping two equal letters would change nothing: drop one instead.
-        0 if letters[j] != letters[j + 1] => letters.swap(j, j + 1),
-        1 => {
-            letters.remove(j);
-        }
-        _ => letters.insert(j, letters[j]),
-    }
-    let typed: String = letters.into_iter().collect();
-    let mut out: Vec<&str> = words;
-    out[at] = &typed;
-    out.join(" ")
 }
 
 /// Runs every case through the router, each in a fresh conversation, with service hours

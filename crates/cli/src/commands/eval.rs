@@ -11,8 +11,8 @@ use switchboard_core::policy::{Verdict, ARBITER_FEATURE_NAMES};
 use switchboard_core::ranker::RANK_FEATURE_NAMES;
 use switchboard_core::{Layers, RouterConfig};
 use switchboard_eval::{
-    calibration, fit_arbiter, fit_ranker, load_cases, parse_thresholds, run as run_cases, shortfalls,
-    with_typos, without_question_marks, ArbiterFit, Metrics, RankerFit, Report, TARGET_PRECISION,
+    calibration, fit_arbiter, fit_ranker, load_cases, parse_thresholds, rewritten, run as run_cases,
+    shortfalls, with_typos, ArbiterFit, Metrics, RankerFit, Report, Rewrite, TARGET_PRECISION,
 };
 
 #[derive(Debug, clap::Args)]
@@ -43,10 +43,10 @@ pub struct EvalArgs {
     /// six or more letters, never the first), chosen by this seed, to measure robustness.
     #[arg(long, value_name = "SEED")]
     typos: Option<u64>,
-    /// Take every question mark out of the questions (chat customers often write none), to
-    /// measure robustness.
-    #[arg(long)]
-    without_question_marks: bool,
+    /// Rewrite every question as real messages differ from them, to measure robustness: one of
+    /// no-question-marks, signature, link, greeting, capitals, umlauts.
+    #[arg(long, value_name = "KIND")]
+    rewrite: Option<Rewrite>,
     /// Fit the arbiter (answer / handoff / decline from the learnt intents and the guidance's
     /// signals) on the cases, print its cross-validated figures and the fitted weights.
     #[arg(long)]
@@ -246,9 +246,9 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
         cases = with_typos(&cases, seed);
         eprintln!("one typo put into each question that has a word of six or more letters (seed {seed})");
     }
-    if args.without_question_marks {
-        cases = without_question_marks(&cases);
-        eprintln!("every question mark taken out of the questions");
+    if let Some(rewrite) = args.rewrite {
+        cases = rewritten(&cases, rewrite);
+        eprintln!("every question rewritten: {}", rewrite.name());
     }
     let thresholds = args
         .fail_under
@@ -408,7 +408,7 @@ pub fn run(env: &Env, args: &EvalArgs) -> Result<ExitCode> {
                     learnt.join(", "),
                     r.got_text()
                 );
-                if args.typos.is_some() || args.without_question_marks {
+                if args.typos.is_some() || args.rewrite.is_some() {
                     // The question as it was asked, typo included.
                     if let Some(case) = cases.iter().find(|c| c.id == r.id) {
                         println!("      asked: {}", case.question);
