@@ -14,6 +14,16 @@ static GREETING: LazyLock<Regex> = LazyLock::new(|| {
     .expect("greeting pattern")
 });
 
+/// A question announced before it is asked, with nothing said of its subject ("Quick question:",
+/// "Ich hätte da mal eine Frage."): "question" and "Frage" are words of the guidance's FAQ pages.
+/// One that names its subject ("a question about our invoice:") is part of the question.
+static ANNOUNCEMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:(?:i|we)\s+(?:have|had|got|'ve\s+got)\s+|i've\s+got\s+|got\s+|just\s+)?(?:(?:a|one|another)\s+)?(?:more\s+)?(?:(?:quick|short|small|simple|general|little)\s+)?question(?:\s+(?:for|to)\s+(?:you(?:\s+(?:guys|all))?|the\s+team|support))?\s*[:.!,-]+|^\s*(?:(?:ich|wir)\s+)?(?:(?:habe|hätte|haette|hatte|hab|haben|hätten|haetten)\s+(?:da\s+)?(?:mal\s+)?(?:noch\s+)?)?(?:(?:eine|ne|folgende)\s+)?(?:(?:kurze|kleine|allgemeine)\s+)?(?:frage|anliegen)(?:\s+an\s+(?:euch|sie|dich))?\s*[:.!,-]+|^\s*folgendes(?:\s+(?:anliegen|problem))?\s*[:.!,-]+",
+    )
+    .expect("announcement pattern")
+});
+
 static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)(?:^|[\s.!?,])(\b(?:(?:many\s+)?thanks?(?:\s+you)?(?:\s+(?:a\s+lot|in\s+advance|so\s+much))?|thx|cheers|(?:best|kind|warm)\s+regards|regards|danke(?:\s+(?:schön|sehr|im\s+voraus))?|vielen\s+dank(?:\s+im\s+voraus)?|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|lg|vg|mfg)\b[^.?!]{0,30}[.!]*\s*)$",
@@ -83,7 +93,8 @@ const MIN_WORDS_LEFT: usize = 2;
 /// `text` without a leading greeting and a trailing sign-off, or `text` itself when too little
 /// would be left.
 pub fn without_pleasantries(text: &str) -> &str {
-    let start = GREETING.find(text).map_or(0, |m| m.end());
+    let mut start = GREETING.find(text).map_or(0, |m| m.end());
+    start += ANNOUNCEMENT.find(&text[start..]).map_or(0, |m| m.end());
     let rest = &text[start..];
     let rest = signature_start(rest).map_or(rest, |at| rest[..at].trim_end());
     // A sign-off ends the message: only its tail is searched, however long the message.
@@ -149,6 +160,42 @@ mod tests {
             without_pleasantries("our regards to billing: where is the invoice"),
             "our regards to billing: where is the invoice"
         );
+    }
+
+    /// A question announced without its subject is no part of it; one with a subject is.
+    #[test]
+    fn an_announced_question_is_trimmed_unless_it_names_its_subject() {
+        for (text, question) in [
+            (
+                "Quick question: how are reservations billed?",
+                "how are reservations billed?",
+            ),
+            (
+                "Hi, I have a question. How are reservations billed?",
+                "How are reservations billed?",
+            ),
+            (
+                "Ich hätte da mal eine Frage. Wie werden Reservierungen abgerechnet?",
+                "Wie werden Reservierungen abgerechnet?",
+            ),
+            (
+                "Hallo, kurze Frage an euch: wie werden Reservierungen abgerechnet?",
+                "wie werden Reservierungen abgerechnet?",
+            ),
+            (
+                "Folgendes: wie werden Reservierungen abgerechnet?",
+                "wie werden Reservierungen abgerechnet?",
+            ),
+        ] {
+            assert_eq!(without_pleasantries(text), question, "{text}");
+        }
+        for text in [
+            "A question about our invoice: why is it higher?",
+            "Frage zur Rechnung: warum ist sie höher?",
+            "question marks in the invoice file",
+        ] {
+            assert_eq!(without_pleasantries(text), text);
+        }
     }
 
     /// A pasted mail ends with a signature (name, title, company, phone): none of it is the

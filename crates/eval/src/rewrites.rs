@@ -15,6 +15,8 @@ pub enum Rewrite {
     Signature,
     /// A link to the Partner Center documentation after the question.
     Link,
+    /// The question announced before it is asked ("Quick question - ...").
+    Announced,
     /// A greeting before the question and thanks after it.
     Greeting,
     /// The question in capitals.
@@ -25,10 +27,11 @@ pub enum Rewrite {
 
 impl Rewrite {
     /// Every rewrite, in the order `eval --rewrite` lists them.
-    pub const ALL: [Rewrite; 6] = [
+    pub const ALL: [Rewrite; 7] = [
         Rewrite::NoQuestionMarks,
         Rewrite::Signature,
         Rewrite::Link,
+        Rewrite::Announced,
         Rewrite::Greeting,
         Rewrite::Capitals,
         Rewrite::Umlauts,
@@ -40,6 +43,7 @@ impl Rewrite {
             Rewrite::NoQuestionMarks => "no-question-marks",
             Rewrite::Signature => "signature",
             Rewrite::Link => "link",
+            Rewrite::Announced => "announced",
             Rewrite::Greeting => "greeting",
             Rewrite::Capitals => "capitals",
             Rewrite::Umlauts => "umlauts",
@@ -71,6 +75,19 @@ const SIGNATURES_EN: [&str; 4] = [
     "\n\nSincerely,\nRobert Brown\nCFO, Tailspin Toys\n\nThis e-mail and any attachments are confidential.",
 ];
 
+const ANNOUNCEMENTS_DE: [&str; 4] = [
+    "Hätte mal ne Frage: ",
+    "Eine Frage an Sie. ",
+    "Ich habe noch eine kleine Frage - ",
+    "Folgendes: ",
+];
+const ANNOUNCEMENTS_EN: [&str; 4] = [
+    "Got a question. ",
+    "Just a quick question - ",
+    "One more question: ",
+    "We have a question for you all. ",
+];
+
 /// The cases rewritten one way.
 pub fn rewritten(cases: &[Case], rewrite: Rewrite) -> Vec<Case> {
     cases
@@ -89,6 +106,10 @@ pub fn rewritten(cases: &[Case], rewrite: Rewrite) -> Vec<Case> {
                     format!("{q} (gesehen auf https://learn.microsoft.com/de-de/partner-center/)")
                 }
                 Rewrite::Link => format!("{q} (saw https://learn.microsoft.com/en-us/partner-center/ )"),
+                Rewrite::Announced => {
+                    let announcements = if de { ANNOUNCEMENTS_DE } else { ANNOUNCEMENTS_EN };
+                    format!("{}{q}", announcements[i % announcements.len()])
+                }
                 Rewrite::Greeting if de => format!("Hallo zusammen, {q} Danke!"),
                 Rewrite::Greeting => format!("Hi there, {q} Thanks!"),
                 Rewrite::Capitals => q.to_uppercase(),
