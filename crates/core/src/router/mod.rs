@@ -238,6 +238,25 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// Invisible characters a copy from a mail or a mobile keyboard leaves in text: zero-width
+/// spaces and joiners, the word joiner, a byte order mark, a soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// The text as the analysis reads it: every space (no-break, thin, ideographic, ...) a plain
+/// one and invisible characters gone, so a sentence ends and a word splits where it shows.
+fn plain_spaces(text: &str) -> std::borrow::Cow<'_, str> {
+    let odd = |c: char| (c.is_whitespace() && !matches!(c, ' ' | '\n' | '\t')) || is_invisible(c);
+    if !text.chars().any(odd) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .filter(|&c| !is_invisible(c))
+        .map(|c| if c.is_whitespace() && c != '\n' { ' ' } else { c })
+        .collect()
+}
+
 impl Router {
     /// A router over a knowledge base, plugins and support model.
     pub fn new(kb: KnowledgeBase, plugins: PluginSet, support: SupportModel, config: RouterConfig) -> Self {
@@ -340,6 +359,7 @@ impl Router {
         // card number was declined as not understood.
         let text = crate::redact::redact(&clean(&message.text)).text;
         let analysed = crate::redact::without_marks(&text);
+        let analysed = plain_spaces(&analysed);
         let analysed = crate::pasted_links::as_words(&analysed);
         let (mut lang, mut language_source) =
             language::detect(&analysed, message.language_hint, context.language);
@@ -783,4 +803,21 @@ fn asked_about_other_products(last: &str, before: &[String], now: &[String]) -> 
         question.push_str(&named);
     }
     Some(question)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_spaces;
+
+    #[test]
+    fn odd_spaces_read_as_spaces_and_invisible_characters_not_at_all() {
+        assert_eq!(
+            plain_spaces("Invoice\u{00A0}wrong.\u{202F}Why\u{200B}?\u{FEFF}\nThanks"),
+            "Invoice wrong. Why?\nThanks"
+        );
+        assert!(matches!(
+            plain_spaces("plain text\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }
