@@ -33,12 +33,15 @@ pub fn as_words(text: &str) -> Cow<'_, str> {
     })
 }
 
-/// The words of the last path segment of `link` that names something.
+/// The words of the last path segment of `link` that names something; nothing for a link to a
+/// site or one of its top sections ("learn.microsoft.com/en-us/partner-center/"), which names a
+/// site, not a page.
 fn slug_words(link: &str) -> String {
     let without_scheme = link.split_once("://").map_or(link, |(_, rest)| rest);
     let path = without_scheme.split(['?', '#']).next().unwrap_or_default();
     // The first segment is the host.
-    path.split('/')
+    let names: Vec<&str> = path
+        .split('/')
         .skip(1)
         .map(|segment| {
             segment
@@ -47,15 +50,15 @@ fn slug_words(link: &str) -> String {
                 .map_or(segment, |(stem, _)| stem)
         })
         .filter(|segment| !segment.is_empty() && !NOT_A_NAME.is_match(segment))
-        .last()
-        .map(|segment| {
-            segment
-                .split(['-', '_', '+', '.'])
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+        .collect();
+    match names.as_slice() {
+        [] | [_] => String::new(),
+        [.., page] => page
+            .split(['-', '_', '+', '.'])
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
 }
 
 #[cfg(test)]
