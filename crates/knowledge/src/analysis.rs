@@ -576,6 +576,8 @@ pub struct Analyzer {
     language: Language,
     stemmer: Arc<Stemmer>,
     stop_words: Arc<HashSet<&'static str>>,
+    /// The stems of the stop words: a typo of "actually" corrected to `actual` is still filler.
+    stop_stems: Arc<HashSet<String>>,
     compounds: Arc<CompoundDictionary>,
 }
 
@@ -594,12 +596,20 @@ impl Analyzer {
             Language::De => (Algorithm::German, GERMAN_STOP_WORDS),
             Language::En => (Algorithm::English, ENGLISH_STOP_WORDS),
         };
-        Analyzer {
+        let mut analyzer = Analyzer {
             language,
             stemmer: Arc::new(Stemmer::create(algorithm)),
             stop_words: Arc::new(stop.iter().copied().collect()),
+            stop_stems: Arc::default(),
             compounds,
-        }
+        };
+        analyzer.stop_stems = Arc::new(stop.iter().map(|w| analyzer.stem(w)).collect());
+        analyzer
+    }
+
+    /// Whether a stemmed term is the stem of a stop word.
+    pub fn is_stop_stem(&self, term: &str) -> bool {
+        self.stop_stems.contains(term)
     }
 
     /// The language analysed.

@@ -403,6 +403,37 @@ mod tests {
         );
     }
 
+    /// A typo with one correction in reach is searched as the word it stands for; a typo of a
+    /// filler word ("acually") is filler, not a search for `actual`.
+    #[test]
+    fn a_sole_typo_correction_weighs_as_the_word_and_a_misspelt_filler_is_dropped() {
+        let sections = vec![
+            Section {
+                body: "Invoices arrive monthly; the actual amount follows usage.".into(),
+                ..Section::new("en-us/invoices.md", Language::En)
+            },
+            Section {
+                body: "Payment terms are thirty days.".into(),
+                ..Section::new("en-us/payment.md", Language::En)
+            },
+        ];
+        let kb = KnowledgeBase::build_in_ram(&sections).expect("index builds");
+        let terms = |text: &str| {
+            let mut request = SearchRequest::new(text, 10);
+            request.language = Some(Language::En);
+            kb.search(&request).expect("search").terms
+        };
+        let right = terms("payment invoices");
+        let typo = terms("paymnet invoices");
+        let weight = |ts: &[QueryTerm], term: &str| ts.iter().find(|t| t.term == term).map(|t| t.weight);
+        assert_eq!(weight(&typo, "payment"), weight(&right, "payment"), "{typo:?}");
+        assert!(typo
+            .iter()
+            .any(|t| t.corrected_from.as_deref() == Some("paymnet")));
+        let filler = terms("acually invoices");
+        assert!(filler.iter().all(|t| t.term != "actual"), "{filler:?}");
+    }
+
     /// The second pass must add exactly what the common terms' clauses would have scored in
     /// one boolean query over all terms.
     #[test]

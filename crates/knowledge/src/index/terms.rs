@@ -9,7 +9,8 @@ use tantivy::{Searcher, Term};
 
 /// Weight of a compound part next to the whole word.
 const COMPOUND_PART_WEIGHT: f32 = 0.6;
-/// Weight of a typo correction next to a word spelt right.
+/// Weight of each of two typo corrections of a word next to a word spelt right (a correction
+/// without a rival weighs as the word).
 const CORRECTION_WEIGHT: f32 = 0.8;
 /// Words shorter than this are never corrected: too many neighbours.
 const MIN_CORRECTABLE_CHARS: usize = 4;
@@ -121,6 +122,10 @@ impl KnowledgeBase {
                 continue;
             }
             let corrections = self.corrections(searcher, lang, &t.term);
+            if corrections.iter().any(|(term, _)| analyzer.is_stop_stem(term)) {
+                // A misspelt filler word ("acually") is filler, not a word to search for.
+                continue;
+            }
             if corrections.is_empty() && from_question && !t.is_compound_part {
                 // Unknown to the guidance: not searched, but it counts against coverage.
                 out.push(QueryTerm {
@@ -135,6 +140,8 @@ impl KnowledgeBase {
                     emphasis,
                 });
             }
+            // One correction in reach is the word the customer meant; of two, either may be.
+            let sole = corrections.len() == 1;
             for (term, df) in corrections {
                 if out.iter().any(|q| q.language == lang && q.term == term) {
                     continue;
@@ -144,7 +151,7 @@ impl KnowledgeBase {
                     term,
                     corrected_from: Some(t.term.clone()),
                     compound_part: t.is_compound_part,
-                    weight: weight * part_weight * CORRECTION_WEIGHT,
+                    weight: weight * part_weight * if sole { 1.0 } else { CORRECTION_WEIGHT },
                     doc_freq: df,
                     word: word_of(t.position),
                     expands: !from_question,
