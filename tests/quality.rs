@@ -204,16 +204,6 @@ fn dev_set_in_other_spellings_or_with_greetings_keeps_its_figures() {
             .replace(['ü', 'Ü'], "u")
             .replace('ß', "ss")
     };
-    let ue_spelled = |c: &switchboard_eval::Case| {
-        c.question
-            .replace('ä', "ae")
-            .replace('ö', "oe")
-            .replace('ü', "ue")
-            .replace('Ä', "Ae")
-            .replace('Ö', "Oe")
-            .replace('Ü', "Ue")
-            .replace('ß', "ss")
-    };
     let greeted = |c: &switchboard_eval::Case| match c.lang {
         switchboard_knowledge::Language::De => {
             format!("Hallo zusammen, {} Danke und viele Grüße", c.question)
@@ -223,32 +213,30 @@ fn dev_set_in_other_spellings_or_with_greetings_keeps_its_figures() {
     let plain = eval_json(&shared, &shared.join("eval/dev.toml"));
     // One of the 48 answer questions of a language.
     let one_case = 1.0 / 48.0 + 1e-9;
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().expect("dir")).collect();
     for (name, got) in [
         (
             "without umlauts",
             dev_variant(&shared, dirs[0].path(), plain_vowels),
         ),
-        (
-            "with umlauts as ae/oe/ue",
-            dev_variant(&shared, dirs[1].path(), ue_spelled),
-        ),
-        ("with greetings", dev_variant(&shared, dirs[2].path(), greeted)),
+        ("with greetings", dev_variant(&shared, dirs[1].path(), greeted)),
     ]
     .into_iter()
     .map(|(name, variant)| (name, eval_json(&shared, &variant)))
-    .chain(["signature", "announced", "no-question-marks"].map(|kind| {
-        let out = eval_cases(
-            &shared,
-            &shared.join("eval/dev.toml"),
-            &["--json", "--rewrite", kind],
-        );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (
-            kind,
-            serde_json::from_slice(&out.stdout).expect("eval --json prints one object"),
-        )
-    })) {
+    .chain(
+        ["umlauts", "signature", "announced", "no-question-marks"].map(|kind| {
+            let out = eval_cases(
+                &shared,
+                &shared.join("eval/dev.toml"),
+                &["--json", "--rewrite", kind],
+            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            (
+                kind,
+                serde_json::from_slice(&out.stdout).expect("eval --json prints one object"),
+            )
+        }),
+    ) {
         for lang in ["de", "en"] {
             for metric in ["hit_at_1", "hit_at_3", "decision_accuracy", "answer_coverage"] {
                 let (p, v) = (
