@@ -14,9 +14,15 @@ static LINK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A path segment that names no page: a locale, a number, an id, a hash.
 static NOT_A_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[a-z]{2}(?:-[a-z]{2,4})?|[0-9a-f-]{8,}|.*\d{3,}.*|index|default|home)$")
-        .expect("pattern")
+    Regex::new(r"(?i)^(?:[a-z]{2}(?:-[a-z]{2,4})?|[0-9a-f-]{8,}|index|default|home)$").expect("pattern")
 });
+
+/// Whether a path segment is mostly digits (an order, a ticket, a tenant number), not a name
+/// ("microsoft-365-business" is a name).
+fn is_an_id(segment: &str) -> bool {
+    let digits = segment.chars().filter(char::is_ascii_digit).count();
+    digits * 2 > segment.chars().count()
+}
 
 /// The message with every link replaced by the words of its page's name, or by nothing.
 pub fn as_words(text: &str) -> Cow<'_, str> {
@@ -49,7 +55,7 @@ fn slug_words(link: &str) -> String {
                 .filter(|(_, ext)| ext.len() <= 4 && ext.chars().all(char::is_alphabetic))
                 .map_or(segment, |(stem, _)| stem)
         })
-        .filter(|segment| !segment.is_empty() && !NOT_A_NAME.is_match(segment))
+        .filter(|segment| !segment.is_empty() && !NOT_A_NAME.is_match(segment) && !is_an_id(segment))
         .collect();
     match names.as_slice() {
         [] | [_] => String::new(),

@@ -19,7 +19,7 @@ static GREETING: LazyLock<Regex> = LazyLock::new(|| {
 /// One that names its subject ("a question about our invoice:") is part of the question.
 static ANNOUNCEMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:(?:i|we)\s+(?:have|had|got|'ve\s+got)\s+|i've\s+got\s+|got\s+|just\s+)?(?:(?:a|one|another)\s+)?(?:more\s+)?(?:(?:quick|short|small|simple|general|little)\s+)?question(?:\s+(?:for|to)\s+(?:you(?:\s+(?:guys|all))?|the\s+team|support))?\s*[:.!,-]+|^\s*(?:(?:ich|wir)\s+)?(?:(?:habe|hätte|haette|hatte|hab|haben|hätten|haetten)\s+(?:da\s+)?(?:mal\s+)?(?:noch\s+)?)?(?:(?:eine|ne|folgende)\s+)?(?:(?:kurze|kleine|allgemeine)\s+)?(?:frage|anliegen)(?:\s+an\s+(?:euch|sie|dich))?\s*[:.!,-]+|^\s*folgendes(?:\s+(?:anliegen|problem))?\s*[:.!,-]+",
+        r"(?i)^\s*(?:(?:i|we)\s+(?:have|had|got|'ve\s+got)\s+|i've\s+got\s+|got\s+|just\s+)?(?:(?:a|one|another)\s+)?(?:more\s+)?(?:(?:quick|short|small|simple|general|little)\s+)?question(?:\s+(?:for|to)\s+(?:you(?:\s+(?:guys|all))?|the\s+team|support))?\s*[:.!,-]+|^\s*(?:(?:ich|wir)\s+)?(?:(?:habe|hätte|haette|hatte|hab|haben|hätten|haetten)\s+(?:da\s+)?(?:mal\s+)?(?:noch\s+)?)?(?:(?:eine|ein|ne|folgende|folgendes)\s+)?(?:(?:kurze|kleine|allgemeine)\s+)?(?:frage|anliegen)(?:\s+an\s+(?:euch|sie|dich))?\s*[:.!,-]+|^\s*folgendes(?:\s+(?:anliegen|problem))?\s*[:.!,-]+",
     )
     .expect("announcement pattern")
 });
@@ -90,8 +90,8 @@ const SIGN_OFF_TAIL_BYTES: usize = 120;
 /// Words a question must keep for the trimmed form to be used; "Hi!" or "Danke!" alone stay.
 const MIN_WORDS_LEFT: usize = 2;
 
-/// `text` without a leading greeting and a trailing sign-off, or `text` itself when too little
-/// would be left.
+/// `text` without a leading greeting and announcement ("Quick question:"), a trailing signature
+/// and sign-off, or `text` itself when too little would be left.
 pub fn without_pleasantries(text: &str) -> &str {
     let mut start = GREETING.find(text).map_or(0, |m| m.end());
     start += ANNOUNCEMENT.find(&text[start..]).map_or(0, |m| m.end());

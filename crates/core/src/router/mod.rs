@@ -253,7 +253,7 @@ fn plain_spaces(text: &str) -> std::borrow::Cow<'_, str> {
     }
     text.chars()
         .filter(|&c| !is_invisible(c))
-        .map(|c| if c.is_whitespace() && c != '\n' { ' ' } else { c })
+        .map(|c| if odd(c) { ' ' } else { c })
         .collect()
 }
 

@@ -122,8 +122,12 @@ impl KnowledgeBase {
                 continue;
             }
             let corrections = self.corrections(searcher, lang, &t.term);
-            if corrections.iter().any(|(term, _)| analyzer.is_stop_stem(term)) {
-                // A misspelt filler word ("acually") is filler, not a word to search for.
+            if corrections
+                .first()
+                .is_some_and(|(term, _)| analyzer.is_stop_stem(term))
+            {
+                // A misspelt filler word ("acually", its likeliest reading a stop word's stem) is
+                // filler, not a word to search for.
                 continue;
             }
             if corrections.is_empty() && from_question && !t.is_compound_part {
