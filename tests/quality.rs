@@ -189,8 +189,8 @@ fn eval_json(shared: &Path, cases: &Path) -> serde_json::Value {
 }
 
 /// Customers without a German keyboard, customers who greet and sign off, sign with a mail
-/// signature, announce their question or leave out question marks get what the questions as
-/// written get: per language, each variant loses at most one case on any figure.
+/// signature, announce their question, leave out question marks or mention the bot on Discord
+/// get what the questions as written get: per language, each variant loses at most one case on any figure.
 #[test]
 fn dev_set_in_other_spellings_or_with_greetings_keeps_its_figures() {
     let Some(shared) = shared() else {

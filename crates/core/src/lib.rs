@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod answer_gate;
+pub mod chat_markup;
 pub mod decision;
 pub mod desk;
 pub mod direction;

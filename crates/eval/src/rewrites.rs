@@ -17,6 +17,9 @@ pub enum Rewrite {
     Link,
     /// The question announced before it is asked ("Quick question - ...").
     Announced,
+    /// A Discord mention of the bot before the question, as a channel that answers only
+    /// mentions receives it.
+    Mention,
     /// A greeting before the question and thanks after it.
     Greeting,
     /// The question in capitals.
@@ -27,11 +30,12 @@ pub enum Rewrite {
 
 impl Rewrite {
     /// Every rewrite, in the order `eval --rewrite` lists them.
-    pub const ALL: [Rewrite; 7] = [
+    pub const ALL: [Rewrite; 8] = [
         Rewrite::NoQuestionMarks,
         Rewrite::Signature,
         Rewrite::Link,
         Rewrite::Announced,
+        Rewrite::Mention,
         Rewrite::Greeting,
         Rewrite::Capitals,
         Rewrite::Umlauts,
@@ -44,6 +48,7 @@ impl Rewrite {
             Rewrite::Signature => "signature",
             Rewrite::Link => "link",
             Rewrite::Announced => "announced",
+            Rewrite::Mention => "mention",
             Rewrite::Greeting => "greeting",
             Rewrite::Capitals => "capitals",
             Rewrite::Umlauts => "umlauts",
@@ -110,6 +115,7 @@ pub fn rewritten(cases: &[Case], rewrite: Rewrite) -> Vec<Case> {
                     let announcements = if de { ANNOUNCEMENTS_DE } else { ANNOUNCEMENTS_EN };
                     format!("{}{q}", announcements[i % announcements.len()])
                 }
+                Rewrite::Mention => format!("<@1102345678901234567> {q}"),
                 Rewrite::Greeting if de => format!("Hallo zusammen, {q} Danke!"),
                 Rewrite::Greeting => format!("Hi there, {q} Thanks!"),
                 Rewrite::Capitals => q.to_uppercase(),

@@ -44,7 +44,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "SEED")]
     typos: Option<u64>,
     /// Rewrite every question as real messages differ from them, to measure robustness: one of
-    /// no-question-marks, signature, link, announced, greeting, capitals, umlauts.
+    /// no-question-marks, signature, link, announced, mention, greeting, capitals, umlauts.
     #[arg(long, value_name = "KIND")]
     rewrite: Option<Rewrite>,
     /// Fit the arbiter (answer / handoff / decline from the learnt intents and the guidance's

@@ -360,6 +360,7 @@ impl Router {
         let text = crate::redact::redact(&clean(&message.text)).text;
         let analysed = crate::redact::without_marks(&text);
         let analysed = plain_spaces(&analysed);
+        let analysed = crate::chat_markup::without_markup(&analysed);
         let analysed = crate::pasted_links::as_words(&analysed);
         let (mut lang, mut language_source) =
             language::detect(&analysed, message.language_hint, context.language);
