@@ -24,10 +24,13 @@ static ANNOUNCEMENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("announcement pattern")
 });
 
+/// Thanks, in both languages, as a sign-off and as a line of a signature say them.
+const THANKS: &str = r"(?:many\s+)?thanks?(?:\s+you)?(?:\s+(?:a\s+lot|in\s+advance|so\s+much))?|thx|danke(?:\s+(?:schön|sehr|im\s+voraus))?|vielen\s+dank(?:\s+im\s+voraus)?";
+
 static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(?:^|[\s.!?,])(\b(?:(?:many\s+)?thanks?(?:\s+you)?(?:\s+(?:a\s+lot|in\s+advance|so\s+much))?|thx|cheers|(?:best|kind|warm)\s+regards|regards|danke(?:\s+(?:schön|sehr|im\s+voraus))?|vielen\s+dank(?:\s+im\s+voraus)?|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|lg|vg|mfg)\b[^.?!]{0,30}[.!]*\s*)$",
-    )
+    Regex::new(&format!(
+        r"(?i)(?:^|[\s.!?,])(\b(?:{THANKS}|cheers|(?:best|kind|warm)\s+regards|regards|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|lg|vg|mfg)\b[^.?!]{{0,30}}[.!]*\s*)$",
+    ))
     .expect("sign-off pattern")
 });
 
@@ -36,9 +39,9 @@ static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
 /// Miller", "Viele Grüße aus Hamburg"); "best" or "cheers" alone or before a comma; thanks only
 /// on a line of their own ("Thanks,"), since "Thanks, but that did not help" goes on.
 static VALEDICTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?im)(?:^|[.!?][^\S\n]+)[^\S\n]*(?:(?:(?:best|kind|warm|many|kindest|warmest)\s+)?regards|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche|sonnige)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|mfg|lg|vg|bg)\b[^\n?]{0,60}$|(?:^|[.!?][^\S\n]+)[^\S\n]*(?:sincerely|yours\s+(?:sincerely|truly)|cheers|best)[^\S\n]*(?:[,!.][^\n?]{0,60})?$|^[^\S\n]*(?:(?:many\s+)?thanks?(?:\s+you)?(?:\s+(?:a\s+lot|in\s+advance|so\s+much))?|thx|danke(?:\s+(?:schön|sehr|im\s+voraus))?|vielen\s+dank(?:\s+im\s+voraus)?)[^\S\n]*[,!.]*[^\S\n]*$",
-    )
+    Regex::new(&format!(
+        r"(?im)(?:^|[.!?][^\S\n]+)[^\S\n]*(?:(?:(?:best|kind|warm|many|kindest|warmest)\s+)?regards|(?:mit\s+)?(?:(?:viele|liebe|beste|freundliche|herzliche|sonnige)n?\s+)?gr(?:ü|ue|u)(?:ß|ss)en?|gru(?:ß|ss)|mfg|lg|vg|bg)\b[^\n?]{{0,60}}$|(?:^|[.!?][^\S\n]+)[^\S\n]*(?:sincerely|yours\s+(?:sincerely|truly)|cheers|best)[^\S\n]*(?:[,!.][^\n?]{{0,60}})?$|^[^\S\n]*(?:{THANKS})[^\S\n]*[,!.]*[^\S\n]*$",
+    ))
     .expect("valediction pattern")
 });
 
@@ -49,15 +52,20 @@ const SIGNATURE_MAX_LINES: usize = 6;
 /// ...after a valediction line at most this long.
 const SIGNATURE_LINE_BYTES: usize = 100;
 
-/// Where the signature at the end of `text` begins (its valediction), if it has one.
-fn signature_start(text: &str) -> Option<usize> {
-    // A signature ends the message: only its tail is searched, however long the message.
-    let mut at = text
-        .len()
-        .saturating_sub(SIGNATURE_MAX_BYTES + SIGNATURE_LINE_BYTES);
+/// Where the last `bytes` of `text` begin, on a character boundary: a signature or sign-off ends
+/// the message, so only its tail is searched, however long the message.
+fn tail_start(text: &str, bytes: usize) -> usize {
+    let mut at = text.len().saturating_sub(bytes);
     while !text.is_char_boundary(at) {
         at += 1;
     }
+    at
+}
+
+/// Where the signature at the end of `text` begins (its valediction), if it has one.
+fn signature_start(text: &str) -> Option<usize> {
+    let mut at = tail_start(text, SIGNATURE_MAX_BYTES + SIGNATURE_LINE_BYTES);
+    // `find_at`, not a search of the tail alone: a line start is only one in the whole text.
     while let Some(m) = VALEDICTION.find_at(text, at) {
         let after = &text[m.end()..];
         if after.len() <= SIGNATURE_MAX_BYTES
@@ -65,16 +73,10 @@ fn signature_start(text: &str) -> Option<usize> {
             && after.lines().filter(|l| !l.trim().is_empty()).count() <= SIGNATURE_MAX_LINES
         {
             // The valediction begins after the sentence end the match may start with.
-            let found = m.as_str();
-            return Some(m.start() + found.find(char::is_alphabetic).unwrap_or(0));
+            return Some(m.start() + m.as_str().find(char::is_alphabetic).unwrap_or(0));
         }
-        at = m.end().max(m.start() + 1);
-        while at < text.len() && !text.is_char_boundary(at) {
-            at += 1;
-        }
-        if at >= text.len() {
-            break;
-        }
+        // A match always holds a valediction's letters, so the search moves on.
+        at = m.end();
     }
     None
 }
@@ -97,11 +99,7 @@ pub fn without_pleasantries(text: &str) -> &str {
     start += ANNOUNCEMENT.find(&text[start..]).map_or(0, |m| m.end());
     let rest = &text[start..];
     let rest = signature_start(rest).map_or(rest, |at| rest[..at].trim_end());
-    // A sign-off ends the message: only its tail is searched, however long the message.
-    let mut tail = rest.len().saturating_sub(SIGN_OFF_TAIL_BYTES);
-    while !rest.is_char_boundary(tail) {
-        tail += 1;
-    }
+    let tail = tail_start(rest, SIGN_OFF_TAIL_BYTES);
     // Chat often has no full stop before "danke"; a sign-off word with more than a few words after
     // it ("thanks to your reminder, but where is ...") is part of the question.
     let end = SIGN_OFF

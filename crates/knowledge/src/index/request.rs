@@ -1,6 +1,7 @@
 //! What a search is asked (question, expansions, options) and what it answers (ranked sections, the
 //! query terms it made of the question).
 
+use crate::analysis::fold_german;
 use crate::model::{Language, Product};
 use serde::Serialize;
 
@@ -57,7 +58,7 @@ impl<'a> SearchRequest<'a> {
 
 /// Words that open a question, for messages written without a question mark (chat often has
 /// none): wh-words and the auxiliaries and modals of a yes/no question. Lower case; German
-/// with and without umlauts.
+/// folded as the index folds it ([`fold_german`]: `können`, `koennen` and `konnen` are `konnen`).
 const QUESTION_OPENERS_EN: &[&str] = &[
     "what", "what's", "whats", "how", "when", "where", "why", "who", "which", "whose", "can", "could", "do",
     "does", "did", "is", "are", "was", "were", "will", "would", "should", "shall", "may", "might", "must",
@@ -66,11 +67,10 @@ const QUESTION_OPENERS_EN: &[&str] = &[
 ];
 const QUESTION_OPENERS_DE: &[&str] = &[
     "was", "wie", "wann", "wo", "woher", "wohin", "warum", "wieso", "weshalb", "weswegen", "wer", "wen",
-    "wem", "welche", "welcher", "welches", "welchen", "welchem", "womit", "wofür", "wofur", "wozu", "woran",
-    "worauf", "wobei", "wodurch", "kann", "kannst", "können", "konnen", "könnt", "konnt", "muss", "musst",
-    "müssen", "mussen", "darf", "darfst", "dürfen", "durfen", "soll", "sollen", "sollte", "sollten", "ist",
-    "sind", "gibt", "habe", "hat", "haben", "habt", "wird", "werden", "wurde", "würde", "wurde", "bekomme",
-    "bekommen", "geht", "gilt", "brauche", "brauchen",
+    "wem", "welche", "welcher", "welches", "welchen", "welchem", "womit", "wofur", "wozu", "woran", "worauf",
+    "wobei", "wodurch", "kann", "kannst", "konnen", "konnt", "muss", "musst", "mussen", "darf", "darfst",
+    "durfen", "soll", "sollen", "sollte", "sollten", "ist", "sind", "gibt", "habe", "hat", "haben", "habt",
+    "wird", "werden", "wurde", "bekomme", "bekommen", "geht", "gilt", "brauche", "brauchen",
 ];
 
 /// Whether a sentence reads as a question in one of `languages` by its first word.
@@ -82,12 +82,9 @@ fn opens_a_question(sentence: &str, languages: &[Language]) -> bool {
         return false;
     };
     let first = first.to_lowercase();
-    languages.iter().any(|l| {
-        let openers = match l {
-            Language::En => QUESTION_OPENERS_EN,
-            Language::De => QUESTION_OPENERS_DE,
-        };
-        openers.contains(&first.as_str())
+    languages.iter().any(|l| match l {
+        Language::En => QUESTION_OPENERS_EN.contains(&first.as_str()),
+        Language::De => QUESTION_OPENERS_DE.contains(&fold_german(&first).as_str()),
     })
 }
 
