@@ -168,6 +168,38 @@ proptest! {
     }
 
     #[test]
+    fn no_mistyped_card_number_beside_a_card_word_survives(number in card(), at in 0usize..19, change in 0..3usize,
+                                                          pre in 0..4usize, sep in 0..SEPARATORS.len()) {
+        // One digit dropped, doubled or changed: the check fails, the number is still the card's.
+        let mut digits: Vec<char> = number.chars().collect();
+        let at = at % digits.len();
+        match change {
+            0 => { digits.remove(at); }
+            1 => digits.insert(at, digits[at]),
+            _ => digits[at] = char::from(b'0' + (digits[at] as u8 - b'0' + 1) % 10),
+        }
+        let typed: String = digits.chunks(4).map(|g| g.iter().collect::<String>()).collect::<Vec<_>>().join(SEPARATORS[sep]);
+        let message = format!("{}{typed}, thanks", ["my card is ", "Karte: ", "Visa ", "Kreditkarte "][pre]);
+        let out = redact(&message);
+        let kept = digits_of(&out.text);
+        prop_assert!(out.removed, "{message:?}");
+        prop_assert!(!kept.contains(&digits_of(&typed)[..8]), "{message:?} -> {:?}", out.text);
+    }
+
+    #[test]
+    fn no_password_in_a_pasted_sign_in_pair_survives(word in "[A-Za-z]{3,10}", number in 0u32..10_000,
+                                                      glue in 0..4usize, before in 0..3usize) {
+        let secret = format!("{word}{number}!");
+        // Six characters before the sentence mark, as any password told in words.
+        prop_assume!(secret.len() > 6);
+        let pair = format!("admin@contoso.onmicrosoft.com{}{secret}", [" / ", "/", ":", "  /  "][glue]);
+        let message = format!("{}{pair} please check", ["", "login ", "Zugangsdaten: "][before]);
+        let out = redact(&message);
+        prop_assert!(!out.text.contains(&secret), "{message:?} -> {:?}", out.text);
+        prop_assert!(out.text.contains("admin@contoso.onmicrosoft.com"), "{message:?} -> {:?}", out.text);
+    }
+
+    #[test]
     fn no_iban_survives(raw in iban(), sep in 0..SEPARATORS.len(), spaced in any::<bool>(),
                         pre in 0..3usize) {
         let compact: Vec<char> = raw.chars().collect();

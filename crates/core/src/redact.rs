@@ -37,6 +37,24 @@ const SECURITY_CODE_NAMES: &[&str] = &[
     "sicherheitsnummer",
     "kartensicherheitscode",
 ];
+/// What replaces a bank account number.
+pub const BANK_ACCOUNT_MARK: &str = "[account number removed]";
+/// Names of a bank account's numbers, lower case, matched as whole words. A bare "account
+/// number" is left out: customers mean their Microsoft billing account by it.
+const BANK_ACCOUNT_NAMES: &[&str] = &[
+    "kontonummer",
+    "kontonr",
+    "konto-nr",
+    "konto nr",
+    "bankleitzahl",
+    "blz",
+    "bank account",
+    "bank account number",
+    "bankkonto",
+    "routing number",
+    "aba",
+    "sort code",
+];
 /// How far after its name a security code may stand (`CVV: 123`, `Prüfnummer lautet 123`).
 const SECURITY_CODE_REACH: usize = 16;
 /// What replaces a password or key.
@@ -48,6 +66,8 @@ const SECRET_NAMES: &[&str] = &[
     "passwort",
     "kennwort",
     "passcode",
+    "passwd",
+    "pass",
     "pwd",
     "pw",
     "app password",
@@ -279,8 +299,27 @@ fn named_otherwise(chars: &[Char], at: usize) -> bool {
     other && !CARD_WORDS.iter().any(|w| around.contains(w))
 }
 
+/// How many digits a run with a card word beside it may hold and be a mistyped card: 12 to 19
+/// for the number, up to four more for an expiry date typed after it.
+const MISTYPED_CARD_DIGITS: std::ops::RangeInclusive<usize> = 12..=23;
+
+/// How far before a number the words naming it stand ("invoice 1234...", "card number 4111...").
+const NAMING_CHARS: usize = 16;
+
+/// Whether a card word stands within [`CONTEXT_CHARS`] before `first` or after `last`, and the
+/// words just before the number do not name it as something else.
+fn card_word_near(chars: &[Char], first: usize, last: usize) -> bool {
+    let before = lowered(&chars[first.saturating_sub(CONTEXT_CHARS)..first]);
+    let after = lowered(&chars[(last + 1).min(chars.len())..(last + 1 + CONTEXT_CHARS).min(chars.len())]);
+    let naming = lowered(&chars[first.saturating_sub(NAMING_CHARS)..first]);
+    let named_otherwise =
+        NOT_A_CARD.iter().any(|w| naming.contains(w)) && !CARD_WORDS.iter().any(|w| naming.contains(w));
+    !named_otherwise && CARD_WORDS.iter().any(|w| before.contains(w) || after.contains(w))
+}
+
 /// Byte ranges of card numbers: each run of digits joined by separators (at most three in a
-/// row), every 13-19 digit window of it that passes Luhn and an issuer range.
+/// row), every 13-19 digit window of it that passes Luhn and an issuer range, and a run that
+/// fails them but has a card word beside it.
 fn card_spans(chars: &[Char]) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut i = 0;
@@ -308,6 +347,7 @@ fn card_spans(chars: &[Char]) -> Vec<(usize, usize)> {
             j += 1;
         }
         let values: Vec<u8> = digits.iter().map(|(d, _)| *d).collect();
+        let found_before = spans.len();
         let mut k = 0;
         while k < values.len() {
             let found = (13..=19).rev().find(|&len| {
@@ -322,6 +362,14 @@ fn card_spans(chars: &[Char]) -> Vec<(usize, usize)> {
                 }
                 _ => k += 1,
             }
+        }
+        // A card number mistyped (a digit dropped or swapped) fails Luhn but is still most of
+        // the card: with a card word beside it, the whole run goes.
+        if spans.len() == found_before
+            && MISTYPED_CARD_DIGITS.contains(&values.len())
+            && card_word_near(chars, digits[0].1, digits[digits.len() - 1].1)
+        {
+            spans.push((chars[digits[0].1].start, chars[digits[digits.len() - 1].1].end));
         }
         i = j.max(i + 1);
     }
@@ -391,7 +439,7 @@ fn iban_spans(chars: &[Char]) -> Vec<(usize, usize)> {
         if compact.len() == length
             && compact[2..4].chars().all(|c| c.is_ascii_digit())
             && ends_cleanly
-            && iban_valid(&compact)
+            && (iban_valid(&compact) || named_iban(chars, i))
         {
             spans.push((chars[i].start, chars[last].end));
             i = last + 1;
@@ -400,6 +448,12 @@ fn iban_spans(chars: &[Char]) -> Vec<(usize, usize)> {
         }
     }
     spans
+}
+
+/// Whether the word IBAN stands within [`CONTEXT_CHARS`] before `at`: an IBAN-shaped number
+/// so named is an account number even when a mistyped digit fails its check.
+fn named_iban(chars: &[Char], at: usize) -> bool {
+    lowered(&chars[at.saturating_sub(CONTEXT_CHARS)..at]).contains("iban")
 }
 
 /// The text's characters lower-cased one for one, to match names against.
@@ -438,14 +492,8 @@ fn name_ends(lower: &[char], names: &[&str]) -> Vec<usize> {
 fn security_code_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     for end in name_ends(lower, SECURITY_CODE_NAMES) {
-        let mut i = end;
-        while i < lower.len() && i < end + SECURITY_CODE_REACH && digit(lower[i]).is_none() {
-            if matches!(lower[i], '\n' | '!' | '?' | ';') {
-                break;
-            }
-            i += 1;
-        }
-        let first = i;
+        let first = first_digit_after(lower, end);
+        let mut i = first;
         while i < lower.len() && digit(lower[i]).is_some() {
             i += 1;
         }
@@ -454,6 +502,58 @@ fn security_code_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             && lower.get(i).is_none_or(|c| !c.is_alphanumeric());
         if (3..=4).contains(&(i - first)) && standalone {
             spans.push((chars[first].start, chars[i - 1].end));
+        }
+    }
+    spans
+}
+
+/// Where the first digit within [`SECURITY_CODE_REACH`] characters after `end` stands, in the
+/// same sentence; where the search stopped when there is none.
+fn first_digit_after(lower: &[char], end: usize) -> usize {
+    let mut i = end;
+    while i < lower.len() && i < end + SECURITY_CODE_REACH && digit(lower[i]).is_none() {
+        if matches!(lower[i], '\n' | '!' | '?' | ';') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Byte ranges of bank account numbers: five to eighteen digits (single spaces or hyphens
+/// between groups allowed) within [`SECURITY_CODE_REACH`] characters after one of
+/// [`BANK_ACCOUNT_NAMES`] (`Kontonummer 0532013000 BLZ 37040044`).
+fn bank_account_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for end in name_ends(lower, BANK_ACCOUNT_NAMES) {
+        let first = first_digit_after(lower, end);
+        if first >= lower.len() || digit(lower[first]).is_none() || lower[first - 1].is_alphanumeric() {
+            continue;
+        }
+        // At most one word between name and number ("lautet", "is"): "bank account was
+        // charged 12345" names an amount.
+        let between: String = lower[end..first].iter().collect();
+        if between
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .count()
+            > 1
+        {
+            continue;
+        }
+        let (mut i, mut last, mut count) = (first, first, 0);
+        while i < lower.len() {
+            if digit(lower[i]).is_some() {
+                count += 1;
+                last = i;
+            } else if !(matches!(lower[i], ' ' | '-') && lower.get(i + 1).and_then(|c| digit(*c)).is_some()) {
+                break;
+            }
+            i += 1;
+        }
+        let ends_cleanly = lower.get(last + 1).is_none_or(|c| !c.is_alphanumeric());
+        if (5..=18).contains(&count) && ends_cleanly {
+            spans.push((chars[first].start, chars[last].end));
         }
     }
     spans
@@ -494,6 +594,69 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             spans.push((chars[first].start, chars[last - 1].end));
             covered = last;
         }
+    }
+    spans
+}
+
+/// Byte ranges of the passwords in sign-in pairs pasted as they are typed into a form: an
+/// address, then `/` (spaces around it allowed) or `:` (none), then a value shaped like a
+/// secret (`admin@contoso.com / Welcome1!`, `max@firma.de:Hallo1234`). An address followed by
+/// `: ` and an error code is a label, not a pair.
+fn credential_pair_spans(chars: &[Char]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].c != '@' {
+            i += 1;
+            continue;
+        }
+        // The address's end: its domain runs to the next space, `/` or `:`.
+        let mut end = i + 1;
+        while end < chars.len() && !chars[end].c.is_whitespace() && !matches!(chars[end].c, '/' | ':') {
+            end += 1;
+        }
+        // `mailto:a@b.com/x` and `https://a@b.com/x` are links: the address's word holds a
+        // `:` or `/` before the `@`.
+        let in_link = chars[..i]
+            .iter()
+            .rev()
+            .take_while(|c| !c.c.is_whitespace())
+            .any(|c| matches!(c.c, ':' | '/'));
+        let domain_ok = !in_link && end > i + 1 && chars[i + 1..end].iter().any(|c| c.c == '.');
+        let mut k = end;
+        let pair = if !domain_ok {
+            false
+        } else if chars.get(k).is_some_and(|c| c.c == ':') {
+            k += 1;
+            chars.get(k).is_some_and(|c| !c.c.is_whitespace())
+        } else {
+            while chars.get(k).is_some_and(|c| c.c == ' ') && k < end + 3 {
+                k += 1;
+            }
+            let slash = chars.get(k).is_some_and(|c| c.c == '/');
+            if slash {
+                k += 1;
+                while chars.get(k).is_some_and(|c| c.c == ' ') && k < end + 7 {
+                    k += 1;
+                }
+            }
+            slash && chars.get(k).is_some_and(|c| !c.c.is_whitespace() && c.c != '/')
+        };
+        if pair {
+            let mut last = k;
+            while last < chars.len() && !chars[last].c.is_whitespace() {
+                last += 1;
+            }
+            while last > k && matches!(chars[last - 1].c, ',' | ';') {
+                last -= 1;
+            }
+            if secret_shaped(chars, k, last) {
+                spans.push((chars[k].start, chars[last - 1].end));
+                i = last;
+                continue;
+            }
+        }
+        i = end.max(i + 1);
     }
     spans
 }
@@ -767,7 +930,13 @@ fn reads_random(run: &[Char]) -> bool {
 /// The text with the marks [`redact`] left removed: what was said around them, for analysis.
 /// Borrowed when there is none (nearly every message), so the router's hot path copies nothing.
 pub fn without_marks(text: &str) -> std::borrow::Cow<'_, str> {
-    let marks = [CARD_MARK, IBAN_MARK, SECURITY_CODE_MARK, SECRET_MARK];
+    let marks = [
+        CARD_MARK,
+        IBAN_MARK,
+        SECURITY_CODE_MARK,
+        BANK_ACCOUNT_MARK,
+        SECRET_MARK,
+    ];
     if marks.iter().any(|m| text.contains(m)) {
         marks
             .iter()
@@ -778,8 +947,9 @@ pub fn without_marks(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Replaces card numbers, IBANs, named security codes, passwords or keys written after their
-/// name, and keys pasted without one; look-alikes (failing the checks, or named as order, case or
+/// Replaces card numbers (and mistyped ones beside a card word), IBANs, named security codes and
+/// bank account numbers, passwords or keys written after their name or in a pasted sign-in pair,
+/// and keys pasted without a name; look-alikes (failing the checks, or named as order, case or
 /// phone numbers, or words after a password's name) stay.
 pub fn redact(text: &str) -> Redacted {
     // Card numbers are digits, every IBAN has its check digits, a key is a long run without
@@ -822,8 +992,10 @@ pub fn redact(text: &str) -> Redacted {
     }
     // A password holding a code's name (`Cvc#100`) goes whole.
     add(secret_spans(&chars, &lower), SECRET_MARK);
+    add(credential_pair_spans(&chars), SECRET_MARK);
     if has_digit {
         add(security_code_spans(&chars, &lower), SECURITY_CODE_MARK);
+        add(bank_account_spans(&chars, &lower), BANK_ACCOUNT_MARK);
     }
     add(key_spans(&chars), SECRET_MARK);
     let mut out = String::with_capacity(text.len());
@@ -979,6 +1151,13 @@ mod tests {
             ("mein Passwort ist 123456", "123456"),
             ("Passwort Sommer2026 funktioniert nicht mehr", "Sommer2026"),
             ("the api key is \"sk-4f9a0c7e5b1d\"", "sk-4f9a0c7e5b1d"),
+            ("user: jdoe pass: S3cret!!", "S3cret"),
+            (
+                "the login is admin@contoso.onmicrosoft.com / Welcome1! can you check",
+                "Welcome1",
+            ),
+            ("Zugang max@firma.de/Hallo1234", "Hallo1234"),
+            ("admin@contoso.com:Winter2026 geht nicht", "Winter2026"),
         ] {
             assert_secret_removed(text, secret);
         }
@@ -1034,6 +1213,11 @@ mod tests {
             "see [reset your password](https://example.com/update-your-own-password#how-to-change-your-password)",
             "the [resource owner password credentials grant](https://example.com/oauth2-ropc) for 2 apps",
             "the column TransactedInTheLast36months is empty",
+            "admin@contoso.com: AADSTS50126 when signing in",
+            "write to billing@contoso.com / 2026 invoices",
+            "mailto:billing@contoso.com/Invoices2026 is wrong",
+            "https://contoso.sharepoint.com/sites/x@contoso.com/Documents/Report2026.xlsx",
+            "please pass this to billing, invoice G012345678",
         ] {
             let r = redact(text);
             assert_eq!(r.text, text);
@@ -1083,11 +1267,66 @@ mod tests {
     }
 
     #[test]
+    fn mistyped_numbers_named_as_cards_or_ibans_are_removed() {
+        for (text, kept) in [
+            ("card number 4111 1111 1111 111", "card number "),
+            (
+                "my card 4111-1111-1111-1112 was charged twice",
+                "my card  was charged twice",
+            ),
+            ("4111 1111 1111 1112 12/27 is my visa", " is my visa"),
+            ("Kreditkarte 5500 0000 0000 00004", "Kreditkarte "),
+            ("IBAN DE89 3704 0044 0532 0130 01 bitte", "IBAN  bitte"),
+        ] {
+            let r = redact(text);
+            assert!(r.removed, "{text}");
+            let without_marks: String = r.text.replace(CARD_MARK, "").replace(IBAN_MARK, "");
+            assert_eq!(without_marks, kept, "{text} -> {}", r.text);
+        }
+    }
+
+    #[test]
+    fn bank_account_numbers_after_their_name_are_removed() {
+        for (text, kept) in [
+            ("Kontonummer 0532013000 BLZ 37040044", "Kontonummer  BLZ "),
+            (
+                "Konto-Nr.: 532 013 000, bitte abbuchen",
+                "Konto-Nr.: , bitte abbuchen",
+            ),
+            (
+                "routing number 021000021, bank account 1234-5678-90",
+                "routing number , bank account ",
+            ),
+            ("sort code 20-00-00", "sort code "),
+        ] {
+            let r = redact(text);
+            assert!(r.removed, "{text}");
+            assert_eq!(
+                r.text.replace(BANK_ACCOUNT_MARK, ""),
+                kept,
+                "{text} -> {}",
+                r.text
+            );
+        }
+        for text in [
+            "my billing account number 1234-5678 shows two invoices",
+            "Kontonummer auf der Rechnung fehlt",
+            "the bank account was charged 1.234,56 EUR",
+            "the bank account was charged 12345 EUR",
+        ] {
+            assert_eq!(redact(text).text, text);
+        }
+    }
+
+    #[test]
     fn look_alikes_stay() {
         for text in [
-            "order 4111 1111 1111 1112",        // fails Luhn
-            "IBAN DE89 3704 0044 0532 0130 01", // fails mod 97
-            "invoice G012345678",               // too short for a card
+            "order 4111 1111 1111 1112",                       // fails Luhn
+            "refund DE89 3704 0044 0532 0130 01",              // fails mod 97
+            "my order 4111 1111 1111 111 was never delivered", // no card word
+            "invoice 123456789012 was paid by bank transfer",
+            "charged to my credit card for invoice 1234567890123",
+            "invoice G012345678", // too short for a card
             "subscription 0f8fad5b-d9cb-469f-a165-70867728950e",
             "call +49 30 1234567",
             "Our order SR24 was not delivered, we want a refund",
