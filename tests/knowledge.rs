@@ -126,6 +126,25 @@ fn missing_include_is_a_warning_with_file_and_line() {
 }
 
 #[test]
+fn front_matter_fences_with_trailing_spaces() {
+    let ing = ingest();
+    let s = section(&ing, "en-us/price-changes-spaced-fences.md#when-prices-change");
+    assert_eq!(s.doc_title, "Price changes", "front matter read despite `--- `");
+    assert_eq!(
+        s.doc_description.as_deref(),
+        Some("When list prices change and what it means for renewals.")
+    );
+    assert_eq!(s.date.as_deref(), Some("09/14/2023"));
+    assert!(
+        ing.sections
+            .iter()
+            .filter(|s| s.doc_path.ends_with("price-changes-spaced-fences.md"))
+            .all(|s| !s.heading.contains("ms.date") && !s.body.contains("ms.date")),
+        "the front matter is no heading or text"
+    );
+}
+
+#[test]
 fn bom_crlf_and_invisible_spaces() {
     let ing = ingest();
     let s = section(&ing, "de-de/gutschriften-crlf-bom.md#gutschrift-beantragen");
@@ -194,8 +213,8 @@ fn hostile_files_are_skipped_with_reasons_and_the_rest_indexed() {
         ing.sections.iter().any(|s| s.body.contains("Zebrafinanzierung")),
         "broken front matter, body indexed"
     );
-    // Five articles and one include snippet.
-    assert_eq!(ing.files, 6);
+    // Six articles and one include snippet.
+    assert_eq!(ing.files, 7);
 }
 
 fn kb() -> KnowledgeBase {

@@ -317,9 +317,13 @@ pub fn normalize_text(text: &str) -> String {
 /// Splits `---` front matter from the text. Returns the YAML, the body, and the line the
 /// body starts on (1-based).
 fn split_front_matter(text: &str) -> (Option<&str>, &str, usize) {
-    let Some(rest) = text.strip_prefix("---\n") else {
+    // The fences may carry trailing spaces (`--- `), as a third of the product articles' do;
+    // read strictly, their front matter would be a setext heading of the first section.
+    let first = text.split_inclusive('\n').next().unwrap_or("");
+    if first.trim_end() != "---" || !first.ends_with('\n') {
         return (None, text, 1);
-    };
+    }
+    let rest = &text[first.len()..];
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         let trimmed = line.trim_end();
