@@ -83,13 +83,34 @@ fn measure_interleaved(
         }
     }
     let mut times = vec![Vec::with_capacity(qs.len() * ROUNDS); paths.len()];
+    // Per path and question, the fastest of the rounds: which questions make the tail.
+    let mut per_question = vec![vec![Duration::MAX; qs.len()]; paths.len()];
     for _ in 0..ROUNDS {
-        for (q, lang) in qs {
-            for ((_, run), t) in paths.iter_mut().zip(times.iter_mut()) {
+        for (i, (q, lang)) in qs.iter().enumerate() {
+            for (((_, run), t), fastest) in paths
+                .iter_mut()
+                .zip(times.iter_mut())
+                .zip(per_question.iter_mut())
+            {
                 let start = Instant::now();
                 run(q, *lang);
-                t.push(start.elapsed());
+                let took = start.elapsed();
+                t.push(took);
+                fastest[i] = fastest[i].min(took);
             }
+        }
+    }
+    if let Some(last) = per_question.last() {
+        let mut slowest: Vec<usize> = (0..qs.len()).collect();
+        slowest.sort_by_key(|&i| std::cmp::Reverse(last[i]));
+        println!("slowest questions on the last path (fastest of {ROUNDS} rounds):");
+        for &i in slowest.iter().take(5) {
+            let q: String = qs[i].0.chars().take(70).collect();
+            println!(
+                "  {:>7.1} µs  {} chars  {q}",
+                last[i].as_secs_f64() * 1e6,
+                qs[i].0.len()
+            );
         }
     }
     paths
