@@ -13,6 +13,7 @@ use crate::plugins::{IntentAction, PerLanguage};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::hash::Hasher;
 use std::ops::Range;
 use switchboard_knowledge::Language;
 
@@ -37,10 +38,21 @@ pub struct IntentLabel {
 /// Labelled example messages of one language: `(text, class)`.
 pub type Examples = Vec<(String, usize)>;
 
-/// Column numbers of feature names, built from the training examples.
+/// The key a feature name is looked up by: its 64-bit hash. Keys rather than names keep the
+/// stored model free of a string per feature (reading tens of thousands of them back was a fifth
+/// of a one-shot `ask` process) and a message's lookups free of hashing a string twice. Two of a
+/// few ten thousand names share a key with a chance of about 10^-10; the fingerprint holds the
+/// probe message's keys, so a hasher that changed never reads back a stored model.
+fn feature_key(name: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(name.as_bytes());
+    hasher.finish()
+}
+
+/// Column numbers of feature names (by [`feature_key`]), built from the training examples.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Vocabulary {
-    columns: FxHashMap<String, u32>,
+    columns: FxHashMap<u64, u32>,
     /// Inverse document frequency per column: a word in every other example (`bitte`, `the`,
     /// `we`) says little about the class, and unweighted it decided as much as `erstatten`.
     idf: Vec<f32>,
@@ -84,7 +96,7 @@ impl Vocabulary {
         let columns = kept
             .into_iter()
             .enumerate()
-            .map(|(i, (f, _))| (f, i as u32))
+            .map(|(i, (f, _))| (feature_key(&f), i as u32))
             .collect();
         Vocabulary { columns, idf }
     }
@@ -101,7 +113,7 @@ impl Vocabulary {
         let mut names = String::new();
         let (mut words, mut known_words) = (0usize, 0usize);
         visit_features(text, lang, |name| {
-            let column = self.columns.get(name).copied();
+            let column = self.columns.get(&feature_key(name)).copied();
             if name.starts_with("w:") {
                 words += 1;
                 known_words += usize::from(column.is_some());
@@ -257,7 +269,7 @@ impl IntentPrediction {
 
 /// Bumped whenever the features or the model's code change, so a stored model of another version
 /// is never read back (the fit settings are part of the fingerprint by themselves).
-const MODEL_VERSION: u32 = 6;
+const MODEL_VERSION: u32 = 7;
 
 /// A message with every kind of feature (words, pairs, character n-grams, umlauts, shapes,
 /// punctuation), for the fingerprint.
@@ -333,6 +345,7 @@ impl IntentClassifier {
         for lang in Language::ALL {
             for name in features::features(FEATURE_PROBE, lang) {
                 hasher.update(name.as_bytes());
+                hasher.update(&feature_key(&name).to_le_bytes());
                 hasher.update(b"\n");
             }
         }
