@@ -138,6 +138,7 @@ impl KnowledgeBase {
                 );
             }
         }
+        Self::without_corrections_of_expanded_words(&mut terms);
         if terms.is_empty() || request.limit == 0 {
             return Ok(SearchOutcome {
                 hits: Vec::new(),
@@ -336,6 +337,7 @@ fn first_text(doc: &TantivyDocument, field: Field) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::request::Expansion;
     use crate::model::Section;
     use std::path::Path;
 
@@ -405,6 +407,43 @@ mod tests {
 
     /// A typo with one correction in reach is searched as the word it stands for; a typo of a
     /// filler word ("acually") is filler, not a search for `actual`.
+    #[test]
+    fn a_word_an_expansion_stands_for_is_not_corrected() {
+        let sections = vec![
+            Section {
+                body: "Abonnements kündigen Sie in der Übersicht.".into(),
+                ..Section::new("de-de/kuendigen.md", Language::De)
+            },
+            Section {
+                body: "Ablöse der alten Verträge.".into(),
+                ..Section::new("de-de/abloese.md", Language::De)
+            },
+        ];
+        let kb = KnowledgeBase::build_in_ram(&sections).expect("index builds");
+        let terms = |expansions: Vec<Expansion>| {
+            let mut request = SearchRequest::new("abos kündigen", 10);
+            request.language = Some(Language::De);
+            request.expansions = expansions;
+            kb.search(&request).expect("search").terms
+        };
+        let corrected = |ts: &[QueryTerm]| ts.iter().any(|t| t.corrected_from.as_deref() == Some("abos"));
+        // Without an expansion the unknown word is read as its nearest indexed neighbour...
+        assert!(corrected(&terms(Vec::new())), "{:?}", terms(Vec::new()));
+        // ...with one, the expansion is what it means, and the word stays for coverage.
+        let expanded = terms(vec![Expansion {
+            text: "Abonnements".into(),
+            weight: 0.8,
+            replaces: Some("abos".into()),
+        }]);
+        assert!(!corrected(&expanded), "{expanded:?}");
+        let word = expanded
+            .iter()
+            .find(|t| t.term == "abos")
+            .expect("the word stays");
+        assert!(word.weight <= 0.0, "{word:?}");
+        assert!(expanded.iter().any(|t| t.expands && t.word == word.word));
+    }
+
     #[test]
     fn a_sole_typo_correction_weighs_as_the_word_and_a_misspelt_filler_is_dropped() {
         let sections = vec![

@@ -165,6 +165,39 @@ impl KnowledgeBase {
         }
     }
 
+    /// Drops the typo corrections of question words an expansion stands for: a word the
+    /// thesaurus explains is not misspelt but unknown to the guidance ("Abos" is "Abonnements",
+    /// not the indexed word one letter away, "ablos"). The word stays, unsearched, so that the
+    /// expansion's terms cover it.
+    pub(super) fn without_corrections_of_expanded_words(terms: &mut Vec<QueryTerm>) {
+        let expanded: Vec<(Language, usize)> = terms
+            .iter()
+            .filter(|q| q.expands)
+            .filter_map(|q| Some((q.language, q.word?)))
+            .collect();
+        let mut unknown: Vec<QueryTerm> = Vec::new();
+        terms.retain(|q| {
+            let explained = !q.expands && q.word.is_some_and(|w| expanded.contains(&(q.language, w)));
+            let Some(misspelt) = q.corrected_from.as_ref().filter(|_| explained) else {
+                return true;
+            };
+            let listed = unknown
+                .iter()
+                .any(|u| u.word == q.word && u.language == q.language);
+            if !q.compound_part && !listed {
+                unknown.push(QueryTerm {
+                    term: misspelt.clone(),
+                    corrected_from: None,
+                    weight: 0.0,
+                    doc_freq: 0,
+                    ..q.clone()
+                });
+            }
+            false
+        });
+        terms.extend(unknown);
+    }
+
     /// The searched terms (weight above zero), most informative first: the rarest, weighted.
     /// Long chat messages carry many common words; beyond [`MAX_SEARCHED_TERMS`] the least
     /// informative are dropped, which bounds the cost of the longest (or hostile) questions.
