@@ -684,10 +684,26 @@ impl Analyzer {
         self.analyze_with(text, fragments)
     }
 
+    /// [`Analyzer::analyze`] of only the words `may_hold` admits (by their folded form): the
+    /// rest are neither stemmed nor split, which is most of the cost when a long text is read
+    /// for a few terms.
+    pub fn analyze_admitted(&self, text: &str, may_hold: impl Fn(&str) -> bool) -> Vec<AnalyzedTerm> {
+        self.analyze_filtered(text, &[], may_hold)
+    }
+
     fn analyze_with(&self, text: &str, also_drop: &[&str]) -> Vec<AnalyzedTerm> {
+        self.analyze_filtered(text, also_drop, |_| true)
+    }
+
+    fn analyze_filtered(
+        &self,
+        text: &str,
+        also_drop: &[&str],
+        may_hold: impl Fn(&str) -> bool,
+    ) -> Vec<AnalyzedTerm> {
         let mut out = Vec::new();
         for (position, (word, from, to)) in self.words(text).into_iter().enumerate() {
-            if self.is_stop_word(&word) || also_drop.contains(&word.as_str()) {
+            if self.is_stop_word(&word) || also_drop.contains(&word.as_str()) || !may_hold(&word) {
                 continue;
             }
             out.push(AnalyzedTerm {

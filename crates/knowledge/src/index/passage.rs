@@ -15,6 +15,9 @@ const SNIPPET_CHARS: usize = 220;
 /// passage's question terms.
 const PASSAGE_BEGINNING_SHARE: f32 = 0.75;
 
+/// How many first letters of a term a word must hold to be analysed for it.
+const TERM_BEGINNING_CHARS: usize = 3;
+
 impl KnowledgeBase {
     /// The passage of a hit's section that best answers the question: the run of consecutive
     /// sentences, at most `max_chars` long, holding the most of the question's terms (weighted
@@ -29,12 +32,23 @@ impl KnowledgeBase {
             .map(|q| (q.term.as_str(), q.weight * idf(q.doc_freq, total)))
             .collect();
         let analyzer = self.analyzer(hit.language);
+        // A word whose stem (or a compound part's) is a question term holds the term's first
+        // letters: only such words are analysed.
+        let beginnings: Vec<&str> = weights
+            .keys()
+            .map(|t| {
+                t.char_indices()
+                    .nth(TERM_BEGINNING_CHARS)
+                    .map_or(*t, |(i, _)| &t[..i])
+            })
+            .collect();
+        let may_hold = |word: &str| beginnings.iter().any(|b| word.contains(b));
         let units = sentences(&hit.body);
         let unit_terms: Vec<HashSet<String>> = units
             .iter()
             .map(|u| {
                 analyzer
-                    .analyze(u)
+                    .analyze_admitted(u, may_hold)
                     .into_iter()
                     .map(|t| t.term)
                     .filter(|t| weights.contains_key(t.as_str()))
