@@ -79,6 +79,31 @@ const SECRET_NAMES: &[&str] = &[
     "api-key",
     "api_key",
     "apikey",
+    "access key",
+    "secret key",
+    "access token",
+    "refresh token",
+    "bearer token",
+    "passphrase",
+    "pin",
+    // Codes that sign in or recover an account as a password does.
+    "recovery code",
+    "recovery codes",
+    "recovery key",
+    "backup code",
+    "backup codes",
+    "verification code",
+    "one-time code",
+    "otp",
+    "wiederherstellungscode",
+    "wiederherstellungscodes",
+    "wiederherstellungsschlüssel",
+    "sicherungscode",
+    "sicherungscodes",
+    "bestätigungscode",
+    "bestaetigungscode",
+    "einmalcode",
+    "einmalpasswort",
 ];
 /// A value shorter than this after a secret's name is not a secret (`pw: ok`).
 const MIN_SECRET_CHARS: usize = 4;
@@ -590,9 +615,59 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
                 linked_value(lower, end).filter(|&(first, last)| secret_shaped(chars, first, last))
             }
         };
-        if let Some((first, last)) = value {
+        if let Some((first, mut last)) = value {
+            // A list of them ("backup codes: 12345678 87654321", "pw: Hunter22, Winter26"):
+            // every value shaped like a secret that follows in the same clause goes too.
+            loop {
+                let mut next = last;
+                while next < lower.len() && matches!(lower[next], ' ' | '\t' | ',') {
+                    next += 1;
+                }
+                let (from, to) = value_at(lower, next);
+                if next == last || to == from || !secret_shaped(chars, from, to) {
+                    break;
+                }
+                last = to;
+            }
             spans.push((chars[first].start, chars[last - 1].end));
             covered = last;
+        }
+    }
+    spans
+}
+
+/// Endings of the names of settings whose value is a secret, lower case
+/// (`AccountKey=`, `SharedAccessKey=`, `client_secret=`, a SAS link's `sig=`).
+const SECRET_SETTING_ENDINGS: &[&str] = &["key", "secret", "password", "pwd", "sig", "signature", "token"];
+/// A setting's value shorter than this is not taken for a secret (`key=1`).
+const MIN_SETTING_VALUE_CHARS: usize = 8;
+
+/// Byte ranges of secret settings written `name=value` inside a connection string or a link's
+/// query (`...;SharedAccessKey=Xyz...=;`, `...&sig=abc...`), whose whole token the other
+/// detectors leave alone as a link: the value up to the next `;`, `&`, quote or space.
+fn setting_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for (eq, _) in lower.iter().enumerate().filter(|(_, c)| **c == '=') {
+        let mut start = eq;
+        while start > 0 && (lower[start - 1].is_alphanumeric() || lower[start - 1] == '_') {
+            start -= 1;
+        }
+        let name: String = lower[start..eq].iter().collect();
+        let opens =
+            start == 0 || matches!(lower[start - 1], ';' | '&' | '?' | ' ' | '\t' | '\n' | '"' | '\'');
+        if !opens || !SECRET_SETTING_ENDINGS.iter().any(|e| name.ends_with(e)) {
+            continue;
+        }
+        let first = eq + 1;
+        let mut last = first;
+        while last < lower.len()
+            && !lower[last].is_whitespace()
+            && !matches!(lower[last], ';' | '&' | '"' | '\'')
+        {
+            last += 1;
+        }
+        if last - first >= MIN_SETTING_VALUE_CHARS {
+            spans.push((chars[first].start, chars[last - 1].end));
         }
     }
     spans
@@ -993,6 +1068,7 @@ pub fn redact(text: &str) -> Redacted {
     // A password holding a code's name (`Cvc#100`) goes whole.
     add(secret_spans(&chars, &lower), SECRET_MARK);
     add(credential_pair_spans(&chars), SECRET_MARK);
+    add(setting_spans(&chars, &lower), SECRET_MARK);
     if has_digit {
         add(security_code_spans(&chars, &lower), SECURITY_CODE_MARK);
         add(bank_account_spans(&chars, &lower), BANK_ACCOUNT_MARK);
@@ -1158,6 +1234,17 @@ mod tests {
             ),
             ("Zugang max@firma.de/Hallo1234", "Hallo1234"),
             ("admin@contoso.com:Winter2026 geht nicht", "Winter2026"),
+            ("the recovery code is 8F3K-2LQ9-XH7P", "8F3K-2LQ9-XH7P"),
+            ("MFA backup codes: 12345678 87654321, thanks", "87654321"),
+            ("Wiederherstellungscode: 483920", "483920"),
+            (
+                "Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=Xyz123abcDEF456ghiJKL=",
+                "Xyz123abcDEF456ghiJKL",
+            ),
+            (
+                "https://contoso.blob.core.windows.net/inv?sv=2022-11-02&se=2026-12-31&sig=abcdEFGH0123%2Bxyz%3D",
+                "abcdEFGH0123",
+            ),
         ] {
             assert_secret_removed(text, secret);
         }
@@ -1218,6 +1305,10 @@ mod tests {
             "mailto:billing@contoso.com/Invoices2026 is wrong",
             "https://contoso.sharepoint.com/sites/x@contoso.com/Documents/Report2026.xlsx",
             "please pass this to billing, invoice G012345678",
+            "pin the invoice to the top, and the OTP did not arrive",
+            "the recovery code did not work, what now?",
+            "https://portal.azure.com/?feature.customportal=false&errorCode=0x80070005",
+            "SharedAccessKeyName=RootManageSharedAccessKey",
         ] {
             let r = redact(text);
             assert_eq!(r.text, text);
