@@ -200,6 +200,19 @@ proptest! {
     }
 
     #[test]
+    fn no_secret_setting_survives(value in "[A-Za-z0-9+/]{16,60}={0,2}", name in 0..5usize, form in 0..3usize) {
+        let name = ["AccountKey", "SharedAccessKey", "client_secret", "sig", "Password"][name];
+        let message = match form {
+            0 => format!("DefaultEndpointsProtocol=https;AccountName=contoso;{name}={value};EndpointSuffix=core.windows.net"),
+            1 => format!("the link https://contoso.blob.core.windows.net/x?sv=2022-11-02&{name}={value}&se=2026-12-31 fails"),
+            _ => format!("Endpoint=sb://contoso.servicebus.windows.net/;{name}={value}"),
+        };
+        let out = redact(&message);
+        prop_assert!(!out.text.contains(&value), "{message:?} -> {:?}", out.text);
+        prop_assert!(out.text.contains(&format!("{name}=")), "{message:?} -> {:?}", out.text);
+    }
+
+    #[test]
     fn no_iban_survives(raw in iban(), sep in 0..SEPARATORS.len(), spaced in any::<bool>(),
                         pre in 0..3usize) {
         let compact: Vec<char> = raw.chars().collect();
