@@ -213,8 +213,12 @@ fn hostile_files_are_skipped_with_reasons_and_the_rest_indexed() {
         ing.sections.iter().any(|s| s.body.contains("Zebrafinanzierung")),
         "broken front matter, body indexed"
     );
-    // Six articles and one include snippet.
-    assert_eq!(ing.files, 7);
+    // Six articles; the include snippet is indexed where it is included, not on its own.
+    assert_eq!(ing.files, 6);
+    assert!(
+        ing.sections.iter().all(|s| !s.doc_path.contains("includes/")),
+        "an include snippet is no document"
+    );
 }
 
 fn kb() -> KnowledgeBase {

@@ -175,7 +175,8 @@ pub fn ingest_roots(roots: &[PathBuf]) -> Ingested {
 /// parsed on every core; sections come out in file order all the same.
 pub fn ingest_roots_with_progress(roots: &[PathBuf], mut progress: impl FnMut(usize, usize)) -> Ingested {
     use rayon::prelude::*;
-    let (files, skipped) = discover(roots);
+    let (mut files, skipped) = discover(roots);
+    files.retain(|f| !is_include_snippet(&f.doc_path));
     let total = files.len();
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let parsed: Vec<Result<ParsedFile, SkippedFile>> = std::thread::scope(|scope| {
@@ -221,6 +222,14 @@ pub fn ingest_roots_with_progress(roots: &[PathBuf], mut progress: impl FnMut(us
         }
     }
     out
+}
+
+/// Whether a file is a snippet for other documents to include: it lies in a folder named
+/// `includes`, as DocFX keeps them. Its text is indexed where it is included (a monthly
+/// announcement, an article), not as a page of its own, which it is not: it has no address to
+/// cite, its title is "include file", and it doubled the text of the pages that include it.
+fn is_include_snippet(doc_path: &str) -> bool {
+    doc_path.split('/').any(|segment| segment == "includes")
 }
 
 /// The sections and warnings of one file.
