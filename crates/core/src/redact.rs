@@ -105,6 +105,9 @@ const SECRET_NAMES: &[&str] = &[
     "einmalcode",
     "einmalpasswort",
 ];
+/// Names among [`SECRET_NAMES`] that are everyday words too: a value right behind them without
+/// `:`, `=` or a linking word is not taken for a secret.
+const EVERYDAY_SECRET_NAMES: &[&str] = &["pass", "pin", "otp"];
 /// A value shorter than this after a secret's name is not a secret (`pw: ok`).
 const MIN_SECRET_CHARS: usize = 4;
 
@@ -607,24 +610,35 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             let (first, last) = value_at(lower, skip_blanks(lower, i + 1));
             (last - first >= MIN_SECRET_CHARS).then_some((first, last))
         } else {
-            // A value stands apart from its name; `password#how-to` is a link's anchor.
+            // A value stands apart from its name; `password#how-to` is a link's anchor. Names
+            // that are everyday words too ("pin Office365 to the taskbar") need `:`, `=` or a
+            // linking word.
             let (first, last) = value_at(lower, i);
-            if i > end && secret_shaped(chars, first, last) {
+            let everyday = EVERYDAY_SECRET_NAMES.iter().any(|name| {
+                let n = name.chars().count();
+                end >= n
+                    && name.chars().eq(lower[end - n..end].iter().copied())
+                    && (end == n || !lower[end - n - 1].is_alphanumeric())
+            });
+            if i > end && !everyday && secret_shaped(chars, first, last) {
                 Some((first, last))
             } else {
                 linked_value(lower, end).filter(|&(first, last)| secret_shaped(chars, first, last))
             }
         };
         if let Some((first, mut last)) = value {
-            // A list of them ("backup codes: 12345678 87654321", "pw: Hunter22, Winter26"):
-            // every value shaped like a secret that follows in the same clause goes too.
+            // A list of them ("backup codes: 12345678 87654321"): the values right after it of
+            // the same length and kind go too (an error code after a password stays).
+            let digits_only = |from: usize, to: usize| lower[from..to].iter().all(|c| digit(*c).is_some());
+            let (length, numeric) = (last - first, digits_only(first, last));
             loop {
                 let mut next = last;
                 while next < lower.len() && matches!(lower[next], ' ' | '\t' | ',') {
                     next += 1;
                 }
                 let (from, to) = value_at(lower, next);
-                if next == last || to == from || !secret_shaped(chars, from, to) {
+                let alike = to - from == length && digits_only(from, to) == numeric;
+                if next == last || !alike || !secret_shaped(chars, from, to) {
                     break;
                 }
                 last = to;
@@ -1050,15 +1064,24 @@ pub fn redact(text: &str) -> Redacted {
         })
         .collect();
     let lower = lower_chars(&chars);
-    // Spans by start; a span overlapping one found by an earlier detector is left out. Looking
-    // up only the neighbours keeps a message of thousands of secrets linear.
+    // Spans by start; spans of different detectors that overlap are merged into one, under the
+    // mark of the longer (a list of backup codes holds a Luhn-valid window: removing only that
+    // left pieces of the codes). Looking up only the neighbours keeps a message of thousands of
+    // secrets linear: every span is merged away at most once.
     let mut spans = std::collections::BTreeMap::<usize, (usize, &str)>::default();
     let mut add = |found: Vec<(usize, usize)>, mark: &'static str| {
-        for (a, b) in found {
-            let before = spans.range(..b).next_back().is_some_and(|(_, (end, _))| *end > a);
-            if !before {
-                spans.insert(a, (b, mark));
+        for (mut a, mut b) in found {
+            let mut mark = mark;
+            while let Some((&start, &(end, other))) =
+                spans.range(..b).next_back().filter(|(_, (end, _))| *end > a)
+            {
+                spans.remove(&start);
+                if end - start > b - a {
+                    mark = other;
+                }
+                (a, b) = (a.min(start), b.max(end));
             }
+            spans.insert(a, (b, mark));
         }
     };
     if has_digit {
@@ -1306,6 +1329,7 @@ mod tests {
             "https://contoso.sharepoint.com/sites/x@contoso.com/Documents/Report2026.xlsx",
             "please pass this to billing, invoice G012345678",
             "pin the invoice to the top, and the OTP did not arrive",
+            "how do I pin Office365 to the taskbar, and pass Level2 tickets on?",
             "the recovery code did not work, what now?",
             "https://portal.azure.com/?feature.customportal=false&errorCode=0x80070005",
             "SharedAccessKeyName=RootManageSharedAccessKey",
@@ -1407,6 +1431,17 @@ mod tests {
         ] {
             assert_eq!(redact(text).text, text);
         }
+    }
+
+    #[test]
+    fn a_list_of_codes_goes_whole_and_an_error_code_after_a_password_stays() {
+        let r = redact("password: Hunter22 AADSTS50126 when signing in");
+        assert_eq!(
+            r.text,
+            format!("password: {SECRET_MARK} AADSTS50126 when signing in")
+        );
+        let r = redact("backup codes: 12345678 87654321 11223344, error 0x80070005");
+        assert_eq!(r.text, format!("backup codes: {SECRET_MARK}, error 0x80070005"));
     }
 
     #[test]
