@@ -810,3 +810,47 @@ fn abbreviations_the_guidance_defines_survive_reopening_the_index() {
         Some("granular delegated admin privileges")
     );
 }
+
+/// The real corpora (../shared, when beside the repository) ingest cleanly: no front matter is
+/// read as text (fences with trailing spaces were), and no include snippet is a document.
+#[test]
+fn real_corpora_ingest_without_front_matter_in_the_text_or_snippets_as_pages() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let roots = [shared.join("corpus"), shared.join("corpus-products")];
+    if !roots.iter().all(|r| r.is_dir()) {
+        eprintln!("skipped: ../shared/corpus and ../shared/corpus-products not found beside the repository");
+        return;
+    }
+    let ing = ingest_roots(&roots);
+    assert!(ing.sections.len() > 10_000, "{} sections", ing.sections.len());
+    let front_matter_keys = ["ms.date:", "ms.topic:", "ms.author:", "ms.service:"];
+    for s in &ing.sections {
+        assert!(
+            !front_matter_keys
+                .iter()
+                .any(|k| s.heading.contains(k) || s.body.starts_with(k)),
+            "front matter read as text in {}",
+            s.citation()
+        );
+        assert!(
+            !s.doc_path.contains("/includes/"),
+            "an include snippet as a page: {}",
+            s.doc_path
+        );
+    }
+    // The product articles with `--- ` fences have their front matter's title and date.
+    let spaced = ing
+        .sections
+        .iter()
+        .find(|s| {
+            s.doc_path
+                .ends_with("en-us/transfer-azure-subscriptions-under-azure-plan.md")
+        })
+        .expect("a Partner Center article fenced with `--- `");
+    assert!(
+        spaced.doc_title.starts_with("Transfer Azure subscriptions"),
+        "{}",
+        spaced.doc_title
+    );
+    assert!(spaced.date.is_some());
+}
