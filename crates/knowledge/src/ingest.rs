@@ -302,6 +302,12 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
     Ok(normalize_text(text))
 }
 
+/// Characters that show as nothing: zero-width spaces and joiners, the word joiner, a byte
+/// order mark, a soft hyphen. Guidance files and chat messages copied from a mail hold them.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}')
+}
+
 /// Removes a BOM, unifies line endings, turns non-breaking spaces into spaces and drops
 /// zero-width characters, so that neither the parser nor the analyzers see them.
 pub fn normalize_text(text: &str) -> String {
@@ -316,7 +322,7 @@ pub fn normalize_text(text: &str) -> String {
                 }
             }
             '\u{a0}' | '\u{202f}' | '\u{2007}' => out.push(' '),
-            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}' => {}
+            c if is_invisible(c) => {}
             _ => out.push(c),
         }
     }

@@ -238,15 +238,10 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
-/// Invisible characters a copy from a mail or a mobile keyboard leaves in text: zero-width
-/// spaces and joiners, the word joiner, a byte order mark, a soft hyphen.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
-}
-
 /// The text as the analysis reads it: every space (no-break, thin, ideographic, ...) a plain
 /// one and invisible characters gone, so a sentence ends and a word splits where it shows.
 fn plain_spaces(text: &str) -> std::borrow::Cow<'_, str> {
+    use switchboard_knowledge::ingest::is_invisible;
     let odd = |c: char| (c.is_whitespace() && !matches!(c, ' ' | '\n' | '\t')) || is_invisible(c);
     if !text.chars().any(odd) {
         return std::borrow::Cow::Borrowed(text);
