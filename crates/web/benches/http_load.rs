@@ -108,6 +108,25 @@ fn main() {
     }
     let ask_mean = started.elapsed() / (rounds * questions.len()) as u32;
     let capacity = CORES / ask_mean.as_secs_f64();
+    // The same work on two threads at once: what the two cores give together when both route
+    // (shared caches, memory bandwidth, the allocator), the ceiling of any server on them.
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for _ in 0..rounds {
+                    for q in &questions {
+                        let _ = router.decide(
+                            &Message::text(q.as_str()),
+                            &mut ConversationContext::default(),
+                            now,
+                        );
+                    }
+                }
+            });
+        }
+    });
+    let two_threads = (2 * rounds * questions.len()) as f64 / started.elapsed().as_secs_f64();
 
     let store = Arc::new(SqliteTicketStore::open(&dir.path().join("tickets.sqlite3")).unwrap());
     let desk = Arc::new(Desk::new(router, store, 72));
@@ -212,6 +231,7 @@ fn main() {
         println!("questions: {source} ({} questions)", questions.len());
         println!("in-process ask, mean:            {:>9.0} µs", ask_mean.as_secs_f64() * 1e6);
         println!("in-process capacity (2 cores):   {capacity:>9.0} answers/s");
+        println!("in-process, two threads at once: {two_threads:>9.0} answers/s ({:.2}x capacity)", two_threads / capacity);
         println!(
             "HTTP, {CONVERSATIONS} at once, {MESSAGES_PER_CONVERSATION} messages each, {LOAD_SECONDS} s: {:>6.0} answers/s ({} messages)",
             per_second,
