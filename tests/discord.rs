@@ -917,3 +917,38 @@ async fn two_bots_on_one_database_post_each_notification_once() {
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     assert_eq!(relayed(&fake), 1, "relayed once: {:#?}", fake.requests());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_number_a_customer_posts_on_a_ticket_never_reaches_the_staff_thread() {
+    let Running { fake, gateway, .. } = running().await;
+    let thread = handoff_thread(&fake, &gateway, 90).await;
+    let before = fake.requests().len();
+    customer_says(
+        &gateway,
+        91,
+        CUSTOMER,
+        "you can charge my card 4111 1111 1111 1111, cvc 123, password is Sommer#2026",
+    );
+    let (_, relay) = fake
+        .wait_for(before, "the message relayed to the staff thread", |r| {
+            r.status == 200
+                && r.path == format!("/api/v10/channels/{thread}/messages")
+                && r.body["content"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("**Customer:**"))
+        })
+        .await;
+    let relayed = relay.body["content"].as_str().unwrap();
+    assert!(relayed.contains("charge my card"), "{relayed}");
+    for secret in ["4111", "123", "Sommer#2026"] {
+        assert!(!relayed.contains(secret), "{secret} relayed: {relayed}");
+    }
+    for r in fake.requests() {
+        assert!(
+            !r.body.to_string().contains("4111 1111"),
+            "the card number was sent to Discord: {} {}",
+            r.method,
+            r.path
+        );
+    }
+}

@@ -86,6 +86,9 @@ pub struct CustomerTurn {
     pub decision: Option<Decision>,
     /// The ticket the message went into, if any.
     pub ticket: Option<TicketHead>,
+    /// The message as it was kept (secrets removed): what anyone else is ever shown of it.
+    /// `None` when it was not kept (too long, or no text).
+    pub kept: Option<String>,
 }
 
 /// The help desk.
@@ -178,6 +181,7 @@ impl Desk {
                 replies,
                 decision: None,
                 ticket: None,
+                kept: None,
             });
         }
         let redacted = redact(&clean(text));
@@ -192,6 +196,7 @@ impl Desk {
                 replies,
                 decision: None,
                 ticket: None,
+                kept: None,
             });
         }
         if redacted.removed && !session.warned_about_secrets {
@@ -267,6 +272,7 @@ impl Desk {
                     replies,
                     decision: None,
                     ticket: Some(ticket),
+                    kept: Some(redacted.text),
                 });
             }
             if existing.status != TicketStatus::Resolved {
@@ -341,6 +347,7 @@ impl Desk {
             replies,
             decision: Some(decision),
             ticket,
+            kept: Some(redacted.text),
         })
     }
 

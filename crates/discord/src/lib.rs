@@ -498,14 +498,7 @@ impl Inner {
     /// Delivers a customer's turn: the reply to the customer, then (for a ticket) the message
     /// into the staff thread, or the new ticket to its queue's staff. The turn itself ran once;
     /// each delivery is retried alone.
-    async fn after_turn(
-        &self,
-        http: &Http,
-        event: &str,
-        channel: ChannelId,
-        turn: &CustomerTurn,
-        customer_text: &str,
-    ) {
+    async fn after_turn(&self, http: &Http, event: &str, channel: ChannelId, turn: &CustomerTurn) {
         let sent = step(event, "reply to the customer", || async {
             channel.send_message(http, answer_message(turn)).await?;
             Ok(())
@@ -521,7 +514,10 @@ impl Inner {
         match thread {
             // The staff know the ticket: the new message goes into its thread.
             Some(thread) if notified => {
-                let relay = format!("**Customer:** {}", truncate(customer_text, CONTENT_MAX));
+                // What the desk kept, never the message as typed: a card number or password
+                // the customer pasted is not repeated to the staff channel.
+                let kept = turn.kept.as_deref().unwrap_or_default();
+                let relay = format!("**Customer:** {}", truncate(kept, CONTENT_MAX));
                 let _ = step(event, "relay to the staff thread", || async {
                     thread.send_message(http, quiet().content(relay.clone())).await?;
                     Ok(())
@@ -858,10 +854,10 @@ impl Inner {
             }
         };
         match self
-            .customer_turn(c.user.id.get(), &c.user.name, c.channel_id, text.clone(), event)
+            .customer_turn(c.user.id.get(), &c.user.name, c.channel_id, text, event)
             .await
         {
-            Ok(turn) => self.after_turn(http, event, c.channel_id, &turn, &text).await,
+            Ok(turn) => self.after_turn(http, event, c.channel_id, &turn).await,
             Err(e) => tracing::error!(event, error = %e, "button turn could not be handled"),
         }
     }
@@ -1095,7 +1091,7 @@ impl EventHandler for Bot {
                 msg.author.id.get(),
                 &msg.author.name,
                 msg.channel_id,
-                text.clone(),
+                text,
                 &event,
             )
             .await
@@ -1113,8 +1109,7 @@ impl EventHandler for Bot {
                 return;
             }
         };
-        bot.after_turn(&ctx.http, &event, msg.channel_id, &turn, &text)
-            .await;
+        bot.after_turn(&ctx.http, &event, msg.channel_id, &turn).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
