@@ -952,3 +952,66 @@ async fn a_card_number_a_customer_posts_on_a_ticket_never_reaches_the_staff_thre
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_with_a_card_number_in_a_support_channel_is_removed_from_it_not_from_a_dm() {
+    let Running { fake, gateway, .. } = running().await;
+    let support_channel = 777;
+    let says_in_channel = |id: u64, text: &str| {
+        let mut m = message(
+            id,
+            support_channel,
+            user(CUSTOMER, "casey", false),
+            text,
+            Some(&[]),
+        );
+        m["mentions"] = serde_json::json!([user(fake_discord::BOT, "switchboard", true)]);
+        gateway
+            .send(GatewayCommand::Dispatch("MESSAGE_CREATE", m))
+            .unwrap();
+    };
+    let answered = |r: &fake_discord::Recorded| {
+        r.status == 200
+            && r.method == "POST"
+            && r.path == format!("/api/v10/channels/{support_channel}/messages")
+    };
+    says_in_channel(95, "<@1001> how do invoices work?");
+    fake.wait_for(0, "the answer to a message without secrets", answered)
+        .await;
+    let before = fake.requests().len();
+    says_in_channel(
+        96,
+        "<@1001> please charge my card 4111 1111 1111 1111 for the invoice",
+    );
+    fake.wait_for(before, "the message with the card number removed", |r| {
+        r.status == 200
+            && r.method == "DELETE"
+            && r.path == format!("/api/v10/channels/{support_channel}/messages/96")
+    })
+    .await;
+    fake.wait_for(before, "the reply in the channel", answered).await;
+    // In a direct message only the customer sees it, and Discord lets no bot delete it.
+    let before_dm = fake.requests().len();
+    customer_says(
+        &gateway,
+        97,
+        CUSTOMER,
+        "my card 4111 1111 1111 1111 was charged twice",
+    );
+    fake.wait_for(before_dm, "the reply in the DM", |r| {
+        r.status == 200 && is_dm_post(r)
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let deleted: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        deleted,
+        vec![format!("/api/v10/channels/{support_channel}/messages/96")],
+        "only the support channel's message with a card number is removed"
+    );
+}

@@ -296,6 +296,7 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::bo
         }))
         .into_response(),
         ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("DELETE", ["channels", _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
         ("PATCH", ["webhooks", _, _, "messages", "@original"]) => {
             let content = body["content"].as_str().unwrap_or("");
             Json(message(fake.next_id(), DM, user(BOT, "switchboard", true), content, None)).into_response()

@@ -89,6 +89,9 @@ pub struct CustomerTurn {
     /// The message as it was kept (secrets removed): what anyone else is ever shown of it.
     /// `None` when it was not kept (too long, or no text).
     pub kept: Option<String>,
+    /// Whether secrets were removed from it: an adapter whose channel shows the message to
+    /// others removes it there too.
+    pub secrets_removed: bool,
 }
 
 /// The help desk.
@@ -182,6 +185,7 @@ impl Desk {
                 decision: None,
                 ticket: None,
                 kept: None,
+                secrets_removed: false,
             });
         }
         let redacted = redact(&clean(text));
@@ -197,6 +201,7 @@ impl Desk {
                 decision: None,
                 ticket: None,
                 kept: None,
+                secrets_removed: false,
             });
         }
         if redacted.removed && !session.warned_about_secrets {
@@ -273,6 +278,7 @@ impl Desk {
                     decision: None,
                     ticket: Some(ticket),
                     kept: Some(redacted.text),
+                    secrets_removed: redacted.removed,
                 });
             }
             if existing.status != TicketStatus::Resolved {
@@ -348,6 +354,7 @@ impl Desk {
             decision: Some(decision),
             ticket,
             kept: Some(redacted.text),
+            secrets_removed: redacted.removed,
         })
     }
 

@@ -1109,7 +1109,27 @@ impl EventHandler for Bot {
                 return;
             }
         };
-        bot.after_turn(&ctx.http, &event, msg.channel_id, &turn).await;
+        // Kept without its secrets, but a support channel still shows the message to everyone
+        // in it: it goes (the bot needs Manage Messages there), beside the reply. A direct
+        // message is seen by the customer alone, and a bot cannot delete it.
+        let remove = async {
+            if !(turn.secrets_removed && msg.guild_id.is_some()) {
+                return;
+            }
+            let removed = step(&event, "remove the message holding secrets", || async {
+                msg.channel_id.delete_message(&ctx.http, msg.id).await?;
+                Ok(())
+            })
+            .await;
+            if removed.is_err() {
+                tracing::warn!(
+                    event,
+                    channel = msg.channel_id.get(),
+                    "a message with secrets stays in its channel; the bot needs Manage Messages there"
+                );
+            }
+        };
+        tokio::join!(remove, bot.after_turn(&ctx.http, &event, msg.channel_id, &turn));
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
