@@ -295,8 +295,9 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, body: axum::bo
             "parent_id": parent, "name": body["name"], "position": 0, "permission_overwrites": []
         }))
         .into_response(),
-        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
-        ("DELETE", ["channels", _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["interactions", _, _, "callback"]) | ("DELETE", ["channels", _, "messages", _]) => {
+            StatusCode::NO_CONTENT.into_response()
+        }
         ("PATCH", ["webhooks", _, _, "messages", "@original"]) => {
             let content = body["content"].as_str().unwrap_or("");
             Json(message(fake.next_id(), DM, user(BOT, "switchboard", true), content, None)).into_response()
