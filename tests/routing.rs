@@ -566,6 +566,55 @@ fn follow_ups_keep_context_and_offer_a_person() {
     assert!(nein.reply.starts_with("Schade"), "{}", nein.reply);
 }
 
+#[test]
+fn feedback_is_feedback_after_an_answer_or_suggestions_never_a_search_for_its_words() {
+    let r = router();
+    let now = OPEN.parse().unwrap();
+    let say = |ctx: &mut ConversationContext, text: &str| r.decide(&Message::text(text), ctx, now).unwrap();
+    // After an answer, "that did not help" is an apology and the offer of a person, not
+    // sections about "help".
+    for (question, feedback, apology) in [
+        (
+            "what happens to our access if we do not pay an invoice?",
+            "no that did not help",
+            "Sorry",
+        ),
+        (
+            "Innerhalb welcher Frist kann ich ein Abonnement kündigen?",
+            "nein, das hat nicht geholfen",
+            "Schade",
+        ),
+    ] {
+        let mut ctx = ConversationContext::default();
+        assert!(say(&mut ctx, question).asks_feedback);
+        let no = say(&mut ctx, feedback);
+        assert!(no.reply.starts_with(apology), "{}", no.reply);
+        assert!(no.citations.is_empty(), "{:?}", no.citations);
+        assert_eq!(no.feedback, Some(false));
+    }
+    // A "no" that names what was meant still gets sections for it.
+    let mut ctx = ConversationContext::default();
+    say(
+        &mut ctx,
+        "what happens to our access if we do not pay an invoice?",
+    );
+    let named = say(&mut ctx, "no, I mean when invoices arrive");
+    assert!(!named.citations.is_empty(), "{:#?}", named.trace);
+    // After suggestions (no "was this helpful?"), feedback is feedback too.
+    let mut ctx = ConversationContext::default();
+    let suggested = say(&mut ctx, "can I get money back?");
+    assert_eq!(suggested.outcome, Outcome::Suggest, "{:#?}", suggested.trace);
+    let no = say(&mut ctx, "that didn't help");
+    assert!(no.offers_human && no.citations.is_empty(), "{}", no.reply);
+    assert_eq!(no.feedback, Some(false));
+    let mut ctx = ConversationContext::default();
+    say(&mut ctx, "can I get money back?");
+    let yes = say(&mut ctx, "yes that helped");
+    assert_eq!(yes.feedback, Some(true), "{}", yes.reply);
+    // Feedback is due only right after: a later "that didn't help" is searched as words again.
+    assert!(!ctx.suggested_sections && !ctx.awaiting_feedback);
+}
+
 fn support() -> switchboard_core::SupportModel {
     load_support_model(&repo("plugins")).0
 }

@@ -85,6 +85,9 @@ pub struct ConversationContext {
     pub low_confidence_turns: u32,
     /// The last reply asked "was this helpful?".
     pub awaiting_feedback: bool,
+    /// The last reply suggested sections: "that did not help" (or "yes, that helped") after it
+    /// is feedback on them, not a question to search.
+    pub suggested_sections: bool,
     /// The queue the conversation's last question was about (see `Router::topic_queue`).
     pub topic_queue: Option<String>,
     /// The customer has a ticket (open, or resolved within the reopen window): a follow-up on
@@ -192,6 +195,9 @@ pub struct Router {
     /// How much of typical in-scope messages the guidance knows, per language: measured the
     /// first time a decline on the guidance's grounds needs it (see [`Router::typical_known_share`]).
     typical_known: Arc<PerLanguage<std::sync::OnceLock<f32>>>,
+    /// The guidance's terms for the words customers give feedback with, per language (see
+    /// [`Router::feedback_terms`]).
+    feedback_terms: Arc<PerLanguage<std::sync::OnceLock<std::collections::HashSet<String>>>>,
 }
 
 /// Examples read to measure how much of typical messages the guidance knows, per language (an
@@ -261,6 +267,7 @@ impl Router {
             support: Arc::new(support),
             config,
             typical_known: Arc::default(),
+            feedback_terms: Arc::default(),
         }
     }
 
@@ -317,6 +324,31 @@ impl Router {
             mean.clamp(MIN_TYPICAL_KNOWN_SHARE, 1.0)
         };
         *self.typical_known.get(lang).get_or_init(|| measure(lang))
+    }
+
+    /// The terms (as the guidance's analyzer makes them) of the plugins' helpful and
+    /// not-helpful examples in `lang`: "no, that did not help" names nothing to search for, while
+    /// "no, the invoice address" does. Read once per router and language.
+    fn feedback_terms(&self, lang: Language) -> &std::collections::HashSet<String> {
+        self.feedback_terms.get(lang).get_or_init(|| {
+            let analyzer = self.kb.analyzer(lang);
+            self.plugins
+                .plugins
+                .iter()
+                .flat_map(|p| {
+                    p.examples.get(lang).iter().filter(|(i, _)| {
+                        p.intents.get(*i).is_some_and(|intent| {
+                            matches!(
+                                intent.spec.action,
+                                IntentAction::Helpful | IntentAction::NotHelpful
+                            )
+                        })
+                    })
+                })
+                .flat_map(|(_, text)| analyzer.analyze(text))
+                .map(|token| token.term)
+                .collect()
+        })
     }
 
     /// The knowledge base.
@@ -550,10 +582,11 @@ impl Router {
         let decline = best(IntentAction::Decline);
         let not_csp = best(IntentAction::NotCsp);
         let support_info = best(IntentAction::SupportInfo);
-        let not_helpful = best(IntentAction::NotHelpful).filter(|_| context.awaiting_feedback);
+        let feedback_due = context.awaiting_feedback || context.suggested_sections;
+        let not_helpful = best(IntentAction::NotHelpful).filter(|_| feedback_due);
         let conversation_act = fired.iter().find(|f| {
             matches!(f.action, IntentAction::Greeting | IntentAction::Thanks)
-                || (f.action == IntentAction::Helpful && context.awaiting_feedback)
+                || (f.action == IntentAction::Helpful && feedback_due)
         });
 
         // An explicit handoff intent wins unless an answer intent of higher priority fired
@@ -594,7 +627,7 @@ impl Router {
             )
         } else if let Some(act) = conversation_act {
             trace.reason = format!("conversation: intent `{}` ({})", act.intent, act.matched);
-            self.converse(act.action, context.awaiting_feedback, &replies, lang, trace)
+            self.converse(act.action, feedback_due, &replies, lang, trace)
         } else if let Some(n) = not_helpful {
             trace.reason = format!(
                 "the customer said the last answer did not help (`{}`): offer a person",
@@ -602,7 +635,12 @@ impl Router {
             );
             // Sections only for words the guidance has as written ("no, the invoice address");
             // "nein" alone is typo-corrected to "neun" and would suggest whatever that finds.
-            let names_something = retrieval.query_terms.iter().any(|t| t.corrected_from.is_none());
+            // Nor for the words of the feedback itself ("did not help" would suggest sections
+            // about help).
+            let names_something = retrieval
+                .query_terms
+                .iter()
+                .any(|t| t.corrected_from.is_none() && !self.feedback_terms(t.language).contains(&t.term));
             if !names_something || retrieval.hits.is_empty() {
                 // "No" alone names nothing to suggest: say sorry and offer a person, never an
                 // empty list of sections.
@@ -694,6 +732,7 @@ impl Router {
             self.decline(&replies, lang, trace, reads_as_ours)
         };
         context.awaiting_feedback = decision.asks_feedback;
+        context.suggested_sections = decision.outcome == Outcome::Suggest;
         if !follows_conversation
             && matches!(
                 decision.outcome,
