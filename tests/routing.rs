@@ -567,6 +567,42 @@ fn follow_ups_keep_context_and_offer_a_person() {
 }
 
 #[test]
+fn a_short_question_about_another_product_asks_the_last_question_an_order_stays_an_order() {
+    let r = router();
+    let now = OPEN.parse().unwrap();
+    let say = |ctx: &mut ConversationContext, text: &str| r.decide(&Message::text(text), ctx, now).unwrap();
+    for (question, follow_up) in [
+        (
+            "why is my invoice higher than last month?",
+            "ok and for Dynamics 365?",
+        ),
+        (
+            "Warum ist unsere Rechnung höher als letzten Monat?",
+            "und bei Dynamics 365?",
+        ),
+    ] {
+        let mut ctx = ConversationContext::default();
+        say(&mut ctx, question);
+        let asked = say(&mut ctx, follow_up);
+        // Read alone, "for Dynamics 365" looked like an order and went to sales.
+        assert!(
+            matches!(asked.outcome, Outcome::Answer | Outcome::Suggest),
+            "{follow_up}: {:#?}",
+            asked.trace
+        );
+        assert!(
+            asked.citations.iter().any(|c| c.citation.contains("dynamics")),
+            "{follow_up}: {:?}",
+            asked.citations
+        );
+    }
+    let mut ctx = ConversationContext::default();
+    say(&mut ctx, "why is my invoice higher than last month?");
+    let order = say(&mut ctx, "we need Dynamics 365 too");
+    assert_eq!(order.outcome, Outcome::Handoff, "{:#?}", order.trace);
+}
+
+#[test]
 fn feedback_is_feedback_after_an_answer_or_suggestions_never_a_search_for_its_words() {
     let r = router();
     let now = OPEN.parse().unwrap();

@@ -408,16 +408,6 @@ impl Router {
             Vec::new()
         };
         let labels = &self.plugins.classifier.labels;
-        // Without a ticket there is nothing to follow up: "how long will that take?" is then a
-        // question like any other.
-        let prediction = match (self.config.layers.intents, context.has_ticket) {
-            (false, _) => IntentPrediction::default(),
-            (true, false) => self.plugins.classifier.predict(intent_text(&analysed), lang),
-            (true, true) => self
-                .plugins
-                .classifier
-                .predict_with_ticket(intent_text(&analysed), lang),
-        };
         let policy = &self.config.intent_policy;
         let mut findings = self.run_code_plugins(&analysed, lang, &fired_manifest);
         let code_plugins = CODE_PLUGINS.iter().map(|p| p.name()).collect();
@@ -434,6 +424,20 @@ impl Router {
             .and_then(|last| {
                 asked_about_other_products(last, &context.products, &findings.entities.products)
             });
+        // An elliptical question ("and for Dynamics 365?") asks what the last question asked,
+        // about another product: it is read as that question. Without a question mark the
+        // fragment keeps its own reading ("we need Dynamics 365 too" orders it).
+        let classified = match &elliptical {
+            Some(whole) if question.trim_end().ends_with('?') => whole.as_str(),
+            _ => intent_text(&analysed),
+        };
+        // Without a ticket there is nothing to follow up: "how long will that take?" is then a
+        // question like any other.
+        let prediction = match (self.config.layers.intents, context.has_ticket) {
+            (false, _) => IntentPrediction::default(),
+            (true, false) => self.plugins.classifier.predict(classified, lang),
+            (true, true) => self.plugins.classifier.predict_with_ticket(classified, lang),
+        };
         let searched = elliptical.as_deref().unwrap_or(question);
         let mut retrieval = self.retrieve(searched, lang, &context_products)?;
         if let Some(whole) = &elliptical {
