@@ -88,16 +88,7 @@ fn main() {
 
     // The baseline: the in-process pipeline over the same questions, one thread.
     let now = jiff::Timestamp::now();
-    for q in &questions {
-        let _ = router.decide(
-            &Message::text(q.as_str()),
-            &mut ConversationContext::default(),
-            now,
-        );
-    }
-    let rounds = 5;
-    let started = Instant::now();
-    for _ in 0..rounds {
+    let route_all = || {
         for q in &questions {
             let _ = router.decide(
                 &Message::text(q.as_str()),
@@ -105,6 +96,12 @@ fn main() {
                 now,
             );
         }
+    };
+    route_all();
+    let rounds = 5;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        route_all();
     }
     let ask_mean = started.elapsed() / (rounds * questions.len()) as u32;
     let capacity = CORES / ask_mean.as_secs_f64();
@@ -115,13 +112,7 @@ fn main() {
         for _ in 0..2 {
             scope.spawn(|| {
                 for _ in 0..rounds {
-                    for q in &questions {
-                        let _ = router.decide(
-                            &Message::text(q.as_str()),
-                            &mut ConversationContext::default(),
-                            now,
-                        );
-                    }
+                    route_all();
                 }
             });
         }

@@ -290,25 +290,14 @@ impl Router {
     pub fn typical_known_share(&self, lang: Language) -> f32 {
         let measure = |lang: Language| {
             let texts: Vec<&str> = self
-                .plugins
-                .plugins
-                .iter()
-                .flat_map(|p| {
-                    p.examples
-                        .get(lang)
-                        .iter()
-                        .filter(|(i, _)| {
-                            p.intents.get(*i).is_some_and(|intent| {
-                                matches!(
-                                    intent.spec.action,
-                                    IntentAction::Answer
-                                        | IntentAction::Handoff
-                                        | IntentAction::SupportInfo
-                                        | IntentAction::NotCsp
-                                )
-                            })
-                        })
-                        .map(|(_, text)| text.as_str())
+                .examples_of(lang, |action| {
+                    matches!(
+                        action,
+                        IntentAction::Answer
+                            | IntentAction::Handoff
+                            | IntentAction::SupportInfo
+                            | IntentAction::NotCsp
+                    )
                 })
                 .collect();
             let step = (texts.len() / TYPICAL_SAMPLE).max(1);
@@ -332,22 +321,27 @@ impl Router {
     fn feedback_terms(&self, lang: Language) -> &std::collections::HashSet<String> {
         self.feedback_terms.get(lang).get_or_init(|| {
             let analyzer = self.kb.analyzer(lang);
-            self.plugins
-                .plugins
+            self.examples_of(lang, |action| {
+                matches!(action, IntentAction::Helpful | IntentAction::NotHelpful)
+            })
+            .flat_map(|text| analyzer.analyze(text))
+            .map(|token| token.term)
+            .collect()
+        })
+    }
+
+    /// The plugins' examples in `lang` of intents whose action is `wanted`.
+    fn examples_of(
+        &self,
+        lang: Language,
+        wanted: impl Fn(IntentAction) -> bool + Copy,
+    ) -> impl Iterator<Item = &str> {
+        self.plugins.plugins.iter().flat_map(move |p| {
+            p.examples
+                .get(lang)
                 .iter()
-                .flat_map(|p| {
-                    p.examples.get(lang).iter().filter(|(i, _)| {
-                        p.intents.get(*i).is_some_and(|intent| {
-                            matches!(
-                                intent.spec.action,
-                                IntentAction::Helpful | IntentAction::NotHelpful
-                            )
-                        })
-                    })
-                })
-                .flat_map(|(_, text)| analyzer.analyze(text))
-                .map(|token| token.term)
-                .collect()
+                .filter(move |(i, _)| p.intents.get(*i).is_some_and(|intent| wanted(intent.spec.action)))
+                .map(|(_, text)| text.as_str())
         })
     }
 
