@@ -1171,3 +1171,46 @@ fn a_question_about_one_product_is_not_answered_from_a_page_about_another() {
         d.citations
     );
 }
+
+/// A section that is only a list of links ("Next steps") sends the reader elsewhere: it is never
+/// quoted as an answer, however well its link texts match the question.
+#[test]
+fn a_section_of_links_only_is_never_the_answer() {
+    let knowledge = tempfile::tempdir().unwrap();
+    let en = knowledge.path().join("en-us");
+    std::fs::create_dir_all(&en).unwrap();
+    std::fs::write(
+        en.join("partner-credit.md"),
+        "# Partner credit\n\nPartner credit is a discount on Azure usage for partners who manage it.\n\n\
+         ## How partner credit is calculated\n\nPartner credit is calculated every day from the \
+         Azure usage of each customer subscription the partner manages.\n\n\
+         ## Next steps\n\n- [How partner credit is paid](https://example.com/partner-credit-payment)\n",
+    )
+    .unwrap();
+    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[knowledge.path().into()]).sections).unwrap();
+    let (support, _) = load_support_model(&repo("plugins"));
+    let plugins = load_plugins(&repo("plugins"), &support);
+    let router = Router::new(kb, plugins, support, RouterConfig::default());
+    let mut message = Message::text("how is partner credit paid?");
+    message.language_hint = Some(Language::En);
+    let decision = router
+        .decide(
+            &message,
+            &mut ConversationContext::default(),
+            OPEN.parse().unwrap(),
+        )
+        .unwrap();
+    // The list of links is what the search puts first...
+    assert!(
+        decision.trace.top[0].citation.ends_with("#next-steps"),
+        "{:#?}",
+        decision.trace.top
+    );
+    // ...and no answer quotes it (it may follow as "see also").
+    assert!(
+        decision.outcome != Outcome::Answer || !decision.citations[0].citation.ends_with("#next-steps"),
+        "{}\n{:#?}",
+        decision.reply,
+        decision.trace
+    );
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 /// Bumped whenever analysis or ingestion changes, so stored indexes are rebuilt.
-pub const ANALYZER_VERSION: u32 = 16;
+pub const ANALYZER_VERSION: u32 = 17;
 
 /// Words longer than this (in bytes) are not indexed: they are hashes, base64 or noise.
 const MAX_TOKEN_BYTES: usize = 40;

@@ -149,6 +149,21 @@ pub struct Section {
 }
 
 impl Section {
+    /// Whether every word of the text is a word of its links' texts: a list of links ("Next
+    /// steps", "Weitere Informationen") that sends the reader elsewhere.
+    pub fn is_links_only(&self) -> bool {
+        let words = |text: &str| -> Vec<String> {
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let linked: std::collections::HashSet<String> =
+            self.link_texts.iter().flat_map(|(_, text)| words(text)).collect();
+        let body = words(&self.body);
+        !linked.is_empty() && !body.is_empty() && body.iter().all(|w| linked.contains(w))
+    }
+
     /// An introduction section of `doc_path` with nothing in it yet: fill in what matters with
     /// struct update syntax (`Section { body, ..Section::new(path, language) }`).
     pub fn new(doc_path: impl Into<String>, language: Language) -> Self {
@@ -183,5 +198,35 @@ pub fn citation(doc_path: &str, anchor: &str) -> String {
         doc_path.to_string()
     } else {
         format!("{doc_path}#{anchor}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_is_links_only_when_every_word_is_a_link_texts() {
+        let section = |body: &str, links: &[&str]| Section {
+            body: body.into(),
+            link_texts: links
+                .iter()
+                .map(|t| ("x.md".to_string(), (*t).to_string()))
+                .collect(),
+            ..Section::new("en-us/a.md", Language::En)
+        };
+        assert!(section(
+            "- Partner credit: an overview\n- Pricing",
+            &["Partner credit: an overview", "pricing"]
+        )
+        .is_links_only());
+        // A sentence of its own with a link in it answers something.
+        assert!(!section(
+            "The amount will vary (see Calculation). The rate is on the price list page.",
+            &["Calculation", "price list page"]
+        )
+        .is_links_only());
+        assert!(!section("Invoices arrive monthly.", &[]).is_links_only());
+        assert!(!section("", &["Pricing"]).is_links_only());
     }
 }

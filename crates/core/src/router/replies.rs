@@ -134,10 +134,11 @@ impl Router {
         // A document's introduction that only says what the document is about (its
         // description) answers nothing: the document's best section answers, and without one
         // the customer gets the sections to choose from.
-        let top = if is_summary_only(first) {
+        // Nor does a section that is only a list of links ("Next steps").
+        let top = if is_summary_only(first) || first.links_only {
             let best_section = retrieval.hits[1..]
                 .iter()
-                .find(|h| h.doc_path == first.doc_path && !h.anchor.is_empty());
+                .find(|h| h.doc_path == first.doc_path && !h.anchor.is_empty() && !h.links_only);
             let Some(section) = best_section else {
                 let mut trace = trace;
                 trace

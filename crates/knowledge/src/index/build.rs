@@ -256,6 +256,7 @@ impl KnowledgeBase {
                 doc.add_text(f.linked, targets.join("\n"));
             }
             doc.add_u64(f.line, s.line as u64);
+            doc.add_u64(f.links_only, u64::from(s.is_links_only()));
             doc.add_text(lf.title, &s.doc_title);
             let mut headings = s.parent_headings.join("\n");
             headings.push('\n');

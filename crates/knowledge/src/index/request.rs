@@ -159,6 +159,10 @@ pub struct SearchHit {
     pub linked_documents: Vec<String>,
     /// First line of the section in its file.
     pub line: u64,
+    /// The section's text is only the texts of its links ("Next steps", "See also"): it sends
+    /// the reader elsewhere and answers nothing itself (not serialised).
+    #[serde(skip)]
+    pub links_only: bool,
     /// Share of the question's words (weighted by rarity) the section contains, 0..1.
     pub coverage: f32,
     /// The same share counted only in the document's title and description and the section's

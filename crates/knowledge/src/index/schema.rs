@@ -29,6 +29,8 @@ pub(super) struct Fields {
     pub(super) links: Field,
     pub(super) linked: Field,
     pub(super) line: Field,
+    /// 1 when the section's text is only the texts of its links (see `Section::is_links_only`).
+    pub(super) links_only: Field,
     /// The section's place in the ingested order: the index is sorted by it.
     pub(super) ordinal: Field,
     pub(super) de: LangFields,
@@ -91,6 +93,7 @@ pub(super) fn build_schema() -> (Schema, Fields) {
     let links = b.add_text_field("links", STORED);
     let linked = b.add_text_field("linked", STORED);
     let line = b.add_u64_field("line", STORED | FAST);
+    let links_only = b.add_u64_field("links_only", STORED);
     let ordinal = b.add_u64_field(ORDINAL_FIELD, FAST);
     let mut lang_fields = |l: Language| LangFields {
         title: b.add_text_field(&format!("title_{l}"), text(l, true)),
@@ -112,6 +115,7 @@ pub(super) fn build_schema() -> (Schema, Fields) {
         links,
         linked,
         line,
+        links_only,
         ordinal,
         de,
         en,

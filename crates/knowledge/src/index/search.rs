@@ -303,6 +303,7 @@ impl KnowledgeBase {
                 links: lines(&first_text(&doc, f.links)),
                 linked_documents: lines(&first_text(&doc, f.linked)),
                 line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+                links_only: doc.get_first(f.links_only).and_then(|v| v.as_u64()) == Some(1),
                 body: first_text(&doc, lf.body),
                 coverage: 0.0,
                 title_coverage: 0.0,
