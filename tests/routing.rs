@@ -1003,25 +1003,35 @@ fn a_bare_request_for_a_person_goes_to_the_queue_the_conversation_was_about() {
     assert_eq!(own.handoff.unwrap().queue, "technical");
 }
 
+/// A knowledge base over English guidance files written for one test (`name`, Markdown).
+fn english_guidance(files: &[(impl AsRef<str>, impl AsRef<str>)]) -> KnowledgeBase {
+    let knowledge = tempfile::tempdir().unwrap();
+    let en = knowledge.path().join("en-us");
+    std::fs::create_dir_all(&en).unwrap();
+    for (name, text) in files {
+        std::fs::write(en.join(name.as_ref()), text.as_ref()).unwrap();
+    }
+    KnowledgeBase::build_in_ram(&ingest_roots(&[knowledge.path().into()]).sections).unwrap()
+}
+
 /// The guidance's own definitions ("Partner Admin Link (PAL)", written twice) expand a customer's
 /// abbreviation, so a section written with the long form alone is found for it.
 #[test]
 fn abbreviations_the_guidance_defines_find_sections_written_with_the_long_form() {
-    let knowledge = tempfile::tempdir().unwrap();
-    let en = knowledge.path().join("en-us");
-    std::fs::create_dir_all(&en).unwrap();
-    std::fs::write(
-        en.join("revenue-reports.md"),
-        "# Revenue reports\n\nThe report lists revenue attributed through Partner Admin Link (PAL).\n\n\
-         ## Columns\n\nEach row names the Partner Admin Link (PAL) attribution and the month.\n",
-    )
-    .unwrap();
-    std::fs::write(
-        en.join("link-partner-id.md"),
-        "# Link your partner ID\n\nTo set up the partner admin link, sign in to the Azure portal \
-         with the customer's account and enter your partner ID.\n",
-    )
-    .unwrap();
+    let mut files = vec![
+        (
+            "revenue-reports.md".to_string(),
+            "# Revenue reports\n\nThe report lists revenue attributed through Partner Admin Link (PAL).\n\n\
+             ## Columns\n\nEach row names the Partner Admin Link (PAL) attribution and the month.\n"
+                .to_string(),
+        ),
+        (
+            "link-partner-id.md".to_string(),
+            "# Link your partner ID\n\nTo set up the partner admin link, sign in to the Azure portal \
+             with the customer's account and enter your partner ID.\n"
+                .to_string(),
+        ),
+    ];
     // Documents that never name it: an abbreviation in most documents names the domain and is
     // not expanded.
     for (i, text) in [
@@ -1035,13 +1045,9 @@ fn abbreviations_the_guidance_defines_find_sections_written_with_the_long_form()
     .iter()
     .enumerate()
     {
-        std::fs::write(
-            en.join(format!("topic-{i}.md")),
-            format!("# Topic {i}\n\n{text}\n"),
-        )
-        .unwrap();
+        files.push((format!("topic-{i}.md"), format!("# Topic {i}\n\n{text}\n")));
     }
-    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[knowledge.path().into()]).sections).unwrap();
+    let kb = english_guidance(&files);
     assert_eq!(kb.long_form(Language::En, "PAL"), Some("partner admin link"));
     assert_eq!(kb.long_form(Language::De, "PAL"), None);
     let no_plugins = tempfile::tempdir().unwrap();
@@ -1176,18 +1182,13 @@ fn a_question_about_one_product_is_not_answered_from_a_page_about_another() {
 /// quoted as an answer, however well its link texts match the question.
 #[test]
 fn a_section_of_links_only_is_never_the_answer() {
-    let knowledge = tempfile::tempdir().unwrap();
-    let en = knowledge.path().join("en-us");
-    std::fs::create_dir_all(&en).unwrap();
-    std::fs::write(
-        en.join("partner-credit.md"),
+    let kb = english_guidance(&[(
+        "partner-credit.md",
         "# Partner credit\n\nPartner credit is a discount on Azure usage for partners who manage it.\n\n\
          ## How partner credit is calculated\n\nPartner credit is calculated every day from the \
          Azure usage of each customer subscription the partner manages.\n\n\
          ## Next steps\n\n- [How partner credit is paid](https://example.com/partner-credit-payment)\n",
-    )
-    .unwrap();
-    let kb = KnowledgeBase::build_in_ram(&ingest_roots(&[knowledge.path().into()]).sections).unwrap();
+    )]);
     let (support, _) = load_support_model(&repo("plugins"));
     let plugins = load_plugins(&repo("plugins"), &support);
     let router = Router::new(kb, plugins, support, RouterConfig::default());

@@ -15,6 +15,8 @@ pub const CARD_MARK: &str = "[card number removed]";
 pub const IBAN_MARK: &str = "[IBAN removed]";
 /// What replaces a card's security code.
 pub const SECURITY_CODE_MARK: &str = "[security code removed]";
+/// What replaces a bank account number.
+pub const BANK_ACCOUNT_MARK: &str = "[account number removed]";
 
 /// Names of a card's security code, lower case, matched as whole words (`cvv2` too).
 const SECURITY_CODE_NAMES: &[&str] = &[
@@ -37,8 +39,6 @@ const SECURITY_CODE_NAMES: &[&str] = &[
     "sicherheitsnummer",
     "kartensicherheitscode",
 ];
-/// What replaces a bank account number.
-pub const BANK_ACCOUNT_MARK: &str = "[account number removed]";
 /// Names of a bank account's numbers, lower case, matched as whole words. A bare "account
 /// number" is left out: customers mean their Microsoft billing account by it.
 const BANK_ACCOUNT_NAMES: &[&str] = &[

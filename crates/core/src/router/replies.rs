@@ -132,9 +132,9 @@ impl Router {
     ) -> Decision {
         let first = &retrieval.hits[0];
         // A document's introduction that only says what the document is about (its
-        // description) answers nothing: the document's best section answers, and without one
-        // the customer gets the sections to choose from.
-        // Nor does a section that is only a list of links ("Next steps").
+        // description), or a section that is only a list of links ("Next steps"), answers
+        // nothing: the document's best other section answers, and without one the customer gets
+        // the sections to choose from.
         let top = if is_summary_only(first) || first.links_only {
             let best_section = retrieval.hits[1..]
                 .iter()
@@ -143,7 +143,7 @@ impl Router {
                 let mut trace = trace;
                 trace
                     .reason
-                    .push_str("; the top section only summarises its document: suggest");
+                    .push_str("; the top section only summarises its document or lists links: suggest");
                 return self.suggest(retrieval, replies, lang, true, trace);
             };
             section

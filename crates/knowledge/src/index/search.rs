@@ -430,8 +430,6 @@ mod tests {
         );
     }
 
-    /// A typo with one correction in reach is searched as the word it stands for; a typo of a
-    /// filler word ("acually") is filler, not a search for `actual`.
     #[test]
     fn a_word_an_expansion_stands_for_is_not_corrected() {
         let sections = vec![
@@ -469,6 +467,8 @@ mod tests {
         assert!(expanded.iter().any(|t| t.expands && t.word == word.word));
     }
 
+    /// A typo with one correction in reach is searched as the word it stands for; a typo of a
+    /// filler word ("acually") is filler, not a search for `actual`.
     #[test]
     fn a_sole_typo_correction_weighs_as_the_word_and_a_misspelt_filler_is_dropped() {
         let sections = vec![
