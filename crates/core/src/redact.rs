@@ -284,11 +284,37 @@ struct Char {
 /// Words that name a number as something other than a card: within this many characters
 /// before it, and without a card word as near, the number stays.
 const CONTEXT_CHARS: usize = 40;
-const NOT_A_CARD: &[&str] = &[
-    "case", "fall", "vorgang", "ticket", "order", "bestell", "auftrag", "invoice", "rechnung", "kunden",
-    "customer", "tenant", "phone", "tel", "telefon", "call", "ruf", "mobil", "handy", "fax", "whatsapp",
-    "nummer", "number", "id",
+/// Words that name a number as something else when a word of the text starts with them
+/// (`Rechnungsnummer`, `Kunden-ID`, `invoices`), matched at a word's start only: inside a word
+/// they are other words ("paid" holds "id", "purchase" "case", "tell" "tel"), and a card number
+/// after "I paid with" was kept.
+const NOT_A_CARD_STARTS: &[&str] = &[
+    "case",
+    "vorgang",
+    "ticket",
+    "bestell",
+    "auftrag",
+    "invoice",
+    "rechnung",
+    "kunden",
+    "customer",
+    "tenant",
+    "phone",
+    "telefon",
+    "telephone",
+    "mobil",
+    "handy",
+    "fax",
+    "whatsapp",
+    "nummer",
+    "number",
+    "rufnummer",
 ];
+/// Words that name a number as something else only as whole words: as the start of a longer
+/// word they are everyday words ("ordered", "falls", "tell", "called", "idea").
+const NOT_A_CARD_WORDS: &[&str] = &["order", "orders", "fall", "tel", "call", "id", "ids", "nr"];
+/// Endings of German compounds that name a number (`Vertragsnummer`, `Supportfall`, `Kundennr`).
+const NOT_A_CARD_ENDINGS: &[&str] = &["nummer", "fall", "nr"];
 const CARD_WORDS: &[&str] = &[
     "card",
     "karte",
@@ -323,7 +349,7 @@ fn named_otherwise(chars: &[Char], at: usize) -> bool {
         .rev()
         .find(|c| !c.c.is_whitespace())
         .is_some_and(|c| c.c == '+');
-    (plus || names_other_than_a_card(&before)) && !names_a_card(&around)
+    (plus || names_other_than_a_card(&before, starts_inside_a_word(chars, from))) && !names_a_card(&around)
 }
 
 /// Whether `lower` holds one of [`CARD_WORDS`].
@@ -331,9 +357,24 @@ fn names_a_card(lower: &str) -> bool {
     CARD_WORDS.iter().any(|w| lower.contains(w))
 }
 
-/// Whether `lower` holds one of [`NOT_A_CARD`].
-fn names_other_than_a_card(lower: &str) -> bool {
-    NOT_A_CARD.iter().any(|w| lower.contains(w))
+/// Whether a word of `lower` names a number as something other than a card
+/// ([`NOT_A_CARD_STARTS`], [`NOT_A_CARD_WORDS`], [`NOT_A_CARD_ENDINGS`]). `cut` says the text
+/// starts inside a word, whose rest is not read ("hotel" cut to "tel").
+fn names_other_than_a_card(lower: &str, cut: bool) -> bool {
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .skip(usize::from(cut))
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            NOT_A_CARD_STARTS.iter().any(|s| w.starts_with(s))
+                || NOT_A_CARD_WORDS.contains(&w)
+                || NOT_A_CARD_ENDINGS.iter().any(|e| w.ends_with(e))
+        })
+}
+
+/// Whether `chars[from..]` starts inside a word.
+fn starts_inside_a_word(chars: &[Char], from: usize) -> bool {
+    from > 0 && chars[from - 1].c.is_alphanumeric() && chars.get(from).is_some_and(|c| c.c.is_alphanumeric())
 }
 
 /// How many digits a run with a card word beside it may hold and be a mistyped card: 12 to 19
@@ -348,8 +389,10 @@ const NAMING_CHARS: usize = 16;
 fn card_word_near(chars: &[Char], first: usize, last: usize) -> bool {
     let before = lowered(&chars[first.saturating_sub(CONTEXT_CHARS)..first]);
     let after = lowered(&chars[(last + 1).min(chars.len())..(last + 1 + CONTEXT_CHARS).min(chars.len())]);
-    let naming = lowered(&chars[first.saturating_sub(NAMING_CHARS)..first]);
-    let named_otherwise = names_other_than_a_card(&naming) && !names_a_card(&naming);
+    let from = first.saturating_sub(NAMING_CHARS);
+    let naming = lowered(&chars[from..first]);
+    let named_otherwise =
+        names_other_than_a_card(&naming, starts_inside_a_word(chars, from)) && !names_a_card(&naming);
     !named_otherwise && (names_a_card(&before) || names_a_card(&after))
 }
 
@@ -1465,6 +1508,30 @@ mod tests {
     }
 
     #[test]
+    fn naming_words_inside_other_words_do_not_keep_a_card() {
+        // "paid" holds "id", "purchased" "case", "tell" "tel", "ordered" "order", "falls" "fall",
+        // "hotel" cut at the window's start "tel": none of them names the number.
+        for text in [
+            "I paid with 4111 1111 1111 1111, please refund",
+            "I purchased it with 4111 1111 1111 1111",
+            "let me tell you: 4111 1111 1111 1111",
+            "I ordered with 4111 1111 1111 1111",
+            "ideally charge 4111 1111 1111 1111",
+            "Falls nötig: 4111 1111 1111 1111",
+            "we stayed at the hotel and the bill went to 4111 1111 1111 1111",
+            "I paid with 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+        ] {
+            let r = redact(text);
+            assert!(r.removed, "{text}");
+            assert!(
+                !r.text.contains("1111 1111") && !r.text.contains("1 1 1 1"),
+                "{text} -> {}",
+                r.text
+            );
+        }
+    }
+
+    #[test]
     fn look_alikes_stay() {
         for text in [
             "order 4111 1111 1111 1112",                       // fails Luhn
@@ -1479,6 +1546,10 @@ mod tests {
             "please call me on +49 1512 3456 7890",
             "case number 2611280010009",
             "Microsoft case 2611280010009000",
+            "Supportfall 2611280010009000",
+            "Kunden-ID 4111 1111 1111 1111",
+            "Tel. 4111 1111 1111 1111",
+            "Rechnungsnr 4111 1111 1111 1111",
         ] {
             let r = redact(text);
             assert_eq!(r.text, text);
