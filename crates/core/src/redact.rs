@@ -104,10 +104,28 @@ const SECRET_NAMES: &[&str] = &[
     "bestaetigungscode",
     "einmalcode",
     "einmalpasswort",
+    "einmalkennwort",
+    "one time code",
+    "one-time password",
+    "one time password",
+    "one-time passcode",
+    "one time passcode",
+    "2fa code",
+    "mfa code",
+    "sms code",
+    "sms-code",
+    "authentication code",
+    "authenticator code",
+    "sign-in code",
+    "login code",
+    "anmeldecode",
+    "verifizierungscode",
+    "authentifizierungscode",
+    "tan",
 ];
 /// Names among [`SECRET_NAMES`] that are everyday words too: a value right behind them without
 /// `:`, `=` or a linking word is not taken for a secret.
-const EVERYDAY_SECRET_NAMES: &[&str] = &["pass", "pin", "otp"];
+const EVERYDAY_SECRET_NAMES: &[&str] = &["pass", "pin", "otp", "tan"];
 /// A value shorter than this after a secret's name is not a secret (`pw: ok`).
 const MIN_SECRET_CHARS: usize = 4;
 
@@ -312,7 +330,9 @@ const NOT_A_CARD_STARTS: &[&str] = &[
 ];
 /// Words that name a number as something else only as whole words: as the start of a longer
 /// word they are everyday words ("ordered", "falls", "tell", "called", "idea").
-const NOT_A_CARD_WORDS: &[&str] = &["order", "orders", "fall", "tel", "call", "id", "ids", "nr"];
+const NOT_A_CARD_WORDS: &[&str] = &[
+    "order", "orders", "fall", "tel", "call", "ruf", "anruf", "rückruf", "id", "ids", "nr",
+];
 /// Endings of German compounds that name a number (`Vertragsnummer`, `Supportfall`, `Kundennr`).
 const NOT_A_CARD_ENDINGS: &[&str] = &["nummer", "fall", "nr"];
 const CARD_WORDS: &[&str] = &[
@@ -659,7 +679,7 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
         let i = skip_blanks(lower, end);
         let value = if matches!(lower.get(i), Some(':' | '=')) {
             let (first, last) = value_at(lower, skip_blanks(lower, i + 1));
-            (last - first >= MIN_SECRET_CHARS).then_some((first, last))
+            (last - first >= MIN_SECRET_CHARS).then(|| (first, passphrase_end(lower, first, last)))
         } else {
             // A value stands apart from its name; `password#how-to` is a link's anchor. Names
             // that are everyday words too ("pin Office365 to the taskbar") need `:`, `=` or a
@@ -814,9 +834,42 @@ fn skip_blanks(lower: &[char], mut i: usize) -> usize {
     i
 }
 
-/// The value starting at `first`: up to the next space, without a comma or semicolon after it
-/// (they end the clause, not the password).
+/// How far a quoted value may run to its closing quote.
+const QUOTED_REACH: usize = 128;
+
+/// The closing quotes of an opening one (`"…"`, `„…“`, `«…»`, `'…'`).
+fn closing_quotes(open: char) -> &'static [char] {
+    match open {
+        '"' => &['"'],
+        '\'' => &['\''],
+        '`' => &['`'],
+        '„' => &['“', '"'],
+        '“' => &['”', '"'],
+        '«' => &['»'],
+        '»' => &['«'],
+        '‚' => &['‘', '\''],
+        '‘' => &['’', '\''],
+        _ => &[],
+    }
+}
+
+/// The value starting at `first`: a quoted one to its closing quote on the same line, quotes
+/// included (`"P@ss w0rd with spaces"`); otherwise up to the next space, without a comma or
+/// semicolon after it (they end the clause, not the password).
 fn value_at(lower: &[char], first: usize) -> (usize, usize) {
+    if let Some(&open) = lower.get(first) {
+        let closers = closing_quotes(open);
+        if !closers.is_empty() {
+            let close = lower[first + 1..]
+                .iter()
+                .take(QUOTED_REACH)
+                .take_while(|c| **c != '\n')
+                .position(|c| closers.contains(c));
+            if let Some(close) = close.filter(|&c| c > 0) {
+                return (first, first + 1 + close + 1);
+            }
+        }
+    }
     let mut last = first;
     while last < lower.len() && !lower[last].is_whitespace() {
         last += 1;
@@ -825,6 +878,50 @@ fn value_at(lower: &[char], first: usize) -> (usize, usize) {
         last -= 1;
     }
     (first, last)
+}
+
+/// How many words after the first a passphrase may hold.
+const PASSPHRASE_WORDS: usize = 5;
+/// Words that end a passphrase as stop words do: the request after it.
+const PASSPHRASE_ENDS: &[&str] = &["please", "pls", "bitte", "thanks", "thank", "danke"];
+
+/// Where a value of plain words after a label ends (`pw: correct horse battery staple - can you`):
+/// a value whose first word has no digit or symbol may be a passphrase, and the plain words after
+/// it go with it up to the end of the clause, a stop word of either language or a word that asks
+/// ("please", "bitte"), at most [`PASSPHRASE_WORDS`] more. A value that looks like a password
+/// (`Sommer2024!`) is one word. Removing a word too many loses a word of the request; keeping a
+/// passphrase's other words leaks most of it.
+fn passphrase_end(lower: &[char], first: usize, last: usize) -> usize {
+    let plain = |from: usize, to: usize| lower[from..to].iter().all(|c| c.is_alphabetic());
+    if !plain(first, last) {
+        return last;
+    }
+    let mut end = last;
+    for _ in 0..PASSPHRASE_WORDS {
+        if lower.get(end) != Some(&' ') {
+            break;
+        }
+        let (from, to) = value_at(lower, end + 1);
+        // Sentence punctuation ends the clause after the word it follows.
+        let word_end = (from..to)
+            .rev()
+            .find(|&k| lower[k].is_alphabetic())
+            .map_or(from, |k| k + 1);
+        let word: String = lower[from..word_end].iter().collect();
+        if word_end == from
+            || !plain(from, word_end)
+            || !lower[word_end..to].iter().all(|c| matches!(c, '.' | '!' | '?'))
+            || switchboard_knowledge::analysis::is_stop_word_in_either_language(&word)
+            || PASSPHRASE_ENDS.contains(&word.as_str())
+        {
+            break;
+        }
+        end = word_end;
+        if word_end < to || to < lower.len() && matches!(lower[to], ',' | ';') {
+            break;
+        }
+    }
+    end
 }
 
 /// The value after the first linking word or `:` / `=` within [`SECRET_REACH`] characters of the
@@ -1272,6 +1369,43 @@ mod tests {
             ("our API key: 3f9a0c7e5b1d", "3f9a0c7e5b1d"),
         ] {
             assert_secret_removed(text, secret);
+        }
+    }
+
+    #[test]
+    fn quoted_passwords_passphrases_and_one_time_codes_go_whole() {
+        for (text, kept) in [
+            (
+                "Password: \"P@ss w0rd with spaces\" please reset it",
+                format!("Password: {SECRET_MARK} please reset it"),
+            ),
+            (
+                "das Kennwort lautet „Blauer Himmel 7“, bitte prüfen",
+                format!("das Kennwort lautet {SECRET_MARK}, bitte prüfen"),
+            ),
+            (
+                "pw: correct horse battery staple - can you log in?",
+                format!("pw: {SECRET_MARK} - can you log in?"),
+            ),
+            (
+                "Passwort: Blauer Himmel Sommer, bitte zurücksetzen",
+                format!("Passwort: {SECRET_MARK}, bitte zurücksetzen"),
+            ),
+            (
+                "password: Hunter22 and the tenant is locked",
+                format!("password: {SECRET_MARK} and the tenant is locked"),
+            ),
+            (
+                "the one time code is 482913, please complete the login",
+                format!("the one time code is {SECRET_MARK}, please complete the login"),
+            ),
+            ("Die TAN lautet 774411", format!("Die TAN lautet {SECRET_MARK}")),
+            (
+                "MFA code: 553201 then reset",
+                format!("MFA code: {SECRET_MARK} then reset"),
+            ),
+        ] {
+            assert_eq!(redact(text).text, kept, "{text}");
         }
     }
 

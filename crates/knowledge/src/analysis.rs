@@ -368,6 +368,11 @@ const GERMAN_STOP_WORDS: &[&str] = &[
     "ja",
 ];
 
+/// Whether a lower-case word is a stop word of German or English.
+pub fn is_stop_word_in_either_language(word: &str) -> bool {
+    GERMAN_STOP_WORDS.contains(&word) || ENGLISH_STOP_WORDS.contains(&word)
+}
+
 const ENGLISH_STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",
     "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to",
