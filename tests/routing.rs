@@ -158,6 +158,24 @@ fn requests_with_card_numbers_or_ibans_are_routed_without_them() {
 }
 
 #[test]
+fn a_message_with_payment_details_is_never_declined_as_out_of_scope() {
+    // Read without the card number, "my card is and I want a refund" leaned out of scope
+    // (0.55) and was declined right after the customer was told their number was removed.
+    let d = check(
+        "my card is 4111111111111111 and I want a refund for last month",
+        Outcome::Handoff,
+        Some("billing"),
+    );
+    assert!(d.handoff.unwrap().summary.contains("[card number removed]"));
+    // A password says less: a question about another service stays out of scope.
+    check(
+        "my netflix password is Hunter22!, can you fix netflix?",
+        Outcome::Decline,
+        None,
+    );
+}
+
+#[test]
 fn how_to_questions_about_refunds_are_answered_not_handed_off() {
     let d = decide("how do i request a refund for a customer");
     assert_ne!(d.outcome, Outcome::Handoff, "{:#?}", d.trace);

@@ -7,6 +7,7 @@
 //! | a handoff (a person must act), support-info, not-a-CSP | its probability >= `certain_handoff`, whatever the guidance says |
 //! | anything, when neither the classifier nor the guidance knows half of the message's words | never (declined as not understood) |
 //! | anything else | the arbiter chooses answer, handoff or decline |
+//! | anything the arbiter would decline, when redaction removed payment details (a card number, its security code, an IBAN, a bank account) | the likelier of answer and handoff: whoever pastes them wants to pay or be paid, which is billing, not out of scope |
 //!
 //! The arbiter is a three-way logistic model over the classifier's probabilities per outcome
 //! (information, a handoff to any queue, out of scope, the rest) and the guidance's signals
@@ -69,6 +70,10 @@ pub struct ArbiterInput {
     pub coverage: f32,
     /// Whether the message is German.
     pub german: bool,
+    /// Whether redaction removed payment details from the message. Not a feature (no labelled
+    /// message carries them): a policy row. A password or a key says less: "my Netflix
+    /// password is ..." is still out of scope.
+    pub carried_payment_details: bool,
 }
 
 impl ArbiterInput {
@@ -96,6 +101,7 @@ impl ArbiterInput {
             known_share,
             coverage,
             german,
+            carried_payment_details: false,
         }
     }
 
@@ -278,15 +284,32 @@ pub fn decide(
     if prediction.known_share < UNDERSTOOD_SHARE && input.known_share < UNDERSTOOD_SHARE {
         return (None, Some(probs));
     }
+    let (verdict, why) = match verdict {
+        Verdict::Decline if input.carried_payment_details => {
+            let handoff = probs[1] >= probs[0];
+            let verdict = if handoff {
+                Verdict::Handoff
+            } else {
+                Verdict::Answer
+            };
+            (
+                verdict,
+                format!("payment details removed, not out of scope: arbiter {verdict:?}"),
+            )
+        }
+        _ => (
+            verdict,
+            format!(
+                "arbiter {verdict:?} {:.2}",
+                probs[Verdict::ALL.iter().position(|v| *v == verdict).unwrap_or(0)]
+            ),
+        ),
+    };
     let wanted = match verdict {
         Verdict::Answer => return (None, Some(probs)),
         Verdict::Handoff => IntentAction::Handoff,
         Verdict::Decline => IntentAction::Decline,
     };
-    let why = format!(
-        "arbiter {verdict:?} {:.2}",
-        probs[Verdict::ALL.iter().position(|v| *v == verdict).unwrap_or(0)]
-    );
     let chosen = outcomes
         .iter()
         .find(|(a, _, _)| *a == wanted)

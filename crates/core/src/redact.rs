@@ -136,6 +136,8 @@ pub struct Redacted {
     pub text: String,
     /// Whether anything was removed.
     pub removed: bool,
+    /// Whether a card number, its security code, an IBAN or a bank account number was removed.
+    pub payment_details: bool,
 }
 
 /// Separators people put inside a number: spaces of any width, zero-width characters, dashes,
@@ -1195,6 +1197,7 @@ pub fn redact(text: &str) -> Redacted {
         return Redacted {
             text: text.to_string(),
             removed: false,
+            payment_details: false,
         };
     }
     let chars: Vec<Char> = text
@@ -1250,6 +1253,7 @@ pub fn redact(text: &str) -> Redacted {
     Redacted {
         text: out,
         removed: !spans.is_empty(),
+        payment_details: spans.values().any(|(_, mark)| *mark != SECRET_MARK),
     }
 }
 

@@ -378,7 +378,8 @@ impl Router {
         // the message without them: "[card number removed]" in a German message are three words
         // that neither the classifier nor the German guidance knows, and a refund request with a
         // card number was declined as not understood.
-        let text = crate::redact::redact(&clean(&message.text)).text;
+        let redacted = crate::redact::redact(&clean(&message.text));
+        let (text, carried_payment_details) = (redacted.text, redacted.payment_details);
         let analysed = crate::redact::without_marks(&text);
         let analysed = plain_spaces(&analysed);
         let analysed = crate::chat_markup::without_markup(&analysed);
@@ -451,6 +452,7 @@ impl Router {
             retrieval.hits.first().map_or(0.0, |h| h.coverage),
             lang == Language::De,
         );
+        arbiter_input.carried_payment_details = carried_payment_details;
         let (mut learnt, mut verdict) = policy::decide(&prediction, labels, policy, &arbiter_input);
         // Unknown words say "out of scope" only as far as this guidance knows the words of
         // messages that are in scope: a small knowledge base does not know "gesammelt" and
