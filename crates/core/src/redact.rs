@@ -679,9 +679,29 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             continue;
         }
         let i = skip_blanks(lower, end);
-        let value = if matches!(lower.get(i), Some(':' | '=')) {
-            let (first, last) = value_at(lower, skip_blanks(lower, i + 1));
+        let starts = |at: usize, s: &str| s.chars().enumerate().all(|(k, c)| lower.get(at + k) == Some(&c));
+        // A quoted name is a key of JSON or a dictionary (`"password":"Hunter22!"`).
+        let i = match lower.get(i) {
+            Some('"' | '\'') if matches!(lower.get(skip_blanks(lower, i + 1)), Some(':' | '=')) => {
+                skip_blanks(lower, i + 1)
+            }
+            _ => i,
+        };
+        // An arrow is a label's `=` (`password -> Hunter22!`).
+        let label_end = if starts(i, "->") || starts(i, "=>") {
+            Some(i + 2)
+        } else if matches!(lower.get(i), Some(':' | '=' | '→')) {
+            Some(i + 1)
+        } else {
+            None
+        };
+        let value = if let Some(label_end) = label_end {
+            let (first, last) = value_at(lower, skip_blanks(lower, label_end));
             (last - first >= MIN_SECRET_CHARS).then(|| (first, passphrase_end(lower, first, last)))
+        } else if starts(end, "'s ") || starts(end, "’s ") {
+            // "my password's Hunter22!": the `'s` is an "is".
+            let (first, last) = value_at(lower, skip_blanks(lower, end + 3));
+            secret_shaped(chars, first, last).then_some((first, last))
         } else {
             // A value stands apart from its name; `password#how-to` is a link's anchor. Names
             // that are everyday words too ("pin Office365 to the taskbar") need `:`, `=` or a
@@ -719,6 +739,36 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             spans.push((chars[first].start, chars[last - 1].end));
             covered = last;
         }
+    }
+    spans
+}
+
+/// Byte ranges of the passwords inside links (`https://admin:Passw0rd!@contoso.com/api`): what
+/// stands between the user name's `:` and the `@` before the host.
+fn link_password_spans(chars: &[Char]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i + 3 <= chars.len() {
+        if !(chars[i].c == ':' && chars[i + 1].c == '/' && chars[i + 2].c == '/') {
+            i += 1;
+            continue;
+        }
+        let from = i + 3;
+        let mut end = from;
+        while end < chars.len() && !chars[end].c.is_whitespace() && !matches!(chars[end].c, '/' | '?' | '#') {
+            end += 1;
+        }
+        let at = chars[from..end]
+            .iter()
+            .rposition(|c| c.c == '@')
+            .map(|p| from + p);
+        let colon = at.and_then(|at| chars[from..at].iter().position(|c| c.c == ':').map(|p| from + p));
+        if let (Some(at), Some(colon)) = (at, colon) {
+            if at > colon + 1 {
+                spans.push((chars[colon + 1].start, chars[at - 1].end));
+            }
+        }
+        i = end.max(i + 1);
     }
     spans
 }
@@ -1237,6 +1287,7 @@ pub fn redact(text: &str) -> Redacted {
     add(secret_spans(&chars, &lower), SECRET_MARK);
     add(credential_pair_spans(&chars, &lower), SECRET_MARK);
     add(setting_spans(&chars, &lower), SECRET_MARK);
+    add(link_password_spans(&chars), SECRET_MARK);
     if has_digit {
         add(security_code_spans(&chars, &lower), SECURITY_CODE_MARK);
         add(bank_account_spans(&chars, &lower), BANK_ACCOUNT_MARK);
@@ -1379,6 +1430,20 @@ mod tests {
     #[test]
     fn quoted_passwords_passphrases_and_one_time_codes_go_whole() {
         for (text, kept) in [
+            (
+                "{\"username\":\"admin@contoso.com\",\"password\":\"Hunter22!\"}",
+                format!("{{\"username\":\"admin@contoso.com\",\"password\":{SECRET_MARK}}}"),
+            ),
+            (
+                "https://admin:Passw0rd!@contoso.example.com/api fails",
+                format!("https://admin:{SECRET_MARK}@contoso.example.com/api fails"),
+            ),
+            (
+                "my password's Hunter22! now",
+                format!("my password's {SECRET_MARK} now"),
+            ),
+            ("password -> Hunter22!", format!("password -> {SECRET_MARK}")),
+            ("Passwort => Sommer2025", format!("Passwort => {SECRET_MARK}")),
             (
                 "Password: \"P@ss w0rd with spaces\" please reset it",
                 format!("Password: {SECRET_MARK} please reset it"),
@@ -1544,6 +1609,10 @@ mod tests {
             format!("backup codes: {}", "12345678 ".repeat(50_000)),
             "card 4111 1111 1111 111 ".repeat(20_000),
             "Kontonummer 12345 ".repeat(30_000),
+            // Links with a user and a password, quoted values without an end, passphrases.
+            "https://a:b@".repeat(50_000),
+            "\"password\":\"".repeat(50_000),
+            format!("pw: {}", "horse ".repeat(100_000)),
         ] {
             let started = std::time::Instant::now();
             redact(&text);
