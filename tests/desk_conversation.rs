@@ -87,6 +87,28 @@ fn with_an_open_ticket_a_new_question_is_answered_and_a_follow_up_goes_to_the_ti
         .iter()
         .any(|e| e.author == Author::Customer && e.text.contains("do not pay an invoice")));
 
+    // A new question the guidance may answer gets its suggestions, and is noted too.
+    let turn = desk
+        .customer_message(&mut s, "how do we change the billing address?", now)
+        .unwrap();
+    let decision = turn.decision.expect("routed");
+    assert_eq!(decision.outcome, Outcome::Suggest, "{:#?}", decision.trace);
+    assert!(
+        turn.replies.iter().any(|r| r.contains("renewals-and-terms.md"))
+            && !turn
+                .replies
+                .iter()
+                .any(|r| r.contains("added this to your ticket")),
+        "{:?}",
+        turn.replies
+    );
+    assert!(store
+        .get(&ticket.id)
+        .unwrap()
+        .transcript
+        .iter()
+        .any(|e| e.author == Author::Customer && e.text.contains("billing address")));
+
     // A follow-up about the ticket goes to it.
     let turn = desk
         .customer_message(&mut s, "any news on the refund? it is still not on our card", now)

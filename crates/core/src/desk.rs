@@ -242,11 +242,15 @@ impl Desk {
             session.feedback.push(feedback);
         }
         if let Some(existing) = existing {
-            // A new question the guidance answers, or a greeting or thanks, is not about the
-            // ticket: it is answered, and noted on a ticket that is still open. Anything else
-            // (a follow-up, a request for a person, an unclear message) goes to the ticket and
-            // reopens it if it was resolved.
-            let unrelated = matches!(decision.outcome, Outcome::Answer | Outcome::Reply);
+            // A new question the guidance answers or may answer (suggestions), or a greeting or
+            // thanks, is not about the ticket: it is answered, and noted on a ticket that is
+            // still open. Anything else (a follow-up, a request for a person, an unclear message)
+            // goes to the ticket and reopens it if it was resolved. A question with suggestions
+            // had gone to the ticket with nothing but "I have added this to your ticket".
+            let unrelated = matches!(
+                decision.outcome,
+                Outcome::Answer | Outcome::Suggest | Outcome::Reply
+            );
             if !unrelated {
                 let reopen = existing.status == TicketStatus::Resolved;
                 // Nothing is read back: a conversation of thousands of lines costs the same
