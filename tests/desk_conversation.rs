@@ -164,6 +164,29 @@ fn a_question_that_only_follows_up_goes_to_the_ticket_in_both_languages() {
         );
         let stored = store.get(&ticket.id).unwrap();
         assert!(stored.transcript.iter().any(|e| e.text == follow_up));
+        // "How long?" is told the time the handoff promised, in the customer's language.
+        let lang = stored.language();
+        let due = switchboard_core::support::stored_due(
+            stored.due.as_deref().expect("a handoff promises a time"),
+            &desk.router().support().queue_zone(&stored.queue),
+        )
+        .expect("the stored due time reads back");
+        let by = switchboard_core::support::time_text(&due, lang);
+        assert!(
+            turn.replies.iter().any(|r| r.contains(&by)),
+            "{by}: {:?}",
+            turn.replies
+        );
+        // After that time has passed, the customer is told it is overdue.
+        let later = due.timestamp() + jiff::SignedDuration::from_hours(1);
+        let turn = desk.customer_message(&mut s, follow_up, later).unwrap();
+        assert!(
+            turn.replies
+                .iter()
+                .any(|r| r.contains(&by) && (r.contains("overdue") || r.contains("überfällig"))),
+            "{:?}",
+            turn.replies
+        );
 
         // Without a ticket, the follow-up intent is not among the classes at all.
         let mut fresh = session_of(&format!("{user}-new"), "c9");

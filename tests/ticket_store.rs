@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use switchboard_core::support::TechnicalEntitlement;
 use switchboard_core::tickets::{
-    Author, CustomerIdentity, Escalation, NewTicket, StaffAction, TicketError, TicketFilter, TicketStatus,
-    TicketStore, TranscriptEntry,
+    Author, CustomerIdentity, Escalation, NewTicket, StaffAction, TicketError, TicketFilter, TicketHead,
+    TicketStatus, TicketStore, TranscriptEntry,
 };
 use switchboard_tickets::{PostgresTicketStore, SqliteTicketStore};
 
@@ -81,7 +81,41 @@ on_both_stores!(
     a_message_sent_again_is_stored_once,
     of_processes_claiming_a_delivery_at_once_one_wins_until_its_claim_goes_stale,
     a_conversation_without_a_ticket_is_kept_replaced_erased_and_purged,
+    a_customers_latest_ticket_is_read_with_its_due_time,
 );
+
+/// What the desk reads on every customer message: the latest ticket's id, status, queue and the
+/// time the handoff promised a reply by ("when will you get back to me?" is told it).
+fn a_customers_latest_ticket_is_read_with_its_due_time(backend: &dyn Backend) {
+    let store = backend.open();
+    let at = "2026-11-28T10:00:00Z";
+    assert_eq!(
+        store.latest_for_customer(&customer(1).customer_id(), at).unwrap(),
+        None
+    );
+    let due = "Fri 2026-12-04 17:00 CET";
+    let t = store
+        .create(
+            NewTicket {
+                due: Some(due.into()),
+                ..new_ticket(1)
+            },
+            at,
+        )
+        .unwrap();
+    store.create(new_ticket(2), at).unwrap();
+    let head = store
+        .latest_for_customer(&customer(1).customer_id(), at)
+        .unwrap()
+        .expect("the customer's ticket");
+    assert_eq!(head, TicketHead::from(&t));
+    assert_eq!(head.due.as_deref(), Some(due));
+    let other = store
+        .latest_for_customer(&customer(2).customer_id(), at)
+        .unwrap()
+        .expect("the other customer's ticket");
+    assert_eq!((other.id.as_str(), other.due), ("T-2", None));
+}
 
 fn customer(n: usize) -> CustomerIdentity {
     CustomerIdentity {

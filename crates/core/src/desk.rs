@@ -266,17 +266,7 @@ impl Desk {
                     ..existing
                 };
                 session.transcript.push(entry);
-                replies.push(say(
-                    lang,
-                    &format!(
-                        "Ich habe das zu Ihrem Ticket {} hinzugefügt; das Team antwortet Ihnen hier.",
-                        ticket.id
-                    ),
-                    &format!(
-                        "I have added this to your ticket {}; the team will reply to you here.",
-                        ticket.id
-                    ),
-                ));
+                replies.push(self.added_to_ticket(&ticket, reopen, lang, now));
                 return Ok(CustomerTurn {
                     replies,
                     decision: None,
@@ -360,6 +350,42 @@ impl Desk {
             kept: Some(redacted.text),
             secrets_removed: redacted.removed,
         })
+    }
+
+    /// What the customer is told when their message went to their ticket: with the time the
+    /// handoff promised a reply by ("when will you get back to me?"), or that it has passed. A
+    /// reopened ticket's promise was for the request before.
+    fn added_to_ticket(&self, ticket: &TicketHead, reopened: bool, lang: Language, now: Timestamp) -> String {
+        let zone = self.router().support().queue_zone(&ticket.queue);
+        let due = ticket
+            .due
+            .as_deref()
+            .filter(|_| !reopened)
+            .and_then(|due| crate::support::stored_due(due, &zone));
+        let id = &ticket.id;
+        match due {
+            Some(due) if due.timestamp() > now => {
+                let by = crate::support::time_text(&due, lang);
+                say(
+                    lang,
+                    &format!("Ich habe das zu Ihrem Ticket {id} hinzugefügt; das Team antwortet Ihnen hier, bis {by}."),
+                    &format!("I have added this to your ticket {id}; the team will reply to you here by {by}."),
+                )
+            }
+            Some(due) => {
+                let by = crate::support::time_text(&due, lang);
+                say(
+                    lang,
+                    &format!("Ich habe das zu Ihrem Ticket {id} hinzugefügt. Die Antwort war bis {by} zugesagt und ist überfällig; das Team sieht Ihre Nachricht im Ticket."),
+                    &format!("I have added this to your ticket {id}. A reply was promised by {by} and is overdue; the team sees your message on the ticket."),
+                )
+            }
+            None => say(
+                lang,
+                &format!("Ich habe das zu Ihrem Ticket {id} hinzugefügt; das Team antwortet Ihnen hier."),
+                &format!("I have added this to your ticket {id}; the team will reply to you here."),
+            ),
+        }
     }
 
     /// Staff messages on the customer's tickets not yet shown in this session.

@@ -446,6 +446,15 @@ pub fn stored_time_text(at: &str, zone: &TimeZone, lang: Language) -> String {
         .map_or_else(|_| at.to_string(), |t| time_text(&t.to_zoned(zone.clone()), lang))
 }
 
+/// A ticket's due time as it is stored (`time_text` in English, `Fri 2026-12-04 17:00 CET`)
+/// read back in the queue's `zone`; `None` where it does not parse.
+pub fn stored_due(due: &str, zone: &TimeZone) -> Option<Zoned> {
+    let mut words = due.split_whitespace().skip(1);
+    let (date, time) = (words.next()?, words.next()?);
+    let civil: jiff::civil::DateTime = format!("{date}T{time}").parse().ok()?;
+    civil.to_zoned(zone.clone()).ok()
+}
+
 /// A time as a customer of `lang` reads it: `Tue 2026-12-01 16:22 CET`, `Di, 01.12.2026, 16:22 Uhr`.
 pub fn time_text(time: &Zoned, lang: Language) -> String {
     match lang {
@@ -629,6 +638,20 @@ pub type QueueStatuses = BTreeMap<String, QueueStatus>;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_due_time_as_stored_reads_back_in_the_queue_zone() {
+        let zone = TimeZone::get("Europe/Berlin").unwrap();
+        for at in [
+            "2026-12-04T17:00:00+01:00[Europe/Berlin]",
+            "2026-07-01T09:30:00+02:00[Europe/Berlin]",
+        ] {
+            let due: Zoned = at.parse().unwrap();
+            let stored = time_text(&due, Language::En);
+            assert_eq!(stored_due(&stored, &zone), Some(due), "{stored}");
+        }
+        assert_eq!(stored_due("soon", &zone), None);
+    }
+
     use super::*;
 
     fn queue(days: &str, open: &str, close: &str, tz: &str) -> Queue {

@@ -204,6 +204,8 @@ pub struct TicketHead {
     pub status: TicketStatus,
     /// Queue.
     pub queue: String,
+    /// When the customer should hear back, as stored (`Ticket::due`).
+    pub due: Option<String>,
 }
 
 impl From<&Ticket> for TicketHead {
@@ -212,6 +214,7 @@ impl From<&Ticket> for TicketHead {
             id: ticket.id.clone(),
             status: ticket.status,
             queue: ticket.queue.clone(),
+            due: ticket.due.clone(),
         }
     }
 }

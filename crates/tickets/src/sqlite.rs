@@ -87,7 +87,7 @@ const MIGRATIONS: [&str; crate::SCHEMA_VERSION] = [
 
 /// The queries every customer message and live poll runs (see
 /// [`SqliteTicketStore::per_message_query_plans`]).
-const LATEST_OF_CUSTOMER: &str = "SELECT seq, status, queue FROM tickets WHERE customer_id = ?1 AND (status != 'resolved' OR updated_at >= ?2) ORDER BY seq DESC LIMIT 1";
+const LATEST_OF_CUSTOMER: &str = "SELECT seq, status, queue, due FROM tickets WHERE customer_id = ?1 AND (status != 'resolved' OR updated_at >= ?2) ORDER BY seq DESC LIMIT 1";
 const CUSTOMER_TICKETS: &str = "SELECT seq FROM tickets WHERE customer_id = ?1 ORDER BY seq";
 const STAFF_OF_TICKET: &str =
     "SELECT staff_user, text, at FROM transcript WHERE ticket = ?1 AND author = 'staff' ORDER BY pos";
@@ -605,18 +605,20 @@ impl TicketStore for SqliteTicketStore {
         customer_id: &str,
         resolved_since: &str,
     ) -> Result<Option<TicketHead>, TicketError> {
-        // Asked on every customer message: the id, status and queue only, not the whole ticket.
-        let head: Option<(i64, String, String)> = self.read(|c| {
+        // Asked on every customer message: the id, status, queue and due time only, not the
+        // whole ticket.
+        let head: Option<(i64, String, String, Option<String>)> = self.read(|c| {
             c.prepare_cached(LATEST_OF_CUSTOMER)?
                 .query_row(params![customer_id, resolved_since], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })
                 .optional()
         })?;
-        head.map(|(seq, status, queue)| {
+        head.map(|(seq, status, queue, due)| {
             Ok(TicketHead {
                 id: ticket_id(seq),
                 queue,
+                due,
                 status: TicketStatus::parse(&status)
                     .ok_or_else(|| TicketError::Store(format!("ticket {seq} has status `{status}`")))?,
             })

@@ -654,15 +654,23 @@ impl TicketStore for PostgresTicketStore {
     ) -> Result<Option<TicketHead>, TicketError> {
         let head = self.read(|c| {
             Ok(c.query_opt(
-                "SELECT seq, status, queue FROM tickets WHERE customer_id = $1 AND (status <> 'resolved' OR updated_at >= $2) ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, status, queue, due FROM tickets WHERE customer_id = $1 AND (status <> 'resolved' OR updated_at >= $2) ORDER BY seq DESC LIMIT 1",
                 &[&customer_id, &resolved_since],
             )?
-            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1), r.get::<_, String>(2))))
+            .map(|r| {
+                (
+                    r.get::<_, i64>(0),
+                    r.get::<_, String>(1),
+                    r.get::<_, String>(2),
+                    r.get::<_, Option<String>>(3),
+                )
+            }))
         })?;
-        head.map(|(seq, status, queue)| {
+        head.map(|(seq, status, queue, due)| {
             Ok(TicketHead {
                 id: ticket_id(seq),
                 queue,
+                due,
                 status: TicketStatus::parse(&status)
                     .ok_or_else(|| TicketError::Store(format!("ticket {seq} has status `{status}`")))?,
             })
