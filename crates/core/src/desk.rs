@@ -241,6 +241,8 @@ impl Desk {
         if let Some(feedback) = decision.feedback {
             session.feedback.push(feedback);
         }
+        // The reply as noted on an open ticket, when the message was not about it.
+        let mut noted_reply = None;
         if let Some(existing) = existing {
             // A new question the guidance answers or may answer (suggestions), or a greeting or
             // thanks, is not about the ticket: it is answered, and noted on a ticket that is
@@ -276,19 +278,34 @@ impl Desk {
                 });
             }
             if existing.status != TicketStatus::Resolved {
-                let reply = TranscriptEntry {
+                let mut reply = decision.reply.clone();
+                // Suggestions are a guess: the message may be a detail for the team ("invoice
+                // G012..."), so the customer is told it reached them too.
+                if decision.outcome == Outcome::Suggest {
+                    reply.push('\n');
+                    reply.push_str(&say(
+                        decision.language,
+                        &format!(
+                            "Ich habe Ihre Nachricht auch zu Ihrem Ticket {} hinzugefügt.",
+                            existing.id
+                        ),
+                        &format!("I have also added your message to your ticket {}.", existing.id),
+                    ));
+                }
+                let bot = TranscriptEntry {
                     author: Author::Bot,
-                    text: decision.reply.clone(),
+                    text: reply.clone(),
                     at: at.clone(),
                     id: None,
                 };
                 self.store
-                    .append_all(&existing.id, &[entry.clone(), reply], false)?;
+                    .append_all(&existing.id, &[entry.clone(), bot], false)?;
+                noted_reply = Some(reply);
             }
         }
         session.transcript.push(entry);
         let mut ticket = None;
-        let mut reply = decision.reply.clone();
+        let mut reply = noted_reply.unwrap_or_else(|| decision.reply.clone());
         if decision.outcome == Outcome::Handoff {
             let handoff = decision
                 .handoff
