@@ -158,6 +158,35 @@ fn requests_with_card_numbers_or_ibans_are_routed_without_them() {
 }
 
 #[test]
+fn a_message_in_the_other_language_is_read_in_it_whatever_the_conversation_was_in() {
+    // Two words without a function word: the conversation's English had decided, and the German
+    // words, unknown to the English guidance, were declined in English.
+    for (previous, text, lang) in [
+        (Language::En, "Rechnung falsch", Language::De),
+        (Language::De, "invoice wrong", Language::En),
+    ] {
+        let mut context = ConversationContext {
+            language: Some(previous),
+            ..ConversationContext::default()
+        };
+        let d = router()
+            .decide(&Message::text(text), &mut context, OPEN.parse().unwrap())
+            .unwrap();
+        assert_eq!(d.language, lang, "{text}: {:#?}", d.trace);
+        assert_ne!(d.outcome, Outcome::Decline, "{text}: {:#?}", d.trace);
+    }
+    // One shared word or product name does not switch: "Azure" after German stays German.
+    let mut context = ConversationContext {
+        language: Some(Language::De),
+        ..ConversationContext::default()
+    };
+    let d = router()
+        .decide(&Message::text("Azure?"), &mut context, OPEN.parse().unwrap())
+        .unwrap();
+    assert_eq!(d.language, Language::De);
+}
+
+#[test]
 fn a_message_with_payment_details_is_never_declined_as_out_of_scope() {
     // Read without the card number, "my card is and I want a refund" leaned out of scope
     // (0.55) and was declined right after the customer was told their number was removed.

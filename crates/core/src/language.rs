@@ -78,6 +78,16 @@ pub fn detect(
 /// ("Was bedeutet NCE?": `was` is a word of both, `bedeutet` only the German guidance uses).
 /// `knows(lang, word)` says whether the guidance of `lang` uses a word.
 pub fn by_guidance(text: &str, knows: impl Fn(Language, &str) -> bool) -> Option<Language> {
+    match guidance_lead(text, knows).signum() {
+        1 => Some(Language::De),
+        -1 => Some(Language::En),
+        _ => None,
+    }
+}
+
+/// How many more of the message's words only the German guidance uses than only the English
+/// guidance uses (negative: English leads).
+pub fn guidance_lead(text: &str, knows: impl Fn(Language, &str) -> bool) -> i32 {
     let mut lead = 0i32;
     for word in text.split(|c: char| !c.is_alphanumeric()) {
         if word.chars().count() < 3 || word.chars().all(|c| c.is_ascii_digit()) {
@@ -89,11 +99,7 @@ pub fn by_guidance(text: &str, knows: impl Fn(Language, &str) -> bool) -> Option
             _ => {}
         }
     }
-    match lead.signum() {
-        1 => Some(Language::De),
-        -1 => Some(Language::En),
-        _ => None,
-    }
+    lead
 }
 
 /// The German or the English text, for a reader of `lang`.

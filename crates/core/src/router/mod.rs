@@ -35,6 +35,9 @@ pub const UNDERSTOOD_SHARE: f32 = 0.5;
 /// fewer of its words known, so it costs no right answer there.
 pub const ANSWER_KNOWN_SHARE: f32 = 0.75;
 
+/// Words only the other language's guidance uses that make a message of that language, against
+/// the conversation's language so far.
+const SWITCHING_LEAD: i32 = 2;
 /// A message of at most this many words that names another product than the last question is
 /// that question about it ("and for Microsoft 365?", "und bei Dynamics?").
 const ELLIPSIS_WORDS: usize = 5;
@@ -386,15 +389,24 @@ impl Router {
         let analysed = crate::pasted_links::as_words(&analysed);
         let (mut lang, mut language_source) =
             language::detect(&analysed, message.language_hint, context.language);
-        // Where only a statistical guess (or nothing) decided, the guidance's words decide first.
-        if matches!(
-            language_source,
-            language::LanguageSource::Detector | language::LanguageSource::Default
-        ) {
-            if let Some(by_guidance) = language::by_guidance(&analysed, |l, word| self.kb.knows_word(l, word))
-            {
-                (lang, language_source) = (by_guidance, language::LanguageSource::Guidance);
+        // Where only a statistical guess (or nothing) decided, the guidance's words decide first;
+        // where the conversation's language did, two or more words only the other language's
+        // guidance uses overrule it: "Rechnung falsch" after an English message is German.
+        let knows = |l: Language, word: &str| self.kb.knows_word(l, word);
+        match language_source {
+            language::LanguageSource::Detector | language::LanguageSource::Default => {
+                if let Some(by_guidance) = language::by_guidance(&analysed, knows) {
+                    (lang, language_source) = (by_guidance, language::LanguageSource::Guidance);
+                }
             }
+            language::LanguageSource::Conversation => {
+                let lead = language::guidance_lead(&analysed, knows);
+                let other = if lead > 0 { Language::De } else { Language::En };
+                if lead.abs() >= SWITCHING_LEAD && other != lang {
+                    (lang, language_source) = (other, language::LanguageSource::Guidance);
+                }
+            }
+            _ => {}
         }
         let fired_manifest = if self.config.layers.intents {
             self.plugins
