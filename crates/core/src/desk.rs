@@ -268,7 +268,7 @@ impl Desk {
                     ..existing
                 };
                 session.transcript.push(entry);
-                replies.push(self.added_to_ticket(&ticket, reopen, lang, now));
+                replies.push(self.added_to_ticket(&ticket, reopen, decision.language, now));
                 return Ok(CustomerTurn {
                     replies,
                     decision: None,
