@@ -187,6 +187,27 @@ fn a_message_in_the_other_language_is_read_in_it_whatever_the_conversation_was_i
 }
 
 #[test]
+fn no_to_anything_else_closes_the_conversation() {
+    for (helped, no, closing) in [
+        ("yes, that helped", "no", "Alright"),
+        ("ja, das hat geholfen", "nein", "Alles klar"),
+    ] {
+        let mut context = ConversationContext {
+            suggested_sections: true,
+            ..ConversationContext::default()
+        };
+        let at = OPEN.parse().unwrap();
+        let d = router().decide(&Message::text(helped), &mut context, at).unwrap();
+        assert_eq!(d.feedback, Some(true), "{helped}: {:#?}", d.trace);
+        // "No" here is not "that did not help" (nothing was suggested), nor a question.
+        let d = router().decide(&Message::text(no), &mut context, at).unwrap();
+        assert_eq!(d.outcome, Outcome::Reply, "{no}: {:#?}", d.trace);
+        assert!(d.reply.starts_with(closing), "{no}: {}", d.reply);
+        assert!(!d.offers_human && d.feedback.is_none());
+    }
+}
+
+#[test]
 fn a_message_with_payment_details_is_never_declined_as_out_of_scope() {
     // Read without the card number, "my card is and I want a refund" leaned out of scope
     // (0.55) and was declined right after the customer was told their number was removed.

@@ -180,6 +180,9 @@ pub struct ReplyTemplates {
     /// (`{partner}`): it offers a person.
     #[serde(default)]
     pub not_helpful: Option<String>,
+    /// The reply to "no" after the bot asked whether there is anything else.
+    #[serde(default)]
+    pub closing: Option<String>,
 }
 
 /// Product and licence names the entity extractor recognises.

@@ -91,6 +91,8 @@ pub struct ConversationContext {
     /// The last reply suggested sections: "that did not help" (or "yes, that helped") after it
     /// is feedback on them, not a question to search.
     pub suggested_sections: bool,
+    /// The last reply thanked for "that helped" and asked whether there is anything else.
+    pub asked_for_more: bool,
     /// The queue the conversation's last question was about (see `Router::topic_queue`).
     pub topic_queue: Option<String>,
     /// The customer has a ticket (open, or resolved within the reopen window): a follow-up on
@@ -596,6 +598,8 @@ impl Router {
         let support_info = best(IntentAction::SupportInfo);
         let feedback_due = context.awaiting_feedback || context.suggested_sections;
         let not_helpful = best(IntentAction::NotHelpful).filter(|_| feedback_due);
+        // "No" to "anything else?" ends the conversation; it is not feedback, nor a question.
+        let closing = best(IntentAction::NotHelpful).filter(|_| context.asked_for_more && !feedback_due);
         let conversation_act = fired.iter().find(|f| {
             matches!(f.action, IntentAction::Greeting | IntentAction::Thanks)
                 || (f.action == IntentAction::Helpful && feedback_due)
@@ -639,7 +643,13 @@ impl Router {
             )
         } else if let Some(act) = conversation_act {
             trace.reason = format!("conversation: intent `{}` ({})", act.intent, act.matched);
-            self.converse(act.action, feedback_due, &replies, lang, trace)
+            self.converse(act.action, feedback_due, false, &replies, lang, trace)
+        } else if let Some(n) = closing {
+            trace.reason = format!(
+                "the customer said no to \"anything else?\" (`{}`): close",
+                n.matched
+            );
+            self.converse(IntentAction::NotHelpful, false, true, &replies, lang, trace)
         } else if let Some(n) = not_helpful {
             trace.reason = format!(
                 "the customer said the last answer did not help (`{}`): offer a person",
@@ -656,7 +666,7 @@ impl Router {
             if !names_something || retrieval.hits.is_empty() {
                 // "No" alone names nothing to suggest: say sorry and offer a person, never an
                 // empty list of sections.
-                self.converse(IntentAction::NotHelpful, true, &replies, lang, trace)
+                self.converse(IntentAction::NotHelpful, true, false, &replies, lang, trace)
             } else {
                 Decision {
                     feedback: Some(false),
@@ -744,6 +754,7 @@ impl Router {
             self.decline(&replies, lang, trace, reads_as_ours)
         };
         context.awaiting_feedback = decision.asks_feedback;
+        context.asked_for_more = decision.feedback == Some(true);
         context.suggested_sections = decision.outcome == Outcome::Suggest;
         if !follows_conversation
             && matches!(

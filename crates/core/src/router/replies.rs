@@ -44,12 +44,13 @@ impl Router {
             .collect()
     }
 
-    /// A greeting, thanks or feedback (a "no" that names nothing new offers a person): a reply
-    /// of its own, never a guidance answer.
+    /// A greeting, thanks or feedback (a "no" that names nothing new offers a person; a "no"
+    /// to "anything else?" closes): a reply of its own, never a guidance answer.
     pub(super) fn converse(
         &self,
         action: IntentAction,
         awaiting_feedback: bool,
+        closing: bool,
         replies: &ReplyTemplates,
         lang: Language,
         trace: Trace,
@@ -59,6 +60,7 @@ impl Router {
             own.clone().or_else(|| fallback.clone()).unwrap_or_default()
         };
         let (template, feedback) = match action {
+            IntentAction::NotHelpful if closing => (pick(&replies.closing, &builtin.closing), None),
             IntentAction::Greeting => (pick(&replies.greeting, &builtin.greeting), None),
             IntentAction::Helpful => (
                 pick(&replies.feedback_thanks, &builtin.feedback_thanks),
@@ -76,7 +78,7 @@ impl Router {
             language: lang,
             citations: Vec::new(),
             handoff: None,
-            offers_human: action == IntentAction::NotHelpful,
+            offers_human: action == IntentAction::NotHelpful && !closing,
             asks_feedback: false,
             feedback,
             trace,
@@ -455,6 +457,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             thanks: Some("You're welcome! If anything else comes up, just ask.".into()),
             feedback_thanks: Some("Thank you for the feedback, glad it helped. Anything else?".into()),
             not_helpful: Some("Sorry that did not help. Say \"talk to a human\" and a person from {partner} takes over, or ask again in other words.".into()),
+            closing: Some("Alright. If anything else comes up, just ask.".into()),
         },
         Language::De => ReplyTemplates {
             answer_source: "Quelle:".into(),
@@ -477,6 +480,7 @@ pub fn default_replies(lang: Language) -> ReplyTemplates {
             thanks: Some("Gern geschehen! Wenn noch etwas ist, fragen Sie einfach.".into()),
             feedback_thanks: Some("Danke für die Rückmeldung, schön, dass es geholfen hat. Kann ich sonst noch etwas tun?".into()),
             not_helpful: Some("Schade, dass das nicht geholfen hat. Schreiben Sie „mit einem Menschen sprechen“, und jemand von {partner} übernimmt, oder fragen Sie mit anderen Worten.".into()),
+            closing: Some("Alles klar. Wenn noch etwas ist, fragen Sie einfach.".into()),
         },
     }
 }
