@@ -187,6 +187,31 @@ fn a_message_in_the_other_language_is_read_in_it_whatever_the_conversation_was_i
 }
 
 #[test]
+fn a_question_that_points_back_for_its_subject_is_not_answered_alone() {
+    // Each had a section the gate was sure of (0.93-0.98): one that covers "cost" or "how long"
+    // for whatever it is about. Alone, nothing says what "that" is.
+    for text in [
+        "what does that cost?",
+        "wie lange dauert das?",
+        "how do I pay it?",
+    ] {
+        let d = decide(text);
+        assert_eq!(d.outcome, Outcome::Suggest, "{text}: {:#?}", d.trace);
+        assert!(
+            d.trace.reason.contains("refers back"),
+            "{text}: {}",
+            d.trace.reason
+        );
+    }
+    // Naming its subject, the same kind of question is answered.
+    check(
+        "what happens to our access if we do not pay an invoice?",
+        Outcome::Answer,
+        None,
+    );
+}
+
+#[test]
 fn no_to_anything_else_closes_the_conversation() {
     for (helped, no, closing) in [
         ("yes, that helped", "no", "Alright"),

@@ -578,7 +578,11 @@ impl Router {
                     .contains(&switchboard_knowledge::Product::PartnerCenter)
                 && !top.products.iter().any(|p| named.contains(p))
         });
-        let confident = !self.config.layers.confidence || (sure && asked_is_known && !other_product);
+        // "Und was kostet das?" names hardly anything and points back for the rest: whatever
+        // section covers "kostet" (the cost of MFA) does not answer it.
+        let refers_back = sure && refers_back(searched, lang, &retrieval.query_terms);
+        let confident =
+            !self.config.layers.confidence || (sure && asked_is_known && !other_product && !refers_back);
         let best = |action: IntentAction| fired.iter().find(|f| f.action == action);
         // A follow-up is handed to its queue like a request, and the desk puts it on the ticket.
         let handoff = fired
@@ -721,7 +725,11 @@ impl Router {
             self.answer(&retrieval, &replies, lang, trace)
         } else if retrieval.confidence >= self.config.suggest_threshold || answer_intent.is_some() {
             let offer = context.low_confidence_turns >= 1;
-            let why = if sure && other_product {
+            let why = if refers_back {
+                format!(
+                    "answer probability {answer_probability:.2} >= answer threshold {answer_threshold:.2}, but the question names hardly anything and refers back for the rest"
+                )
+            } else if sure && other_product {
                 format!(
                     "answer probability {answer_probability:.2} >= answer threshold {answer_threshold:.2}, but the question names {named:?} and the top section's document is about {:?}",
                     retrieval.hits.first().map(|h| h.products.clone()).unwrap_or_default()
@@ -840,6 +848,37 @@ pub fn intent_text(text: &str) -> &str {
 
 /// The last question about the products named now instead of those it named: `None` unless
 /// products are named now and none of them was the last question's.
+/// Words that point back to something said before ("what does *that* cost?").
+const ANAPHORS_EN: &[&str] = &["that", "this", "it", "these", "those", "them"];
+const ANAPHORS_DE: &[&str] = &[
+    "das", "dies", "diese", "dieser", "dieses", "es", "dafür", "dafuer", "davon", "damit", "dazu", "darauf",
+];
+
+/// At most this many words of a question that points back ("how long does *that* take?")
+/// name nothing of its subject: "long" and "take" are asked of refunds, transfers and
+/// reductions alike.
+const REFERRING_WORDS: usize = 2;
+
+/// Whether a question names at most [`REFERRING_WORDS`] words the guidance knows and points
+/// back for the rest: its subject was said before, so no section can be known to answer it.
+fn refers_back(text: &str, lang: Language, terms: &[QueryTerm]) -> bool {
+    let mut words: Vec<usize> = terms
+        .iter()
+        .filter(|t| !t.expands && t.weight > 0.0)
+        .filter_map(|t| t.word)
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    let anaphors = match lang {
+        Language::De => ANAPHORS_DE,
+        Language::En => ANAPHORS_EN,
+    };
+    words.len() <= REFERRING_WORDS
+        && text
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| anaphors.contains(&w.to_lowercase().as_str()))
+}
+
 fn asked_about_other_products(last: &str, before: &[String], now: &[String]) -> Option<String> {
     if now.is_empty() || now.iter().any(|p| before.contains(p)) {
         return None;
