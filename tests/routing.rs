@@ -212,7 +212,7 @@ fn a_question_that_points_back_for_its_subject_is_not_answered_alone() {
 }
 
 #[test]
-fn no_to_anything_else_closes_the_conversation() {
+fn ok_or_no_with_nothing_to_give_feedback_on_closes_the_conversation() {
     for (helped, no, closing) in [
         ("yes, that helped", "no", "Alright"),
         ("ja, das hat geholfen", "nein", "Alles klar"),
@@ -229,6 +229,13 @@ fn no_to_anything_else_closes_the_conversation() {
         assert_eq!(d.outcome, Outcome::Reply, "{no}: {:#?}", d.trace);
         assert!(d.reply.starts_with(closing), "{no}: {}", d.reply);
         assert!(!d.offers_human && d.feedback.is_none());
+    }
+    // "Ok" or "passt" out of the blue acknowledges; it is not a question ("passt" had been
+    // answered from the guidance).
+    for (ok, closing) in [("ok", "Alright"), ("passt so", "Alles klar")] {
+        let d = decide(ok);
+        assert_eq!(d.outcome, Outcome::Reply, "{ok}: {:#?}", d.trace);
+        assert!(d.reply.starts_with(closing), "{ok}: {}", d.reply);
     }
 }
 

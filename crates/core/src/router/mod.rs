@@ -91,8 +91,6 @@ pub struct ConversationContext {
     /// The last reply suggested sections: "that did not help" (or "yes, that helped") after it
     /// is feedback on them, not a question to search.
     pub suggested_sections: bool,
-    /// The last reply thanked for "that helped" and asked whether there is anything else.
-    pub asked_for_more: bool,
     /// The queue the conversation's last question was about (see `Router::topic_queue`).
     pub topic_queue: Option<String>,
     /// The customer has a ticket (open, or resolved within the reopen window): a follow-up on
@@ -602,8 +600,32 @@ impl Router {
         let support_info = best(IntentAction::SupportInfo);
         let feedback_due = context.awaiting_feedback || context.suggested_sections;
         let not_helpful = best(IntentAction::NotHelpful).filter(|_| feedback_due);
-        // "No" to "anything else?" ends the conversation; it is not feedback, nor a question.
-        let closing = best(IntentAction::NotHelpful).filter(|_| context.asked_for_more && !feedback_due);
+        // Words the guidance has as written ("no, the invoice address"); "nein" alone is
+        // typo-corrected to "neun" and would suggest whatever that finds. Nor the words of
+        // feedback itself ("did not help" would suggest sections about help).
+        let names_something = retrieval
+            .query_terms
+            .iter()
+            .any(|t| t.corrected_from.is_none() && !self.feedback_terms(t.language).contains(&t.term));
+        // "Ok", "passt", or "no" to "anything else?": with nothing to give feedback on and
+        // nothing named, it acknowledges or ends the conversation. It is not a question: "passt"
+        // had been answered from the guidance.
+        // Conversation acts together count as one ("okay": half greeting, half "that helped").
+        let is_act = |a: IntentAction| {
+            matches!(
+                a,
+                IntentAction::Greeting
+                    | IntentAction::Thanks
+                    | IntentAction::Helpful
+                    | IntentAction::NotHelpful
+            )
+        };
+        let acts = prediction.mass(|l| labels.get(l).is_some_and(|i| is_act(i.action)));
+        let acknowledges = acts >= policy.conversation
+            || fired
+                .iter()
+                .any(|f| matches!(f.action, IntentAction::Helpful | IntentAction::NotHelpful));
+        let closing = (acknowledges && !feedback_due && !names_something).then_some(acts);
         let conversation_act = fired.iter().find(|f| {
             matches!(f.action, IntentAction::Greeting | IntentAction::Thanks)
                 || (f.action == IntentAction::Helpful && feedback_due)
@@ -648,10 +670,9 @@ impl Router {
         } else if let Some(act) = conversation_act {
             trace.reason = format!("conversation: intent `{}` ({})", act.intent, act.matched);
             self.converse(act.action, feedback_due, false, &replies, lang, trace)
-        } else if let Some(n) = closing {
+        } else if let Some(acts) = closing {
             trace.reason = format!(
-                "the customer said no to \"anything else?\" (`{}`): close",
-                n.matched
+                "an acknowledgement with nothing to give feedback on (conversation acts {acts:.2}): close"
             );
             self.converse(IntentAction::NotHelpful, false, true, &replies, lang, trace)
         } else if let Some(n) = not_helpful {
@@ -659,14 +680,6 @@ impl Router {
                 "the customer said the last answer did not help (`{}`): offer a person",
                 n.matched
             );
-            // Sections only for words the guidance has as written ("no, the invoice address");
-            // "nein" alone is typo-corrected to "neun" and would suggest whatever that finds.
-            // Nor for the words of the feedback itself ("did not help" would suggest sections
-            // about help).
-            let names_something = retrieval
-                .query_terms
-                .iter()
-                .any(|t| t.corrected_from.is_none() && !self.feedback_terms(t.language).contains(&t.term));
             if !names_something || retrieval.hits.is_empty() {
                 // "No" alone names nothing to suggest: say sorry and offer a person, never an
                 // empty list of sections.
@@ -762,7 +775,6 @@ impl Router {
             self.decline(&replies, lang, trace, reads_as_ours)
         };
         context.awaiting_feedback = decision.asks_feedback;
-        context.asked_for_more = decision.feedback == Some(true);
         context.suggested_sections = decision.outcome == Outcome::Suggest;
         if !follows_conversation
             && matches!(
