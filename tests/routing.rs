@@ -203,6 +203,29 @@ fn a_question_that_points_back_for_its_subject_is_not_answered_alone() {
             d.trace.reason
         );
     }
+    // In a conversation it is searched with the last question around it: its suggestions are
+    // about that subject (alone, "how long" finds payment terms first).
+    let mut context = ConversationContext {
+        last_question: Some("how do I cancel a subscription?".into()),
+        ..ConversationContext::default()
+    };
+    let d = router()
+        .decide(
+            &Message::text("how long does that take?"),
+            &mut context,
+            OPEN.parse().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(d.outcome, Outcome::Suggest, "{:#?}", d.trace);
+    assert!(
+        d.citations[0].citation.starts_with("en-us/cancellation.md"),
+        "{:?}",
+        d.citations
+    );
+    assert_eq!(
+        context.last_question.as_deref(),
+        Some("how do I cancel a subscription?")
+    );
     // Naming its subject, the same kind of question is answered.
     check(
         "what happens to our access if we do not pay an invoice?",

@@ -96,8 +96,9 @@ pub struct ConversationContext {
     /// The customer has a ticket (open, or resolved within the reopen window): a follow-up on
     /// it is recognised as one (set by the desk).
     pub has_ticket: bool,
-    /// The last question answered or suggested from the guidance, as it was searched: "and for
-    /// Microsoft 365?" after it is that question about another product.
+    /// The last question answered or suggested from the guidance, or handed to a person, as it
+    /// was searched: "and for Microsoft 365?" after it is that question about another product,
+    /// "and what does that cost?" is asked about its subject.
     pub last_question: Option<String>,
 }
 
@@ -447,6 +448,25 @@ impl Router {
         };
         let searched = elliptical.as_deref().unwrap_or(question);
         let mut retrieval = self.retrieve(searched, lang, &context_products)?;
+        // "Und was kostet das?" points back to the last question for its subject: searched
+        // again with that question as context around it (its words count as a message's other
+        // sentences do), for suggestions about that subject; never answered (below).
+        // Words the guidance has as written ("no, the invoice address"); "nein" alone is
+        // typo-corrected to "neun" and would suggest whatever that finds. Nor the words of
+        // feedback itself ("did not help" would suggest sections about help).
+        let names_something = retrieval
+            .query_terms
+            .iter()
+            .any(|t| t.corrected_from.is_none() && !self.feedback_terms(t.language).contains(&t.term));
+        let points_back =
+            names_something && elliptical.is_none() && refers_back(searched, lang, &retrieval.query_terms);
+        if let Some(last) = context.last_question.as_deref().filter(|_| points_back) {
+            let with_context = format!("{}.\n{}", last.trim_end_matches(['?', '.', '!', ' ']), searched);
+            retrieval = self.retrieve(&with_context, lang, &context_products)?;
+            retrieval
+                .expansions
+                .insert(0, (searched.trim().to_string(), with_context));
+        }
         if let Some(whole) = &elliptical {
             retrieval
                 .expansions
@@ -578,7 +598,7 @@ impl Router {
         });
         // "Und was kostet das?" names hardly anything and points back for the rest: whatever
         // section covers "kostet" (the cost of MFA) does not answer it.
-        let refers_back = sure && refers_back(searched, lang, &retrieval.query_terms);
+        let refers_back = sure && points_back;
         let confident =
             !self.config.layers.confidence || (sure && asked_is_known && !other_product && !refers_back);
         let best = |action: IntentAction| fired.iter().find(|f| f.action == action);
@@ -600,13 +620,6 @@ impl Router {
         let support_info = best(IntentAction::SupportInfo);
         let feedback_due = context.awaiting_feedback || context.suggested_sections;
         let not_helpful = best(IntentAction::NotHelpful).filter(|_| feedback_due);
-        // Words the guidance has as written ("no, the invoice address"); "nein" alone is
-        // typo-corrected to "neun" and would suggest whatever that finds. Nor the words of
-        // feedback itself ("did not help" would suggest sections about help).
-        let names_something = retrieval
-            .query_terms
-            .iter()
-            .any(|t| t.corrected_from.is_none() && !self.feedback_terms(t.language).contains(&t.term));
         // "Ok", "passt", or "no" to "anything else?": with nothing to give feedback on and
         // nothing named, it acknowledges or ends the conversation. It is not a question: "passt"
         // had been answered from the guidance.
@@ -792,7 +805,13 @@ impl Router {
             _ => 0,
         };
         context.last_question = match decision.outcome {
-            Outcome::Answer | Outcome::Suggest if !decision.citations.is_empty() => {
+            // A question that pointed back keeps the subject it pointed to.
+            _ if points_back => context.last_question.take(),
+            // A request handed to a person is a subject too ("we need 5 more E3 licences",
+            // then "and what does that cost?").
+            Outcome::Answer | Outcome::Suggest | Outcome::Handoff
+                if !decision.citations.is_empty() || decision.outcome == Outcome::Handoff =>
+            {
                 Some(searched.to_string())
             }
             // A greeting, thanks or feedback keeps the subject; anything else ends it.
