@@ -448,9 +448,6 @@ impl Router {
         };
         let searched = elliptical.as_deref().unwrap_or(question);
         let mut retrieval = self.retrieve(searched, lang, &context_products)?;
-        // "Und was kostet das?" points back to the last question for its subject: searched
-        // again with that question as context around it (its words count as a message's other
-        // sentences do), for suggestions about that subject; never answered (below).
         // Words the guidance has as written ("no, the invoice address"); "nein" alone is
         // typo-corrected to "neun" and would suggest whatever that finds. Nor the words of
         // feedback itself ("did not help" would suggest sections about help).
@@ -458,6 +455,9 @@ impl Router {
             .query_terms
             .iter()
             .any(|t| t.corrected_from.is_none() && !self.feedback_terms(t.language).contains(&t.term));
+        // "Und was kostet das?" points back to the last question for its subject: searched
+        // again with that question as context around it (its words count as a message's other
+        // sentences do), for suggestions about that subject; never answered (below).
         let points_back =
             names_something && elliptical.is_none() && refers_back(searched, lang, &retrieval.query_terms);
         if let Some(last) = context.last_question.as_deref().filter(|_| points_back) {
@@ -598,9 +598,9 @@ impl Router {
         });
         // "Und was kostet das?" names hardly anything and points back for the rest: whatever
         // section covers "kostet" (the cost of MFA) does not answer it.
-        let refers_back = sure && points_back;
-        let confident =
-            !self.config.layers.confidence || (sure && asked_is_known && !other_product && !refers_back);
+        let unanswerable_alone = sure && points_back;
+        let confident = !self.config.layers.confidence
+            || (sure && asked_is_known && !other_product && !unanswerable_alone);
         let best = |action: IntentAction| fired.iter().find(|f| f.action == action);
         // A follow-up is handed to its queue like a request, and the desk puts it on the ticket.
         let handoff = fired
@@ -622,8 +622,8 @@ impl Router {
         let not_helpful = best(IntentAction::NotHelpful).filter(|_| feedback_due);
         // "Ok", "passt", or "no" to "anything else?": with nothing to give feedback on and
         // nothing named, it acknowledges or ends the conversation. It is not a question: "passt"
-        // had been answered from the guidance.
-        // Conversation acts together count as one ("okay": half greeting, half "that helped").
+        // had been answered from the guidance. Conversation acts together count as one
+        // ("okay": half greeting, half "that helped").
         let is_act = |a: IntentAction| {
             matches!(
                 a,
@@ -751,7 +751,7 @@ impl Router {
             self.answer(&retrieval, &replies, lang, trace)
         } else if retrieval.confidence >= self.config.suggest_threshold || answer_intent.is_some() {
             let offer = context.low_confidence_turns >= 1;
-            let why = if refers_back {
+            let why = if unanswerable_alone {
                 format!(
                     "answer probability {answer_probability:.2} >= answer threshold {answer_threshold:.2}, but the question names hardly anything and refers back for the rest"
                 )
