@@ -565,6 +565,16 @@ fn lower_chars(chars: &[Char]) -> Vec<char> {
         .collect()
 }
 
+/// Whether `s` stands in `lower` at `at`.
+fn stands_at(lower: &[char], at: usize, s: &str) -> bool {
+    let mut k = at;
+    s.chars().all(|c| {
+        let here = lower.get(k) == Some(&c);
+        k += 1;
+        here
+    })
+}
+
 /// The index just after each place where one of `names` stands as a whole word in `lower` (a
 /// digit may follow it: `cvv2`, `cvc2`).
 fn name_ends(lower: &[char], names: &[&str]) -> Vec<usize> {
@@ -575,8 +585,7 @@ fn name_ends(lower: &[char], names: &[&str]) -> Vec<usize> {
         }
         for name in names.iter().filter(|n| n.starts_with(lower[start])) {
             let end = start + name.chars().count();
-            if end <= lower.len()
-                && name.chars().eq(lower[start..end].iter().copied())
+            if stands_at(lower, start, name)
                 && lower
                     .get(end)
                     .is_none_or(|c| !c.is_alphanumeric() || digit(*c).is_some())
@@ -679,7 +688,6 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             continue;
         }
         let i = skip_blanks(lower, end);
-        let starts = |at: usize, s: &str| s.chars().enumerate().all(|(k, c)| lower.get(at + k) == Some(&c));
         // A quoted name is a key of JSON or a dictionary (`"password":"Hunter22!"`).
         let i = match lower.get(i) {
             Some('"' | '\'') if matches!(lower.get(skip_blanks(lower, i + 1)), Some(':' | '=')) => {
@@ -688,7 +696,7 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             _ => i,
         };
         // An arrow is a label's `=` (`password -> Hunter22!`).
-        let label_end = if starts(i, "->") || starts(i, "=>") {
+        let label_end = if stands_at(lower, i, "->") || stands_at(lower, i, "=>") {
             Some(i + 2)
         } else if matches!(lower.get(i), Some(':' | '=' | '→')) {
             Some(i + 1)
@@ -698,7 +706,7 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
         let value = if let Some(label_end) = label_end {
             let (first, last) = value_at(lower, skip_blanks(lower, label_end));
             (last - first >= MIN_SECRET_CHARS).then(|| (first, passphrase_end(lower, first, last)))
-        } else if starts(end, "'s ") || starts(end, "’s ") {
+        } else if stands_at(lower, end, "'s ") || stands_at(lower, end, "’s ") {
             // "my password's Hunter22!": the `'s` is an "is".
             let (first, last) = value_at(lower, skip_blanks(lower, end + 3));
             secret_shaped(chars, first, last).then_some((first, last))
@@ -710,7 +718,7 @@ fn secret_spans(chars: &[Char], lower: &[char]) -> Vec<(usize, usize)> {
             let everyday = EVERYDAY_SECRET_NAMES.iter().any(|name| {
                 let n = name.chars().count();
                 end >= n
-                    && name.chars().eq(lower[end - n..end].iter().copied())
+                    && stands_at(lower, end - n, name)
                     && (end == n || !lower[end - n - 1].is_alphanumeric())
             });
             if i > end && !everyday && secret_shaped(chars, first, last) {
@@ -997,7 +1005,7 @@ fn linked_value(lower: &[char], end: usize) -> Option<(usize, usize)> {
             for link in SECRET_LINKS {
                 let n = link.chars().count();
                 if i + n < lower.len()
-                    && link.chars().eq(lower[i..i + n].iter().copied())
+                    && stands_at(lower, i, link)
                     && matches!(lower[i + n], ' ' | '\t' | ':')
                 {
                     let mut first = skip_blanks(lower, i + n);

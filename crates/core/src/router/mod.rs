@@ -633,12 +633,15 @@ impl Router {
                     | IntentAction::NotHelpful
             )
         };
-        let acts = prediction.mass(|l| labels.get(l).is_some_and(|i| is_act(i.action)));
-        let acknowledges = acts >= policy.conversation
-            || fired
-                .iter()
-                .any(|f| matches!(f.action, IntentAction::Helpful | IntentAction::NotHelpful));
-        let closing = (acknowledges && !feedback_due && !names_something).then_some(acts);
+        // Weighed only for a message that gives no feedback and names nothing (few do).
+        let closing = (!feedback_due && !names_something)
+            .then(|| prediction.mass(|l| labels.get(l).is_some_and(|i| is_act(i.action))))
+            .filter(|&acts| {
+                acts >= policy.conversation
+                    || fired
+                        .iter()
+                        .any(|f| matches!(f.action, IntentAction::Helpful | IntentAction::NotHelpful))
+            });
         let conversation_act = fired.iter().find(|f| {
             matches!(f.action, IntentAction::Greeting | IntentAction::Thanks)
                 || (f.action == IntentAction::Helpful && feedback_due)
